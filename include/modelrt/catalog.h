@@ -1,0 +1,130 @@
+// The configuration file and its catalog of alias specs. JSON and YAML share one schema:
+//
+//   server:    { host: 127.0.0.1, port: 8080, api_keys_env: MODELRT_API_KEYS }
+//   pool:      { memory_budget_mb: 4096, max_loaded: 8, idle_ttl_s: 600 }
+//   providers: [ { id: local, type: llama, options: { threads: 2 } } ]
+//   models:    [ { alias: chat, task: generate, provider: local, model: models/x.gguf } ]
+//   profiles:  [ { name: storyteller, model: chat, system: "...", params: {temperature: 0.8} } ]
+//
+// A file may also be a bare JSON/YAML array of alias specs (then the `local` llama provider is
+// implied). Errors name the file, the key path and the reason:
+//   "cat.yaml: models[1].warmup: must be one of lazy, eager, background (got 'soon')".
+//
+//   MODELRT_ASSIGN_OR_RETURN(Config config, LoadConfigFile("modelrt.yaml"));
+//
+// Thread-safety: free functions over values; safe from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "modelrt/model.h"
+#include "modelrt/status.h"
+
+namespace modelrt {
+
+using Json = nlohmann::json;
+
+enum class WarmupPolicy { kLazy, kEager, kBackground };
+std::string_view ToString(WarmupPolicy policy);
+
+struct RetryPolicy {
+  int max_attempts = 1;  // total tries, 1 = no retry
+  std::chrono::milliseconds initial_backoff{100};
+  std::chrono::milliseconds max_backoff{2000};
+};
+
+struct ModelSpec {
+  std::string alias;
+  Task task = Task::kEmbed;
+  std::string provider;  // provider id
+  std::string model;     // file path (local) or upstream model name (remote)
+  Json options = Json::object();  // provider-specific; validated by the provider
+  WarmupPolicy warmup = WarmupPolicy::kLazy;
+  bool required = false;  // a failed eager load fails startup
+  std::chrono::milliseconds timeout{0};  // per call; 0 = none
+  std::chrono::milliseconds load_timeout{std::chrono::seconds(600)};
+  RetryPolicy retry;
+  bool pinned = false;  // never evicted from the pool
+  // Seconds an idle engine stays loaded: nullopt = the pool's TTL, 0 = unload after use,
+  // -1 = never.
+  std::optional<int64_t> keep_alive_s;
+  // Where the spec came from, for error messages: "cat.yaml: models[2]".
+  std::string origin;
+};
+
+struct ProviderConfig {
+  std::string id;
+  std::string type;  // llama | openai | ...
+  std::string base_url;
+  std::string api_key_env;  // name of the env var holding the key; never the key itself
+  Json options = Json::object();
+  std::string origin;
+};
+
+struct ProfileSpec {
+  std::string name;
+  std::string model;   // alias it points at
+  std::string system;  // system prompt prepended to chats
+  Json params = Json::object();  // default sampling parameters
+  std::string origin;
+};
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  std::string api_keys_env = "MODELRT_API_KEYS";  // comma-separated keys
+  std::string api_keys_file;                      // one key per line
+  std::string admin_key_env = "MODELRT_ADMIN_KEY";
+  std::string admin_key_file;
+  int threads = 0;                      // HTTP threads; 0 = hardware concurrency
+  int64_t max_body_bytes = 8 << 20;     // 413 past this
+  int max_batch_inputs = 2048;          // inputs per embeddings request
+  int max_rerank_documents = 1000;
+  int max_tokens_limit = 4096;          // ceiling for max_tokens in a request
+  int queue_capacity = 256;             // per model; 429 past this
+  int drain_grace_s = 30;               // SIGTERM waits this long for in-flight requests
+  std::string data_dir;                 // "" = $MODELRT_DATA_DIR or ~/.local/share/modelrt
+};
+
+struct PoolConfig {
+  int64_t memory_budget_mb = 4096;
+  int max_loaded = 8;
+  int64_t idle_ttl_s = 600;
+  int64_t health_check_interval_s = 30;
+};
+
+struct Config {
+  ServerConfig server;
+  PoolConfig pool;
+  std::vector<ProviderConfig> providers;
+  std::vector<ModelSpec> models;
+  std::vector<ProfileSpec> profiles;
+  std::string source;  // file name, or "<embedded>"
+};
+
+enum class ConfigFormat { kAuto, kJson, kYaml };
+
+// Parses and validates a config. `source` names it in errors. kAuto: JSON when the text starts
+// with '{' or '[', YAML otherwise. Relative model paths stay as written.
+Result<Config> ParseConfig(std::string_view text, std::string_view source,
+                           ConfigFormat format = ConfigFormat::kAuto);
+
+// Reads `path` (format by extension: .json, .yaml/.yml, else auto) and parses it. Relative model
+// paths are resolved against the file's directory.
+Result<Config> LoadConfigFile(const std::string& path);
+
+// Parses one alias spec (as in a `models` list) — for registering at run time.
+Result<ModelSpec> ParseModelSpec(const Json& json, std::string_view origin);
+
+// The embedded demo catalog (stories260K chat, generated embed and rerank models), with model
+// paths under `models_dir`.
+Config DefaultConfig(const std::string& models_dir);
+
+}  // namespace modelrt

@@ -1,0 +1,159 @@
+// Model interfaces: what a loaded model can do, whatever runs it (llama.cpp, a remote API).
+//
+//   auto result = embedder->Embed({.inputs = {{.text = "hello"}}}, CallContext{});
+//   if (result) use(result->embeddings[0]);
+//
+// Thread-safety: every implementation must accept calls from many threads at once.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "modelrt/status.h"
+
+namespace modelrt {
+
+enum class Task { kEmbed, kRerank, kGenerate };
+std::string_view ToString(Task task);
+
+using Clock = std::chrono::steady_clock;
+
+// Deadline and cancellation for one call (or one load). Cheap to copy; copies share the flag.
+struct CallContext {
+  Clock::time_point deadline = Clock::time_point::max();
+  std::shared_ptr<std::atomic<bool>> cancel = std::make_shared<std::atomic<bool>>(false);
+  // Request id, for logs.
+  std::string request_id;
+
+  static CallContext WithTimeout(std::chrono::milliseconds timeout);
+  bool cancelled() const { return cancel && cancel->load(std::memory_order_relaxed); }
+  bool expired() const { return Clock::now() >= deadline; }
+  void Cancel() const { if (cancel) cancel->store(true); }
+  // OK, Cancelled or DeadlineExceeded: what a long-running loop checks between steps.
+  Status Check() const;
+};
+
+// What a loaded model reports about itself.
+struct ModelInfo {
+  std::string description;       // e.g. "llama 260K params, ctx 512"
+  int64_t memory_bytes = 0;      // weights + context + KV cache, as the engine reports them
+  int context_length = 0;        // tokens per sequence
+  int dimensions = 0;            // embedding size (embed models)
+  int parallel = 1;              // sequences served at once
+};
+
+class Model {
+ public:
+  virtual ~Model() = default;
+  virtual Task task() const = 0;
+  virtual ModelInfo Info() const = 0;
+  // Runs a tiny request so the first real call does not pay for lazy setup.
+  virtual Status Warmup() = 0;
+  // Cheap liveness probe; a broken engine answers non-OK.
+  virtual Status Health() const { return OkStatus(); }
+};
+
+// ---- Embeddings -------------------------------------------------------------------------------
+
+// One input: text, or pre-tokenized ids when `tokens` is non-empty.
+struct EmbedInput {
+  std::string text;
+  std::vector<int32_t> tokens;
+};
+
+struct EmbedRequest {
+  std::vector<EmbedInput> inputs;
+  std::optional<bool> normalize;  // L2-normalize; default from the model's options
+  std::optional<bool> truncate;   // cut over-long inputs instead of failing; default from options
+};
+
+struct EmbedResult {
+  std::vector<std::vector<float>> embeddings;  // one per input, in input order
+  int64_t prompt_tokens = 0;
+};
+
+class EmbeddingModel : public Model {
+ public:
+  Task task() const override { return Task::kEmbed; }
+  // Errors: InvalidArgument (empty input, over-long input without truncation),
+  // ResourceExhausted (queue full), Cancelled, DeadlineExceeded.
+  virtual Result<EmbedResult> Embed(const EmbedRequest& request, const CallContext& ctx) = 0;
+};
+
+// ---- Reranking --------------------------------------------------------------------------------
+
+struct RerankRequest {
+  std::string query;
+  std::vector<std::string> documents;
+  std::optional<bool> truncate;
+};
+
+struct RerankResult {
+  std::vector<float> scores;  // one per document, in document order
+  int64_t prompt_tokens = 0;
+};
+
+class RerankerModel : public Model {
+ public:
+  Task task() const override { return Task::kRerank; }
+  virtual Result<RerankResult> Rerank(const RerankRequest& request, const CallContext& ctx) = 0;
+};
+
+// ---- Generation -------------------------------------------------------------------------------
+
+struct ChatMessage {
+  std::string role;  // system | user | assistant
+  std::string content;
+};
+
+struct SamplingParams {
+  float temperature = 0.8f;  // 0 = greedy
+  int top_k = 40;            // 0 = off
+  float top_p = 0.95f;       // 1 = off
+  float min_p = 0.05f;       // 0 = off
+  float repeat_penalty = 1.0f;
+  int repeat_last_n = 64;
+  std::optional<uint32_t> seed;  // unset = random
+};
+
+struct GenerateRequest {
+  std::string prompt;                 // used when `messages` is empty
+  std::vector<ChatMessage> messages;  // rendered with the model's chat template
+  SamplingParams sampling;
+  int max_tokens = 256;               // <= 0: until the context is full
+  std::vector<std::string> stop;      // stop strings; never part of the output
+};
+
+enum class FinishReason { kStop, kLength, kCancelled };
+std::string_view ToString(FinishReason reason);  // "stop", "length", "cancelled"
+
+struct GenerateResult {
+  std::string text;
+  FinishReason finish_reason = FinishReason::kStop;
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+};
+
+// Receives each piece of text as it is produced (already cleared of stop strings).
+// Returns false to cancel the generation.
+using TokenCallback = std::function<bool(std::string_view piece)>;
+
+class GeneratorModel : public Model {
+ public:
+  Task task() const override { return Task::kGenerate; }
+  // `on_piece` may be empty. A callback returning false or a cancelled context ends the
+  // generation with FinishReason::kCancelled and the text produced so far (not an error);
+  // an expired deadline is DeadlineExceeded.
+  virtual Result<GenerateResult> Generate(const GenerateRequest& request,
+                                          const TokenCallback& on_piece,
+                                          const CallContext& ctx) = 0;
+};
+
+}  // namespace modelrt
