@@ -22,12 +22,12 @@ int main(int argc, char** argv) {
   app.name("modelrt-testmodel");
   TestModelSpec spec;
   std::string pooling;
+  std::string kind;
   const std::map<std::string, TestModelKind> kinds = {{"embed", TestModelKind::kBertEmbed},
                                                       {"rerank", TestModelKind::kBertRerank},
                                                       {"llama", TestModelKind::kLlama}};
-  app.add_option("--kind", spec.kind, "embed (BERT, CLS pooling), rerank (BERT, rank), llama")
-      ->required()
-      ->transform(CLI::CheckedTransformer(kinds, CLI::ignore_case));
+  app.add_option("--kind", kind, "embed (BERT, CLS pooling), rerank (BERT, rank), llama")
+      ->required();
   app.add_option("--out", spec.path, "output file (replaced atomically)")->required();
   app.add_option("--seed", spec.seed, "random seed (same seed, same bytes)");
   app.add_option("--embd", spec.embd, "embedding size")->check(CLI::Range(1, 8192));
@@ -45,6 +45,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "modelrt-testmodel: %s\n", e.what());
     return 1;
   }
+  auto it = kinds.find(kind);
+  if (it == kinds.end()) {
+    std::fprintf(stderr, "modelrt-testmodel: --kind must be one of embed, rerank, llama (got '%s')\n",
+                 kind.c_str());
+    return 1;
+  }
+  spec.kind = it->second;
   if (pooling == "mean") spec.pooling = 1;
   if (pooling == "cls") spec.pooling = 2;
   if (pooling == "last") spec.pooling = 3;

@@ -43,7 +43,7 @@ struct BatchWorkerOptions {
   int max_queue = 256;     // queued requests before ResourceExhausted
   int batch_wait_us = 500; // how long a non-full batch waits for more requests
   // UNSPECIFIED = the model's own; RANK for rerankers.
-  llama_pooling_type pooling = LLAMA_POOLING_TYPE_UNSPECIFIED;
+  enum llama_pooling_type pooling = LLAMA_POOLING_TYPE_UNSPECIFIED;
 };
 
 // Worker options for `spec`: ctx capped at the model's training context (BERT's position table
@@ -71,7 +71,7 @@ class BatchWorker {
 
   bool alive() const { return alive_.load(); }
   // The pooling the context ended up with (the model's own when UNSPECIFIED was asked).
-  llama_pooling_type pooling() const { return pooling_; }
+  enum llama_pooling_type pooling() const { return pooling_; }
   // Floats per output: n_cls_out for RANK pooling, else the embedding size.
   int output_size() const { return output_size_; }
   int ctx() const { return options_.ctx; }
@@ -94,7 +94,7 @@ class BatchWorker {
 
   const BatchWorkerOptions options_;
   LlamaContextPtr context_;  // worker thread only, after construction
-  llama_pooling_type pooling_ = LLAMA_POOLING_TYPE_UNSPECIFIED;
+  enum llama_pooling_type pooling_ = LLAMA_POOLING_TYPE_UNSPECIFIED;
   int output_size_ = 0;
   int64_t context_bytes_ = 0;
 

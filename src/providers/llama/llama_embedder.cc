@@ -17,14 +17,14 @@ void L2Normalize(std::vector<float>& v) {
 
 }  // namespace
 
-llama_pooling_type PoolingFromOption(const std::string& pooling) {
+enum llama_pooling_type PoolingFromOption(const std::string& pooling) {
   if (pooling == "mean") return LLAMA_POOLING_TYPE_MEAN;
   if (pooling == "cls") return LLAMA_POOLING_TYPE_CLS;
   if (pooling == "last") return LLAMA_POOLING_TYPE_LAST;
   return LLAMA_POOLING_TYPE_UNSPECIFIED;
 }
 
-std::string_view PoolingName(llama_pooling_type pooling) {
+std::string_view PoolingName(enum llama_pooling_type pooling) {
   switch (pooling) {
     case LLAMA_POOLING_TYPE_NONE: return "none";
     case LLAMA_POOLING_TYPE_MEAN: return "mean";

@@ -52,7 +52,7 @@ Result<std::shared_ptr<EmbeddingModel>> CreateLlamaEmbedder(const ModelSpec& spe
                                                             const CallContext& ctx);
 
 // The llama.cpp pooling for options.pooling ("" = the model's own). Exposed for tests.
-llama_pooling_type PoolingFromOption(const std::string& pooling);
-std::string_view PoolingName(llama_pooling_type pooling);
+enum llama_pooling_type PoolingFromOption(const std::string& pooling);
+std::string_view PoolingName(enum llama_pooling_type pooling);
 
 }  // namespace modelrt::llama

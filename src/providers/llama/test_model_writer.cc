@@ -229,6 +229,10 @@ std::string_view ToString(TestModelKind kind) {
 
 Status WriteTestModel(const TestModelSpec& spec) {
   MODELRT_RETURN_IF_ERROR(CheckSpec(spec));
+  std::error_code ec;
+  const std::filesystem::path parent = std::filesystem::path(spec.path).parent_path();
+  if (!parent.empty() && !std::filesystem::is_directory(parent, ec))
+    return NotFoundError("test model: directory " + parent.string() + " does not exist");
   const bool bert = spec.kind != TestModelKind::kLlama;
   std::string_view vocab_bytes = EmbeddedAsset(bert ? Asset::kVocabBert : Asset::kVocabLlama);
   GgufPtr vocab(gguf_init_from_buffer(vocab_bytes.data(), vocab_bytes.size(),
@@ -276,7 +280,6 @@ Status WriteTestModel(const TestModelSpec& spec) {
     std::remove(tmp.c_str());
     return InternalError("test model: cannot write " + tmp);
   }
-  std::error_code ec;
   std::filesystem::rename(tmp, spec.path, ec);
   if (ec) {
     std::remove(tmp.c_str());
