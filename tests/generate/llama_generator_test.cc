@@ -241,8 +241,7 @@ std::vector<Result<GenerateResult>> RunConcurrently(GeneratorModel& gen,
 }
 
 TEST(LlamaGeneratorTest, ConcurrentSeededGenerationsMatchOneAtATime) {
-  // Two threads here: reproducibility must not depend on how ggml splits work across threads.
-  auto gen = MakeGenerator({.parallel = 4, .threads = 2});
+  auto gen = MakeGenerator({.parallel = 4});
   ASSERT_TRUE(gen);
   std::vector<GenerateRequest> requests;
   for (uint32_t seed = 1; seed <= 4; ++seed)

@@ -179,8 +179,7 @@ void GenerationEngine::DecodeStep() {
   for (int id = 0; id < n_active_; ++id) {
     GenerationSlot& slot = slots_[id];
     slot.Advance();
-    llama_token token = llama_sampler_sample(slot.sampler(), ctx_.get(), id);
-    if (slot.Accept(token, vocab_)) finished.push_back(id);
+    if (slot.Accept(Sample(id, id), vocab_)) finished.push_back(id);
   }
   for (auto it = finished.rbegin(); it != finished.rend(); ++it) Release(*it);
 }
@@ -216,8 +215,7 @@ void GenerationEngine::Admit(std::shared_ptr<GenerationRequest> request) {
   slot.Start(std::move(request), MakeSamplerChain(in.sampling, vocab_, in.ignore_eos ? eog_tokens_ : kNone),
              ctx_limit_);
   ++n_active_;
-  llama_token token = llama_sampler_sample(slot.sampler(), ctx_.get(), batch_.n_tokens - 1);
-  if (slot.Accept(token, vocab_)) Release(id);
+  if (slot.Accept(Sample(id, batch_.n_tokens - 1), vocab_)) Release(id);
 }
 
 void GenerationEngine::Release(int id) {
@@ -233,6 +231,14 @@ void GenerationEngine::Release(int id) {
   --n_active_;
   MutexLock lock(mu_);
   --reserved_slots_;
+}
+
+llama_token GenerationEngine::Sample(int id, int row) {
+  GenerationSlot& slot = slots_[id];
+  if (options_.observe_logits)
+    options_.observe_logits(*slot.request(), llama_get_logits_ith(ctx_.get(), row),
+                            llama_vocab_n_tokens(vocab_));
+  return llama_sampler_sample(slot.sampler(), ctx_.get(), row);
 }
 
 void GenerationEngine::AddToken(llama_token token, llama_pos pos, llama_seq_id seq, bool logits) {

@@ -29,6 +29,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -48,6 +49,10 @@ class GenerationEngine {
     int ctx = 512;      // tokens per sequence (prompt + completion)
     int batch = 512;    // most prompt tokens per llama_decode (n_batch)
     int max_queue = 256;  // requests waiting for a slot before Submit says ResourceExhausted
+    // Diagnostics and tests: sees the logits each token of `request` is sampled from, on the
+    // worker thread (keep it cheap). Empty = off.
+    std::function<void(const GenerationRequest& request, const float* logits, int n_vocab)>
+        observe_logits;
   };
 
   // Creates the context for `model` (which must outlive the engine) and starts the worker.
@@ -82,6 +87,8 @@ class GenerationEngine {
   void Admit(std::shared_ptr<GenerationRequest> request);
   // Frees sequence `id`, moving the last active sequence into it to keep ids contiguous.
   void Release(int id);
+  // Samples the next token of slots_[id] from output row `row` of the last decode.
+  llama_token Sample(int id, int row);
   // Appends one token to batch_.
   void AddToken(llama_token token, llama_pos pos, llama_seq_id seq, bool logits);
   void FailAll(const Status& status);
