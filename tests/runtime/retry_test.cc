@@ -1,9 +1,9 @@
 // Backoff with full jitter and the deadline-aware retry sleep.
 #include "runtime/retry.h"
 
-#include <set>
-
 #include <gtest/gtest.h>
+
+#include <set>
 
 namespace modelrt::internal {
 namespace {

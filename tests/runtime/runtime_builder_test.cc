@@ -1,8 +1,8 @@
 // Builder and Register on the real llama provider: validation errors that name their origin,
 // eager and background warmup, required and optional models.
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <string>
 
 #include "runtime_test_util.h"
 
@@ -68,8 +68,11 @@ TEST(RuntimeBuilderTest, UnknownProviderNamesTheOrigin) {
 }
 
 TEST(RuntimeBuilderTest, DuplicateAliasIsAlreadyExists) {
-  auto runtime =
-      ModelRuntime::Builder().AddProvider(MakeLlama()).AddModel(ChatSpec()).AddModel(ChatSpec()).Build();
+  auto runtime = ModelRuntime::Builder()
+                     .AddProvider(MakeLlama())
+                     .AddModel(ChatSpec())
+                     .AddModel(ChatSpec())
+                     .Build();
   ASSERT_FALSE(runtime.ok());
   EXPECT_EQ(runtime.error().code(), StatusCode::kAlreadyExists);
 }

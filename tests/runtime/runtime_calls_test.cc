@@ -1,8 +1,8 @@
 // Handle calls on the real llama provider: per-call timeouts, retries (faults injected by the
 // FaultInjectingProvider test double), capability checks and metrics.
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <string>
 
 #include "runtime_test_util.h"
 
@@ -158,8 +158,7 @@ TEST(RuntimeCallsTest, RetryNeverSleepsPastTheDeadline) {
   // A jittered 0..10 min backoff cannot fit in 2 s (bar a draw under 2 s, which is then
   // retried and fails again): the call gives up instead of sleeping past its deadline.
   const auto start = Clock::now();
-  auto r = runtime->Generator("chat")->Generate(ShortRequest(4), {},
-                                                CallContext::WithTimeout(2s));
+  auto r = runtime->Generator("chat")->Generate(ShortRequest(4), {}, CallContext::WithTimeout(2s));
   EXPECT_EQ(r.error().code(), StatusCode::kUnavailable);  // the last error, not a sleep
   EXPECT_LT(provider->model_calls(), 5);
   EXPECT_LT(Clock::now() - start, 1min);  // a hang bound: a 10 min sleep would blow it
@@ -196,11 +195,11 @@ TEST(RuntimeCallsTest, MetricsMove) {
   const Labels call = {{"alias", "chat"}, {"task", "generate"}};
   EXPECT_EQ(shared->GetCounter("modelrt_model_calls_total", "", call).Value(), 2);
   EXPECT_EQ(shared->GetHistogram("modelrt_model_call_seconds", "", call).Count(), 2u);
-  EXPECT_EQ(shared
-                ->GetCounter("modelrt_model_loads_total", "",
-                             {{"alias", "chat"}, {"outcome", "success"}})
-                .Value(),
-            1);
+  EXPECT_EQ(
+      shared
+          ->GetCounter("modelrt_model_loads_total", "", {{"alias", "chat"}, {"outcome", "success"}})
+          .Value(),
+      1);
   EXPECT_EQ(shared->GetHistogram("modelrt_model_load_seconds", "", {{"alias", "chat"}}).Count(),
             1u);
   const std::string text = shared->RenderPrometheus();

@@ -1,13 +1,13 @@
 // ModelRuntime loading on the real llama provider: single flight under contention, load
 // failures and timeouts (faults injected by the FaultInjectingProvider test double), warmup
 // policies, Unload and reload, shutdown with a load in flight.
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <latch>
 #include <string_view>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "runtime_test_util.h"
 

@@ -6,16 +6,15 @@
 //   auto runtime = BuildRuntime(provider, {ChatSpec("chat")});
 #pragma once
 
+#include <gtest/gtest.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include "modelrt/provider.h"
 #include "modelrt/runtime.h"

@@ -2,13 +2,13 @@
 // the in-flight map emptied on success, failure and abandonment.
 #include "runtime/single_flight.h"
 
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <latch>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "modelrt/status.h"
 #include "runtime/thread_group.h"
