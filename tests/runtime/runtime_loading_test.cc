@@ -113,6 +113,10 @@ TEST(RuntimeLoadingTest, LoadTimeoutIsDeadlineExceededAndEmptiesTheMap) {
   auto provider = MakeFaultyLlama();
   ModelSpec spec = ChatSpec();
   spec.load_timeout = 200ms;
+  // One thread: the second load (with its warmup decode) must fit in 200 ms, and OpenMP's
+  // barriers stall for a scheduler slice each when the cores are oversubscribed (a shared CI
+  // machine), which made it take ~1 s.
+  spec.options = {{"threads", 1}};
   auto runtime = BuildRuntime(provider, {spec});
   ASSERT_TRUE(runtime);
   provider->SetHangUntilDeadline(true);
