@@ -1,10 +1,9 @@
-// PoolCore's read side: per-key and pool-wide status, and the gauges that
-// mirror them.
+// PoolCore's read side: per-key and pool-wide status, and the gauges that mirror them.
 #include "pool/pool_core.h"
 
 namespace modelrt::internal {
 
-EngineStatus PoolCore::StatusOf(const PooledEngine &engine) const {
+EngineStatus PoolCore::StatusOf(const PooledEngine& engine) const {
   EngineStatus status;
   status.key = engine.key;
   status.state = engine.state;
@@ -20,20 +19,18 @@ EngineStatus PoolCore::StatusOf(const PooledEngine &engine) const {
   return status;
 }
 
-KeyStatus PoolCore::Describe(const EngineKey &key) const {
+KeyStatus PoolCore::Describe(const EngineKey& key) const {
   MutexLock lock(mu_);
   KeyStatus out;
   auto it = slots_.find(key);
-  if (it == slots_.end())
-    return out;
-  const Slot &slot = it->second;
+  if (it == slots_.end()) return out;
+  const Slot& slot = it->second;
   if (slot.live) {
     out.live = StatusOf(*slot.live);
     out.in_flight += slot.live->in_flight;
   }
   out.draining = static_cast<int>(slot.draining.size());
-  for (const auto &e : slot.draining)
-    out.in_flight += e->in_flight;
+  for (const auto& e : slot.draining) out.in_flight += e->in_flight;
   out.last_generation = slot.last_generation;
   out.last_memory_bytes = slot.last_memory_bytes;
   return out;
@@ -54,25 +51,20 @@ PoolStats PoolCore::Stats() const {
   stats.loads = loads_;
   stats.load_failures = load_failures_;
   stats.evictions = evictions_;
-  stats.hit_rate = hits_ + misses_ == 0
-                       ? 0.0
-                       : static_cast<double>(hits_) / (hits_ + misses_);
+  stats.hit_rate = hits_ + misses_ == 0 ? 0.0 : static_cast<double>(hits_) / (hits_ + misses_);
   stats.global_generation = global_generation_;
-  for (const auto &[key, slot] : slots_) {
-    if (slot.live)
-      stats.engines.push_back(StatusOf(*slot.live));
+  for (const auto& [key, slot] : slots_) {
+    if (slot.live) stats.engines.push_back(StatusOf(*slot.live));
   }
-  for (const auto &[key, slot] : slots_) {
-    for (const auto &e : slot.draining)
-      stats.engines.push_back(StatusOf(*e));
+  for (const auto& [key, slot] : slots_) {
+    for (const auto& e : slot.draining) stats.engines.push_back(StatusOf(*e));
   }
   return stats;
 }
 
 void PoolCore::PublishLocked() {
   const uint64_t checkouts = hits_ + misses_;
-  metrics_.hit_rate->Set(
-      checkouts == 0 ? 0.0 : static_cast<double>(hits_) / checkouts);
+  metrics_.hit_rate->Set(checkouts == 0 ? 0.0 : static_cast<double>(hits_) / checkouts);
   metrics_.bytes_in_use->Set(static_cast<double>(bytes_in_use_));
   metrics_.bytes_reserved->Set(static_cast<double>(bytes_reserved_));
   metrics_.budget_bytes->Set(static_cast<double>(options_.memory_budget_bytes));
@@ -82,4 +74,4 @@ void PoolCore::PublishLocked() {
   metrics_.loads_waiting->Set(waiting_);
 }
 
-} // namespace modelrt::internal
+}  // namespace modelrt::internal

@@ -4,12 +4,12 @@ namespace modelrt {
 
 std::string_view ToString(ReloadTrigger trigger) {
   switch (trigger) {
-  case ReloadTrigger::kApi:
-    return "api";
-  case ReloadTrigger::kFileChange:
-    return "file_change";
-  case ReloadTrigger::kConfig:
-    return "config";
+    case ReloadTrigger::kApi:
+      return "api";
+    case ReloadTrigger::kFileChange:
+      return "file_change";
+    case ReloadTrigger::kConfig:
+      return "config";
   }
   return "unknown";
 }
@@ -20,8 +20,7 @@ ReloadRecord ReloadLog::Add(ReloadRecord record) {
   MutexLock lock(mu_);
   record.id = ++next_id_;
   records_.push_back(record);
-  while (records_.size() > capacity_)
-    records_.pop_front();
+  while (records_.size() > capacity_) records_.pop_front();
   return record;
 }
 
@@ -35,5 +34,5 @@ uint64_t ReloadLog::total() const {
   return next_id_;
 }
 
-} // namespace internal
-} // namespace modelrt
+}  // namespace internal
+}  // namespace modelrt

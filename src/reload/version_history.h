@@ -1,10 +1,9 @@
-// VersionHistory: the engines each alias has had (generation, description,
-// source, time), the newest `capacity` per alias.
+// VersionHistory: the engines each alias has had (generation, description, source, time), the
+// newest `capacity` per alias.
 //
 //   VersionHistory history(32);
-//   history.Add({.alias = "chat", .generation = 3, .source =
-//   "models/chat.gguf"}); std::vector<VersionRecord> versions =
-//   history.Of("chat");   // oldest first
+//   history.Add({.alias = "chat", .generation = 3, .source = "models/chat.gguf"});
+//   std::vector<VersionRecord> versions = history.Of("chat");   // oldest first
 //
 // Thread-safety: thread-safe.
 #pragma once
@@ -22,11 +21,10 @@
 namespace modelrt::internal {
 
 class VersionHistory {
-public:
-  explicit VersionHistory(size_t capacity)
-      : capacity_(capacity == 0 ? 1 : capacity) {}
-  VersionHistory(const VersionHistory &) = delete;
-  VersionHistory &operator=(const VersionHistory &) = delete;
+ public:
+  explicit VersionHistory(size_t capacity) : capacity_(capacity == 0 ? 1 : capacity) {}
+  VersionHistory(const VersionHistory&) = delete;
+  VersionHistory& operator=(const VersionHistory&) = delete;
 
   void Add(VersionRecord record);
   // The alias's records, oldest first; empty for an alias never loaded.
@@ -35,11 +33,10 @@ public:
   std::vector<VersionRecord> All() const;
   size_t capacity() const { return capacity_; }
 
-private:
+ private:
   const size_t capacity_;
   mutable Mutex mu_;
-  std::map<std::string, std::deque<VersionRecord>, std::less<>>
-      records_ GUARDED_BY(mu_);
+  std::map<std::string, std::deque<VersionRecord>, std::less<>> records_ GUARDED_BY(mu_);
 };
 
-} // namespace modelrt::internal
+}  // namespace modelrt::internal

@@ -1,6 +1,5 @@
-// RuntimeCore: the alias table, states, calls, unload/remove and the reload
-// primitives. Loading (the single-flight loader and its threads) is in
-// runtime_loads.cc.
+// RuntimeCore: the alias table, states, calls, unload/remove and the reload primitives. Loading
+// (the single-flight loader and its threads) is in runtime_loads.cc.
 #include "runtime/runtime_core.h"
 
 #include <utility>
@@ -10,23 +9,19 @@
 namespace modelrt::internal {
 namespace {
 
-// Checkouts per call: a freshly loaded engine can be evicted (or superseded by
-// a reload) before the caller gets to it; past this many rounds the caller gets
-// Unavailable.
+// Checkouts per call: a freshly loaded engine can be evicted (or superseded by a reload) before the
+// caller gets to it; past this many rounds the caller gets Unavailable.
 constexpr int kMaxAcquireRounds = 4;
 
-} // namespace
+}  // namespace
 
-std::optional<std::chrono::milliseconds> KeepAliveOf(const ModelSpec &spec) {
-  if (!spec.keep_alive_s)
-    return std::nullopt;
-  if (*spec.keep_alive_s < 0)
-    return std::chrono::milliseconds(-1); // never by TTL
+std::optional<std::chrono::milliseconds> KeepAliveOf(const ModelSpec& spec) {
+  if (!spec.keep_alive_s) return std::nullopt;
+  if (*spec.keep_alive_s < 0) return std::chrono::milliseconds(-1);  // never by TTL
   return std::chrono::seconds(*spec.keep_alive_s);
 }
 
-EngineOptions RuntimeCore::EngineOptionsOf(const ModelSpec &spec,
-                                           const Model &model) const {
+EngineOptions RuntimeCore::EngineOptionsOf(const ModelSpec& spec, const Model& model) const {
   EngineOptions options;
   options.pinned = spec.pinned;
   options.keep_alive = KeepAliveOf(spec);
@@ -35,45 +30,38 @@ EngineOptions RuntimeCore::EngineOptionsOf(const ModelSpec &spec,
   return options;
 }
 
-std::string OriginOf(const ModelSpec &spec) {
+std::string OriginOf(const ModelSpec& spec) {
   return spec.origin.empty() ? "model '" + spec.alias + "'" : spec.origin;
 }
 
-EngineKey KeyOf(const ModelSpec &spec) {
+EngineKey KeyOf(const ModelSpec& spec) {
   auto it = spec.options.find("gpu_layers");
-  const bool gpu = it != spec.options.end() && it->is_number_integer() &&
-                   it->get<int64_t>() > 0;
+  const bool gpu = it != spec.options.end() && it->is_number_integer() && it->get<int64_t>() > 0;
   return EngineKey{spec.alias, gpu ? "gpu" : "cpu"};
 }
 
-RuntimeCore::Lease::Lease(Lease &&other) noexcept
+RuntimeCore::Lease::Lease(Lease&& other) noexcept
     : core_(std::exchange(other.core_, nullptr)),
-      alias_(std::move(other.alias_)), lease_(std::move(other.lease_)) {}
+      alias_(std::move(other.alias_)),
+      lease_(std::move(other.lease_)) {}
 
 RuntimeCore::Lease::~Lease() {
-  if (core_ != nullptr)
-    core_->Release(alias_);
+  if (core_ != nullptr) core_->Release(alias_);
   // lease_ ends after: the pool hears of the release with no runtime lock held.
 }
 
-RuntimeCore::RuntimeCore(
-    std::map<std::string, std::shared_ptr<Provider>> providers,
-    std::shared_ptr<MetricsRegistry> metrics, EnginePool::Options pool_options,
-    size_t history_size)
-    : providers_(std::move(providers)), metrics_(std::move(metrics)),
+RuntimeCore::RuntimeCore(std::map<std::string, std::shared_ptr<Provider>> providers,
+                         std::shared_ptr<MetricsRegistry> metrics, EnginePool::Options pool_options,
+                         size_t history_size)
+    : providers_(std::move(providers)),
+      metrics_(std::move(metrics)),
       history_(history_size),
-      flights_([this](const std::string &alias, uint64_t id) {
-        OnLoadAbandoned(alias, id);
-      }) {
-  for (const auto &[id, provider] : providers_)
-    warm_.emplace(id, std::make_unique<WarmState>());
-  if (!pool_options.metrics)
-    pool_options.metrics = metrics_;
+      flights_([this](const std::string& alias, uint64_t id) { OnLoadAbandoned(alias, id); }) {
+  for (const auto& [id, provider] : providers_) warm_.emplace(id, std::make_unique<WarmState>());
+  if (!pool_options.metrics) pool_options.metrics = metrics_;
   auto pool = EnginePool::Create(std::move(pool_options));
-  if (!pool) { // the Builder validates the options first; this is a fallback,
-               // not a path
-    Log("runtime")->error("bad pool options ({}); using the defaults",
-                          pool.error().ToString());
+  if (!pool) {  // the Builder validates the options first; this is only a fallback
+    Log("runtime")->error("bad pool options ({}); using the defaults", pool.error().ToString());
     EnginePool::Options defaults;
     defaults.metrics = metrics_;
     pool = EnginePool::Create(std::move(defaults));
@@ -85,49 +73,39 @@ RuntimeCore::~RuntimeCore() { Shutdown(); }
 
 void RuntimeCore::Shutdown() {
   loads_cancel_->store(true);
-  // Background warmups wait on loads; once the flag stops the providers (and
-  // room waits), both groups drain.
+  // Background warmups wait on loads; once the flag stops the providers (and room waits), both
+  // groups drain.
   background_.JoinAll();
   loads_.JoinAll();
   pool_->Shutdown();
 }
 
-// ---- The alias table
-// ---------------------------------------------------------------------------
+// ---- The alias table ----------------------------------------------------------------------------
 
-std::shared_ptr<const AliasMetrics>
-RuntimeCore::MetricsFor(const ModelSpec &spec) {
-  const Labels labels = {{"alias", spec.alias},
-                         {"task", std::string(ToString(spec.task))}};
+std::shared_ptr<const AliasMetrics> RuntimeCore::MetricsFor(const ModelSpec& spec) {
+  const Labels labels = {{"alias", spec.alias}, {"task", std::string(ToString(spec.task))}};
   auto m = std::make_shared<AliasMetrics>();
-  m->calls = &metrics_->GetCounter("modelrt_model_calls_total",
-                                   "Model calls by alias", labels);
+  m->calls = &metrics_->GetCounter("modelrt_model_calls_total", "Model calls by alias", labels);
   m->call_seconds = &metrics_->GetHistogram(
-      "modelrt_model_call_seconds",
-      "Model call latency in seconds, retries included", labels);
-  m->retries = &metrics_->GetCounter("modelrt_model_retries_total",
-                                     "Retried model call attempts",
+      "modelrt_model_call_seconds", "Model call latency in seconds, retries included", labels);
+  m->retries = &metrics_->GetCounter("modelrt_model_retries_total", "Retried model call attempts",
                                      {{"alias", spec.alias}});
   return m;
 }
 
-Status RuntimeCore::AddSpec(const ModelSpec &spec) {
+Status RuntimeCore::AddSpec(const ModelSpec& spec) {
   const std::string origin = OriginOf(spec);
-  if (spec.alias.empty())
-    return InvalidArgumentError(origin + ".alias: must not be empty");
+  if (spec.alias.empty()) return InvalidArgumentError(origin + ".alias: must not be empty");
   auto provider_it = providers_.find(spec.provider);
   if (provider_it == providers_.end()) {
-    return NotFoundError(origin + ".provider: unknown provider '" +
-                         spec.provider + "'");
+    return NotFoundError(origin + ".provider: unknown provider '" + spec.provider + "'");
   }
   Status valid = provider_it->second->Validate(spec);
-  if (!valid.ok())
-    return valid.WithPrefix(origin);
+  if (!valid.ok()) return valid.WithPrefix(origin);
   auto metrics = MetricsFor(spec);
   MutexLock lock(mu_);
   if (entries_.count(spec.alias) > 0) {
-    return AlreadyExistsError(origin + ": alias '" + spec.alias +
-                              "' is already registered");
+    return AlreadyExistsError(origin + ": alias '" + spec.alias + "' is already registered");
   }
   Entry entry;
   entry.spec = spec;
@@ -135,8 +113,7 @@ Status RuntimeCore::AddSpec(const ModelSpec &spec) {
   entry.metrics = std::move(metrics);
   entry.key = KeyOf(spec);
   entry.epoch = ++next_epoch_;
-  // An alias registered again continues its generations (clients see them only
-  // go up).
+  // An alias registered again continues its generations (clients see them only go up).
   entry.generation = pool_->Describe(entry.key).last_generation;
   entries_.emplace(spec.alias, std::move(entry));
   return OkStatus();
@@ -148,12 +125,11 @@ Status RuntimeCore::Remove(std::string_view alias) {
   {
     MutexLock lock(mu_);
     auto it = entries_.find(alias);
-    if (it == entries_.end())
-      return NotFoundError("unknown model '" + std::string(alias) + "'");
+    if (it == entries_.end()) return NotFoundError("unknown model '" + std::string(alias) + "'");
     key = it->second.key;
     entries_.erase(it);
   }
-  pool_->Fence(key, fence); // a load in flight for the alias must not install
+  pool_->Fence(key, fence);  // a load in flight for the alias must not install
   pool_->Evict(key, EvictionReason::kManual);
   Log("runtime")->info("removed '{}'", alias);
   return OkStatus();
@@ -167,31 +143,26 @@ bool RuntimeCore::Contains(std::string_view alias) const {
 std::vector<std::string> RuntimeCore::Aliases() const {
   MutexLock lock(mu_);
   std::vector<std::string> out;
-  for (const auto &[alias, entry] : entries_)
-    out.push_back(alias);
+  for (const auto& [alias, entry] : entries_) out.push_back(alias);
   return out;
 }
 
 Result<ModelSpec> RuntimeCore::Spec(std::string_view alias) const {
   MutexLock lock(mu_);
   auto it = entries_.find(alias);
-  if (it == entries_.end())
-    return NotFoundError("unknown model '" + std::string(alias) + "'");
+  if (it == entries_.end()) return NotFoundError("unknown model '" + std::string(alias) + "'");
   return it->second.spec;
 }
 
-Result<RuntimeCore::CallSetup>
-RuntimeCore::PrepareCall(std::string_view alias) const {
+Result<RuntimeCore::CallSetup> RuntimeCore::PrepareCall(std::string_view alias) const {
   MutexLock lock(mu_);
   auto it = entries_.find(alias);
-  if (it == entries_.end())
-    return NotFoundError("unknown model '" + std::string(alias) + "'");
+  if (it == entries_.end()) return NotFoundError("unknown model '" + std::string(alias) + "'");
   return CallSetup{it->second.spec, it->second.metrics};
 }
 
-ModelStatus RuntimeCore::StatusOf(const Entry &entry) const {
-  const KeyStatus engines =
-      pool_->Describe(entry.key); // read-only: fine under mu_
+ModelStatus RuntimeCore::StatusOf(const Entry& entry) const {
+  const KeyStatus engines = pool_->Describe(entry.key);  // read-only: fine under mu_
   ModelStatus status;
   status.spec = entry.spec;
   if (entry.loading_flight != 0) {
@@ -206,8 +177,7 @@ ModelStatus RuntimeCore::StatusOf(const Entry &entry) const {
     status.state = ModelState::kUnloaded;
   }
   status.last_error = entry.last_error;
-  if (engines.live)
-    status.info = entry.info;
+  if (engines.live) status.info = entry.info;
   status.in_flight = engines.in_flight;
   status.generation = entry.generation;
   status.last_used = entry.last_used;
@@ -218,138 +188,113 @@ std::vector<ModelStatus> RuntimeCore::List() const {
   MutexLock lock(mu_);
   std::vector<ModelStatus> out;
   out.reserve(entries_.size());
-  for (const auto &[alias, entry] : entries_)
-    out.push_back(StatusOf(entry));
+  for (const auto& [alias, entry] : entries_) out.push_back(StatusOf(entry));
   return out;
 }
 
 Result<ModelStatus> RuntimeCore::Describe(std::string_view alias) const {
   MutexLock lock(mu_);
   auto it = entries_.find(alias);
-  if (it == entries_.end())
-    return NotFoundError("unknown model '" + std::string(alias) + "'");
+  if (it == entries_.end()) return NotFoundError("unknown model '" + std::string(alias) + "'");
   return StatusOf(it->second);
 }
 
-// ---- Unload and calls
-// --------------------------------------------------------------------------
+// ---- Unload and calls ---------------------------------------------------------------------------
 
 Status RuntimeCore::Unload(std::string_view alias) {
   EngineKey key;
   {
     MutexLock lock(mu_);
     auto it = entries_.find(alias);
-    if (it == entries_.end())
-      return NotFoundError("unknown model '" + std::string(alias) + "'");
-    Entry &entry = it->second;
+    if (it == entries_.end()) return NotFoundError("unknown model '" + std::string(alias) + "'");
+    Entry& entry = it->second;
     key = entry.key;
-    if (entry.loading_flight == 0)
-      entry.failed = false; // back to unloaded
+    if (entry.loading_flight == 0) entry.failed = false;  // back to unloaded
   }
-  // In-flight calls hold the engine: it drains, and is freed after the last of
-  // them.
-  if (pool_->Evict(key, EvictionReason::kManual))
-    Log("runtime")->info("unloaded '{}'", alias);
+  // In-flight calls hold the engine: it drains, and is freed after the last of them.
+  if (pool_->Evict(key, EvictionReason::kManual)) Log("runtime")->info("unloaded '{}'", alias);
   return OkStatus();
 }
 
 Result<RuntimeCore::Lease> RuntimeCore::Acquire(std::string_view alias_view,
-                                                const CallContext &ctx) {
+                                                const CallContext& ctx) {
   const std::string alias(alias_view);
   for (int round = 0;; ++round) {
     EngineKey key;
     {
       MutexLock lock(mu_);
       auto it = entries_.find(alias);
-      if (it == entries_.end())
-        return NotFoundError("unknown model '" + alias + "'");
+      if (it == entries_.end()) return NotFoundError("unknown model '" + alias + "'");
       key = it->second.key;
     }
-    // Only the first look counts as a pool hit or miss; later ones follow our
-    // own load.
-    Result<EnginePool::Lease> lease =
-        pool_->Checkout(key, /*count=*/round == 0);
+    // Only the first look counts as a pool hit or miss; later ones follow our own load.
+    Result<EnginePool::Lease> lease = pool_->Checkout(key, /*count=*/round == 0);
     if (lease) {
       MutexLock lock(mu_);
       auto it = entries_.find(alias);
-      if (it == entries_.end())
-        return NotFoundError("unknown model '" + alias + "'");
+      if (it == entries_.end()) return NotFoundError("unknown model '" + alias + "'");
       it->second.last_used = std::chrono::system_clock::now();
       return Lease(this, alias, *std::move(lease));
     }
     if (round + 1 >= kMaxAcquireRounds) {
-      return UnavailableError(
-          "the engine of '" + alias + "' went away before it could be used " +
-          std::to_string(kMaxAcquireRounds) + " times; try again");
+      return UnavailableError("the engine of '" + alias + "' went away before it could be used " +
+                              std::to_string(kMaxAcquireRounds) + " times; try again");
     }
     LoadResult loaded = Load(alias, ctx);
-    // Aborted: fenced off by reloads more than once in a row; look again all
-    // the same.
-    if (!loaded && loaded.error().code() != StatusCode::kAborted)
-      return loaded.error();
+    // Aborted: fenced off by reloads more than once in a row; look again all the same.
+    if (!loaded && loaded.error().code() != StatusCode::kAborted) return loaded.error();
     MODELRT_RETURN_IF_ERROR(ctx.Check());
   }
 }
 
-void RuntimeCore::Release(const std::string &alias) {
+void RuntimeCore::Release(const std::string& alias) {
   MutexLock lock(mu_);
   auto it = entries_.find(alias);
-  if (it == entries_.end())
-    return;
+  if (it == entries_.end()) return;
   it->second.last_used = std::chrono::system_clock::now();
 }
 
-void RuntimeCore::RecordError(const ModelSpec &spec, const Status &status) {
+void RuntimeCore::RecordError(const ModelSpec& spec, const Status& status) {
   metrics_
-      ->GetCounter("modelrt_model_errors_total",
-                   "Failed model calls by status code",
+      ->GetCounter("modelrt_model_errors_total", "Failed model calls by status code",
                    {{"alias", spec.alias},
                     {"task", std::string(ToString(spec.task))},
                     {"code", std::string(ToString(status.code()))}})
       .Increment();
 }
 
-// ---- Reload primitives
-// -------------------------------------------------------------------------
+// ---- Reload primitives --------------------------------------------------------------------------
 
-Result<RuntimeCore::ReloadTarget>
-RuntimeCore::PrepareReload(std::string_view alias,
-                           std::optional<ModelSpec> new_spec) {
+Result<RuntimeCore::ReloadTarget> RuntimeCore::PrepareReload(std::string_view alias,
+                                                             std::optional<ModelSpec> new_spec) {
   ReloadTarget target;
   {
     MutexLock lock(mu_);
     auto it = entries_.find(alias);
-    if (it == entries_.end())
-      return NotFoundError("unknown model '" + std::string(alias) + "'");
+    if (it == entries_.end()) return NotFoundError("unknown model '" + std::string(alias) + "'");
     target.old_spec = it->second.spec;
     target.old_key = it->second.key;
   }
   target.new_spec = new_spec ? std::move(*new_spec) : target.old_spec;
-  ModelSpec &spec = target.new_spec;
-  if (spec.alias.empty())
-    spec.alias = target.old_spec.alias;
-  if (spec.provider.empty())
-    spec.provider = target.old_spec.provider;
+  ModelSpec& spec = target.new_spec;
+  if (spec.alias.empty()) spec.alias = target.old_spec.alias;
+  if (spec.provider.empty()) spec.provider = target.old_spec.provider;
   const std::string origin = OriginOf(spec);
   if (spec.alias != target.old_spec.alias) {
     return InvalidArgumentError(origin + ".alias: a reload keeps the alias ('" +
-                                target.old_spec.alias + "', not '" +
-                                spec.alias + "')");
+                                target.old_spec.alias + "', not '" + spec.alias + "')");
   }
   if (spec.task != target.old_spec.task) {
-    return InvalidArgumentError(origin +
-                                ".task: a reload cannot change the task (" +
+    return InvalidArgumentError(origin + ".task: a reload cannot change the task (" +
                                 std::string(ToString(target.old_spec.task)) +
                                 "); remove the alias and register it again");
   }
   auto provider_it = providers_.find(spec.provider);
   if (provider_it == providers_.end()) {
-    return NotFoundError(origin + ".provider: unknown provider '" +
-                         spec.provider + "'");
+    return NotFoundError(origin + ".provider: unknown provider '" + spec.provider + "'");
   }
   Status valid = provider_it->second->Validate(spec);
-  if (!valid.ok())
-    return valid.WithPrefix(origin);
+  if (!valid.ok()) return valid.WithPrefix(origin);
   target.provider = provider_it->second;
   target.new_key = KeyOf(spec);
   const KeyStatus engines = pool_->Describe(target.old_key);
@@ -358,26 +303,23 @@ RuntimeCore::PrepareReload(std::string_view alias,
   return target;
 }
 
-Result<EnginePool::Installed>
-RuntimeCore::CommitReload(const ReloadTarget &target,
-                          EnginePool::Reservation reservation,
-                          std::shared_ptr<Model> model) {
+Result<EnginePool::Installed> RuntimeCore::CommitReload(const ReloadTarget& target,
+                                                        EnginePool::Reservation reservation,
+                                                        std::shared_ptr<Model> model) {
   const uint64_t epoch = ++next_epoch_;
   uint64_t min_generation = 0;
   {
     MutexLock lock(mu_);
     auto it = entries_.find(target.new_spec.alias);
-    if (it == entries_.end())
-      return NotFoundError("'" + target.new_spec.alias + "' was removed");
+    if (it == entries_.end()) return NotFoundError("'" + target.new_spec.alias + "' was removed");
     min_generation = it->second.generation;
   }
   const ModelInfo info = model->Info();
   EnginePool::InstallRequest request{model, epoch, min_generation,
                                      EngineOptionsOf(target.new_spec, *model)};
   // The swap: from here new checkouts get the new engine; the old one drains.
-  MODELRT_ASSIGN_OR_RETURN(
-      EnginePool::Installed installed,
-      pool_->Install(std::move(reservation), std::move(request)));
+  MODELRT_ASSIGN_OR_RETURN(EnginePool::Installed installed,
+                           pool_->Install(std::move(reservation), std::move(request)));
   bool removed = false;
   {
     MutexLock lock(mu_);
@@ -385,7 +327,7 @@ RuntimeCore::CommitReload(const ReloadTarget &target,
     if (it == entries_.end()) {
       removed = true;
     } else {
-      Entry &entry = it->second;
+      Entry& entry = it->second;
       entry.spec = target.new_spec;
       entry.key = target.new_key;
       entry.epoch = epoch;
@@ -395,56 +337,46 @@ RuntimeCore::CommitReload(const ReloadTarget &target,
   }
   if (removed) {
     pool_->Evict(target.new_key, EvictionReason::kManual);
-    return NotFoundError("'" + target.new_spec.alias +
-                         "' was removed during its reload");
+    return NotFoundError("'" + target.new_spec.alias + "' was removed during its reload");
   }
-  if (target.new_key !=
-      target.old_key) { // moved device: the old key's engine goes
+  if (target.new_key != target.old_key) {  // moved device: the old key's engine goes
     pool_->Fence(target.old_key, epoch);
     pool_->Evict(target.old_key, EvictionReason::kReplaced);
   }
   return installed;
 }
 
-Status RuntimeCore::UpdateSpec(const ModelSpec &spec) {
+Status RuntimeCore::UpdateSpec(const ModelSpec& spec) {
   auto provider_it = providers_.find(spec.provider);
   if (provider_it == providers_.end()) {
-    return NotFoundError(OriginOf(spec) + ".provider: unknown provider '" +
-                         spec.provider + "'");
+    return NotFoundError(OriginOf(spec) + ".provider: unknown provider '" + spec.provider + "'");
   }
   Status valid = provider_it->second->Validate(spec);
-  if (!valid.ok())
-    return valid.WithPrefix(OriginOf(spec));
+  if (!valid.ok()) return valid.WithPrefix(OriginOf(spec));
   const uint64_t epoch = ++next_epoch_;
   EngineKey old_key, new_key = KeyOf(spec);
   bool engine_changes = false;
   {
     MutexLock lock(mu_);
     auto it = entries_.find(spec.alias);
-    if (it == entries_.end())
-      return NotFoundError("unknown model '" + spec.alias + "'");
-    Entry &entry = it->second;
+    if (it == entries_.end()) return NotFoundError("unknown model '" + spec.alias + "'");
+    Entry& entry = it->second;
     if (entry.spec.task != spec.task) {
-      return InvalidArgumentError(OriginOf(spec) +
-                                  ".task: cannot change in place");
+      return InvalidArgumentError(OriginOf(spec) + ".task: cannot change in place");
     }
     old_key = entry.key;
-    engine_changes = entry.spec.model != spec.model ||
-                     entry.spec.options != spec.options ||
+    engine_changes = entry.spec.model != spec.model || entry.spec.options != spec.options ||
                      entry.spec.provider != spec.provider;
     entry.spec = spec;
     entry.provider = provider_it->second;
     entry.key = new_key;
-    if (engine_changes)
-      entry.epoch = epoch;
+    if (engine_changes) entry.epoch = epoch;
   }
   if (engine_changes) {
-    // Loads of the old spec in flight must not install, and an engine of the
-    // old spec that a racing load installed just before goes too (it drains;
-    // the next call loads the new spec).
+    // Loads of the old spec in flight must not install, and an engine of the old spec that a racing
+    // load installed just before goes too (it drains; the next call loads the new spec).
     pool_->Fence(old_key, epoch);
-    if (new_key != old_key)
-      pool_->Fence(new_key, epoch);
+    if (new_key != old_key) pool_->Fence(new_key, epoch);
     pool_->Evict(old_key, EvictionReason::kReplaced);
   } else {
     pool_->SetEngineOptions(new_key, spec.pinned, KeepAliveOf(spec));
@@ -452,4 +384,4 @@ Status RuntimeCore::UpdateSpec(const ModelSpec &spec) {
   return OkStatus();
 }
 
-} // namespace modelrt::internal
+}  // namespace modelrt::internal
