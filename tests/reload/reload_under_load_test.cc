@@ -96,13 +96,16 @@ TEST(ReloadUnderLoadTest, EightClientsTwentyReloadsNoFailedRequest) {
   std::thread reloader([&] {
     for (int i = 0; i < kReloads; ++i) {
       if (!runtime->Reload("chat").ok()) reload_failures.fetch_add(1);
+      std::this_thread::sleep_for(20ms);  // spreads the reloads over more client requests
     }
   });
   std::atomic<bool> reloads_done{false};
   int evictions = 0;
-  std::thread evicter([&] {
+  std::thread evicter([&] {  // evicts embed each time the clients have loaded it again
     while (!reloads_done.load() && evictions < 200) {
-      if (runtime->Unload("embed").ok()) ++evictions;
+      if (StateOf(*runtime, "embed") == ModelState::kLoaded && runtime->Unload("embed").ok()) {
+        ++evictions;
+      }
       std::this_thread::sleep_for(20ms);
     }
   });
