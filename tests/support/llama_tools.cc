@@ -1,6 +1,7 @@
 #include "support/llama_tools.h"
 
 #include <filesystem>
+#include <string_view>
 
 #include "support/run_command.h"
 
@@ -15,11 +16,11 @@ std::string RunLlamaEmbedding(const std::string& args) {
   for (int attempt = 0; attempt < 5; ++attempt) {
     CommandResult r = RunCommand(command);
     if (r.exit_code != 0) return "";
-    // Complete output ends with the list's "]" and the object's "}".
-    const size_t end = r.out.find_last_not_of(" \n");
-    if (end == std::string::npos || end == 0 || r.out[end] != '}') continue;
-    const size_t before = r.out.find_last_not_of(" \n", end - 1);
-    if (before != std::string::npos && r.out[before] == ']') return r.out;
+    // Complete output ends by closing the data list and the object: "\n  ]\n}" (an item
+    // closes with "]\n    }", which a cut-short output may end with).
+    std::string_view out = r.out;
+    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.remove_suffix(1);
+    if (out.size() >= 6 && out.substr(out.size() - 6) == "\n  ]\n}") return r.out;
   }
   return "";
 }
