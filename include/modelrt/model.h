@@ -129,6 +129,7 @@ struct GenerateRequest {
   SamplingParams sampling;
   int max_tokens = 256;               // <= 0: until the context is full
   std::vector<std::string> stop;      // stop strings; never part of the output
+  bool ignore_eos = false;            // keep going past end-of-generation tokens (benchmarks)
 };
 
 enum class FinishReason { kStop, kLength, kCancelled };

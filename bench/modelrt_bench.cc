@@ -1,0 +1,163 @@
+// modelrt-bench: library-level throughput of the llama provider, one JSON line per run, for
+// scripts/bench to print next to llama-bench and llama-embedding on the same model and threads.
+//
+//   modelrt-bench generate --model m.gguf --threads 2 --prompt-tokens 128 --tokens 128 --reps 5
+//   modelrt-bench generate --model m.gguf --parallel 8 --streams 8 --tokens 128
+//   modelrt-bench embed --model e.gguf --threads 2 --texts 64 --reps 5
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "modelrt/runtime.h"
+
+using namespace modelrt;
+using Seconds = std::chrono::duration<double>;
+
+namespace {
+
+struct Args {
+  std::string model;
+  int threads = 2;
+  int reps = 5;
+  int parallel = 1;
+  // generate
+  int tokens = 128;
+  int prompt_tokens = 128;
+  int streams = 1;
+  // embed
+  int texts = 64;
+  int words = 24;
+};
+
+Result<std::unique_ptr<ModelRuntime>> MakeRuntime(const Args& a, Task task) {
+  Config config;
+  config.providers.push_back({.id = "local", .type = "llama", .options = {{"threads", a.threads}}});
+  ModelSpec spec;
+  spec.alias = "bench";
+  spec.task = task;
+  spec.provider = "local";
+  spec.model = a.model;
+  spec.options = {{"parallel", a.parallel}};
+  if (task == Task::kGenerate) spec.options["ctx"] = a.prompt_tokens + a.tokens + 8;
+  spec.warmup = WarmupPolicy::kEager;
+  spec.required = true;
+  config.models.push_back(spec);
+  return ModelRuntime::Builder().SetConfig(config).Build();
+}
+
+// A prompt of roughly `n` tokens: repeated common words (one token each in most vocabularies).
+std::string Words(int n, int salt) {
+  static const char* kWords[] = {"the", "cat", "sat", "on", "a", "mat", "and", "then", "ran",
+                                 "to", "see", "big", "red", "dog", "in", "park"};
+  std::string out;
+  for (int i = 0; i < n; ++i) {
+    if (i) out += ' ';
+    out += kWords[(i * 7 + salt) % 16];
+  }
+  return out;
+}
+
+int RunGenerate(const Args& a) {
+  auto runtime = MakeRuntime(a, Task::kGenerate);
+  if (!runtime) { std::fprintf(stderr, "%s\n", runtime.error().ToString().c_str()); return 1; }
+  auto handle = (*runtime)->Generator("bench");
+  double pp_tps_sum = 0, tg_tps_sum = 0, agg_sum = 0;
+  int64_t prompt_tokens = 0;
+  for (int rep = 0; rep < a.reps; ++rep) {
+    std::vector<std::thread> threads;
+    std::vector<double> ttft(a.streams), decode_s(a.streams);
+    std::vector<int64_t> produced(a.streams), prompt(a.streams);
+    auto start = std::chrono::steady_clock::now();
+    for (int s = 0; s < a.streams; ++s) {
+      threads.emplace_back([&, s] {
+        GenerateRequest req;
+        req.prompt = Words(a.prompt_tokens, s + rep);
+        req.max_tokens = a.tokens;
+        req.ignore_eos = true;
+        req.sampling.temperature = 0;
+        auto t0 = std::chrono::steady_clock::now();
+        std::chrono::steady_clock::time_point first;
+        bool got_first = false;
+        auto result = handle->Generate(req, [&](std::string_view) {
+          if (!got_first) { first = std::chrono::steady_clock::now(); got_first = true; }
+          return true;
+        });
+        auto t1 = std::chrono::steady_clock::now();
+        if (!result) { std::fprintf(stderr, "%s\n", result.error().ToString().c_str()); std::exit(1); }
+        ttft[s] = Seconds(first - t0).count();
+        decode_s[s] = Seconds(t1 - first).count();
+        produced[s] = result->completion_tokens;
+        prompt[s] = result->prompt_tokens;
+      });
+    }
+    for (auto& t : threads) t.join();
+    double wall = Seconds(std::chrono::steady_clock::now() - start).count();
+    int64_t total = 0;
+    for (int s = 0; s < a.streams; ++s) total += produced[s];
+    prompt_tokens = prompt[0];
+    pp_tps_sum += prompt[0] / ttft[0];
+    tg_tps_sum += (produced[0] - 1) / decode_s[0];
+    agg_sum += total / wall;
+  }
+  nlohmann::json out = {{"task", "generate"}, {"threads", a.threads}, {"streams", a.streams},
+                        {"prompt_tokens", prompt_tokens}, {"tokens", a.tokens},
+                        {"pp_tps", pp_tps_sum / a.reps}, {"tg_tps", tg_tps_sum / a.reps},
+                        {"aggregate_tps", agg_sum / a.reps}};
+  std::printf("%s\n", out.dump().c_str());
+  return 0;
+}
+
+int RunEmbed(const Args& a) {
+  auto runtime = MakeRuntime(a, Task::kEmbed);
+  if (!runtime) { std::fprintf(stderr, "%s\n", runtime.error().ToString().c_str()); return 1; }
+  auto handle = (*runtime)->Embedding("bench");
+  EmbedRequest req;
+  for (int i = 0; i < a.texts; ++i) req.inputs.push_back({.text = Words(a.words, i)});
+  double best = 0, sum = 0;
+  int64_t tokens = 0;
+  for (int rep = 0; rep < a.reps; ++rep) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto result = handle->Embed(req);
+    double s = Seconds(std::chrono::steady_clock::now() - t0).count();
+    if (!result) { std::fprintf(stderr, "%s\n", result.error().ToString().c_str()); return 1; }
+    tokens = result->prompt_tokens;
+    sum += tokens / s;
+    best = std::max(best, tokens / s);
+  }
+  nlohmann::json out = {{"task", "embed"}, {"threads", a.threads}, {"texts", a.texts},
+                        {"tokens", tokens}, {"tps", sum / a.reps}, {"best_tps", best}};
+  std::printf("%s\n", out.dump().c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"modelrt library benchmarks"};
+  app.require_subcommand(1);
+  Args a;
+  auto common = [&](CLI::App* c) {
+    c->add_option("--model", a.model)->required();
+    c->add_option("--threads", a.threads);
+    c->add_option("--reps", a.reps);
+    c->add_option("--parallel", a.parallel);
+  };
+  auto* gen = app.add_subcommand("generate");
+  common(gen);
+  gen->add_option("--tokens", a.tokens);
+  gen->add_option("--prompt-tokens", a.prompt_tokens);
+  gen->add_option("--streams", a.streams);
+  auto* emb = app.add_subcommand("embed");
+  common(emb);
+  emb->add_option("--texts", a.texts);
+  emb->add_option("--words", a.words);
+  CLI11_PARSE(app, argc, argv);
+  if (a.parallel < a.streams) a.parallel = a.streams;
+  return gen->parsed() ? RunGenerate(a) : RunEmbed(a);
+}

@@ -1,0 +1,246 @@
+#include "providers/llama/batch_worker.h"
+
+#include <algorithm>
+#include <future>
+
+#include "core/logging.h"
+
+namespace modelrt::llama {
+
+struct BatchWorker::Request {
+  std::vector<std::vector<llama_token>> inputs;
+  CallContext ctx;
+  size_t next = 0;  // first input not yet taken into a batch (under mu_)
+  // Worker thread only:
+  size_t remaining = 0;  // inputs without an output yet
+  std::vector<std::vector<float>> outputs;
+  std::promise<Result<std::vector<std::vector<float>>>> promise;
+  bool finished = false;
+
+  void Finish(Result<std::vector<std::vector<float>>> result) {
+    if (finished) return;
+    finished = true;
+    promise.set_value(std::move(result));
+  }
+};
+
+namespace {
+
+// How often a waiting caller rechecks its cancel flag (which has no notification of its own).
+constexpr auto kCancelPoll = std::chrono::milliseconds(20);
+
+}  // namespace
+
+BatchWorkerOptions MakeBatchWorkerOptions(const ModelSpec& spec, const LlamaModelOptions& options,
+                                          const llama_model* model) {
+  BatchWorkerOptions out;
+  out.name = spec.alias;
+  const int trained = std::max(1, llama_model_n_ctx_train(model));
+  out.ctx = options.ctx > 0 ? options.ctx : std::min(trained, 4096);
+  if (out.ctx > trained) {
+    Log("llama")->warn("{}: ctx {} is past the model's training context {}; using {}", spec.alias,
+                       out.ctx, trained, trained);
+    out.ctx = trained;
+  }
+  out.parallel = options.parallel;
+  out.batch = options.batch > 0 ? options.batch : std::min(out.ctx * out.parallel, 8192);
+  out.batch = std::max(out.batch, out.ctx);
+  out.threads = options.threads;
+  out.max_queue = options.max_queue;
+  out.batch_wait_us = options.batch_wait_us;
+  return out;
+}
+
+Result<std::unique_ptr<BatchWorker>> BatchWorker::Create(const llama_model* model,
+                                                         BatchWorkerOptions options) {
+  options.ctx = std::max(options.ctx, 1);
+  options.parallel = std::clamp(options.parallel, 1, 256);
+  // Non-causal models cannot split a sequence across micro-batches: one sequence must fit.
+  options.batch = std::max(options.batch, options.ctx);
+  llama_context_params params = llama_context_default_params();
+  params.embeddings = true;
+  params.pooling_type = options.pooling;
+  params.n_seq_max = static_cast<uint32_t>(options.parallel);
+  params.n_ctx = static_cast<uint32_t>(options.ctx) * params.n_seq_max;  // KV per sequence
+  params.n_batch = static_cast<uint32_t>(options.batch);
+  params.n_ubatch = params.n_batch;
+  params.n_threads = std::max(options.threads, 1);
+  params.n_threads_batch = params.n_threads;
+  params.kv_unified = false;
+  params.no_perf = true;
+  llama_context* context = llama_init_from_model(const_cast<llama_model*>(model), params);
+  if (!context)
+    return InvalidArgumentError("llama.cpp could not create an embedding context (ctx " +
+                                std::to_string(options.ctx) + ", parallel " +
+                                std::to_string(options.parallel) + ", batch " +
+                                std::to_string(options.batch) + ")");
+  return std::unique_ptr<BatchWorker>(new BatchWorker(LlamaContextPtr(context), std::move(options)));
+}
+
+BatchWorker::BatchWorker(LlamaContextPtr context, BatchWorkerOptions options)
+    : options_(std::move(options)), context_(std::move(context)) {
+  const llama_model* model = llama_get_model(context_.get());
+  pooling_ = llama_pooling_type(context_.get());
+  output_size_ = pooling_ == LLAMA_POOLING_TYPE_RANK
+                     ? static_cast<int>(llama_model_n_cls_out(model))
+                     : llama_model_n_embd_out(model);
+  // KV cache (f16 K and V per layer, only for models with memory) plus the output buffer.
+  int64_t kv = 0;
+  if (llama_get_memory(context_.get()) != nullptr) {
+    const int64_t head_dim = llama_model_n_embd(model) / std::max(1, llama_model_n_head(model));
+    kv = int64_t{llama_n_ctx(context_.get())} * llama_model_n_layer(model) * 2 * head_dim *
+         llama_model_n_head_kv(model) * 2;
+  }
+  context_bytes_ = kv + int64_t{llama_n_batch(context_.get())} * llama_model_n_embd(model) * 4;
+  alive_ = true;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+BatchWorker::~BatchWorker() {
+  {
+    MutexLock lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+Result<std::vector<std::vector<float>>> BatchWorker::Run(
+    std::vector<std::vector<llama_token>> sequences, const CallContext& ctx) {
+  MODELRT_RETURN_IF_ERROR(ctx.Check());
+  if (sequences.empty()) return std::vector<std::vector<float>>{};
+  auto request = std::make_shared<Request>();
+  request->remaining = sequences.size();
+  request->outputs.resize(sequences.size());
+  request->inputs = std::move(sequences);
+  request->ctx = ctx;
+  auto future = request->promise.get_future();
+  {
+    MutexLock lock(mu_);
+    if (stop_ || !alive_) return UnavailableError("embedding worker is stopped");
+    if (static_cast<int>(queue_.size()) >= options_.max_queue)
+      return ResourceExhaustedError("queue full (" + std::to_string(options_.max_queue) +
+                                    " requests waiting)");
+    queue_.push_back(request);
+  }
+  cv_.notify_all();
+  // A cancelled or expired caller returns at once; the worker drops the request when it reaches
+  // it (the request shares the caller's cancel flag and deadline).
+  while (true) {
+    auto wait = kCancelPoll;
+    if (ctx.deadline != Clock::time_point::max()) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(ctx.deadline - Clock::now());
+      wait = std::clamp(left + std::chrono::milliseconds(1), std::chrono::milliseconds(0), kCancelPoll);
+    }
+    if (future.wait_for(wait) == std::future_status::ready) return future.get();
+    MODELRT_RETURN_IF_ERROR(ctx.Check());
+  }
+}
+
+bool BatchWorker::BatchFull() const {
+  int sequences = 0;
+  int64_t tokens = 0;
+  for (const auto& request : queue_) {
+    for (size_t i = request->next; i < request->inputs.size(); ++i) {
+      ++sequences;
+      tokens += static_cast<int64_t>(request->inputs[i].size());
+      if (sequences >= options_.parallel || tokens >= options_.batch) return true;
+    }
+  }
+  return false;
+}
+
+std::vector<BatchWorker::Slot> BatchWorker::TakeBatch() {
+  std::vector<Slot> slots;
+  int64_t tokens = 0;
+  for (auto it = queue_.begin(); it != queue_.end();) {
+    if (static_cast<int>(slots.size()) >= options_.parallel) break;
+    Request& request = **it;
+    if (request.finished) {  // failed by an earlier decode: nothing more to run
+      it = queue_.erase(it);
+      continue;
+    }
+    // Checked before each decode that would include this request's inputs.
+    if (Status status = request.ctx.Check(); !status.ok()) {
+      request.Finish(status);
+      it = queue_.erase(it);
+      continue;
+    }
+    while (request.next < request.inputs.size() &&
+           static_cast<int>(slots.size()) < options_.parallel &&
+           tokens + static_cast<int64_t>(request.inputs[request.next].size()) <= options_.batch) {
+      tokens += static_cast<int64_t>(request.inputs[request.next].size());
+      slots.push_back({*it, request.next++});
+    }
+    if (request.next == request.inputs.size()) {
+      it = queue_.erase(it);  // fully taken: leaves the queue, frees a place for a new request
+    } else {
+      ++it;  // a later, shorter input of another request may still fit
+    }
+  }
+  return slots;
+}
+
+void BatchWorker::Loop() {
+  llama_batch batch = llama_batch_init(options_.batch, 0, 1);
+  while (true) {
+    std::vector<Slot> slots;
+    {
+      MutexLock lock(mu_);
+      while (!stop_ && queue_.empty()) cv_.wait(lock.native());
+      if (stop_) break;
+      // Gather: a batch that is not full waits a little for more requests to join it.
+      const auto gather_until = Clock::now() + std::chrono::microseconds(options_.batch_wait_us);
+      while (!stop_ && !BatchFull() && Clock::now() < gather_until)
+        cv_.wait_until(lock.native(), gather_until);
+      if (stop_) break;
+      slots = TakeBatch();
+    }
+    if (!slots.empty()) Decode(slots, batch);
+  }
+  llama_batch_free(batch);
+  alive_ = false;
+  std::deque<std::shared_ptr<Request>> left;
+  {
+    MutexLock lock(mu_);
+    left.swap(queue_);
+  }
+  for (auto& request : left) request->Finish(UnavailableError("model was unloaded"));
+}
+
+void BatchWorker::Decode(const std::vector<Slot>& slots, llama_batch& batch) {
+  llama_context* ctx = context_.get();
+  batch.n_tokens = 0;
+  for (size_t s = 0; s < slots.size(); ++s) {
+    const auto& tokens = slots[s].request->inputs[slots[s].input];
+    for (size_t j = 0; j < tokens.size(); ++j) {
+      const int n = batch.n_tokens++;
+      batch.token[n] = tokens[j];
+      batch.pos[n] = static_cast<llama_pos>(j);
+      batch.n_seq_id[n] = 1;
+      batch.seq_id[n][0] = static_cast<llama_seq_id>(s);
+      batch.logits[n] = true;
+    }
+  }
+  llama_memory_t memory = llama_get_memory(ctx);
+  // Causal models keep a KV cache; each batch starts from an empty one so a sequence sees only
+  // itself. Encoder-only models (BERT) have no memory and run through llama_encode.
+  llama_memory_clear(memory, true);
+  const int32_t rc = memory ? llama_decode(ctx, batch) : llama_encode(ctx, batch);
+  for (size_t s = 0; s < slots.size(); ++s) {
+    Request& request = *slots[s].request;
+    if (request.finished) continue;
+    const float* out = rc == 0 ? llama_get_embeddings_seq(ctx, static_cast<llama_seq_id>(s)) : nullptr;
+    if (!out) {
+      request.Finish(InternalError(
+          rc != 0 ? "llama.cpp decode failed (code " + std::to_string(rc) + ")"
+                  : std::string("llama.cpp returned no pooled output for a sequence")));
+      continue;
+    }
+    request.outputs[slots[s].input].assign(out, out + output_size_);
+    if (--request.remaining == 0) request.Finish(std::move(request.outputs));
+  }
+  if (rc != 0) Log("llama")->error("{}: decode of {} sequences failed with code {}", options_.name, slots.size(), rc);
+}
+
+}  // namespace modelrt::llama

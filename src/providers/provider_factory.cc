@@ -1,0 +1,44 @@
+// CreateProvider / ProviderTypes (include/modelrt/provider.h): the table of provider types.
+// A new provider type adds one row to kFactories.
+#include <functional>
+
+#include "modelrt/provider.h"
+#include "providers/llama/llama_provider.h"
+
+namespace modelrt {
+namespace {
+
+struct Factory {
+  const char* type;
+  std::function<Result<std::shared_ptr<Provider>>(const ProviderConfig&)> create;
+};
+
+const std::vector<Factory>& Factories() {
+  static const std::vector<Factory> factories = {
+      {"llama",
+       [](const ProviderConfig& config) -> Result<std::shared_ptr<Provider>> {
+         MODELRT_ASSIGN_OR_RETURN(auto provider, llama::LlamaProvider::Create(config));
+         return std::shared_ptr<Provider>(std::move(provider));
+       }},
+  };
+  return factories;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Provider>> CreateProvider(const ProviderConfig& config) {
+  for (const Factory& factory : Factories()) {
+    if (config.type == factory.type) return factory.create(config);
+  }
+  std::string known;
+  for (const std::string& type : ProviderTypes()) known += (known.empty() ? "" : ", ") + type;
+  return NotFoundError("unknown provider type '" + config.type + "' (known: " + known + ")");
+}
+
+std::vector<std::string> ProviderTypes() {
+  std::vector<std::string> types;
+  for (const Factory& factory : Factories()) types.push_back(factory.type);
+  return types;
+}
+
+}  // namespace modelrt

@@ -1,0 +1,89 @@
+// ModelRuntime::Builder: providers and specs in, a started runtime out (validation, provider
+// warmup, eager loads, background loads).
+#include <map>
+
+#include "core/logging.h"
+#include "modelrt/runtime.h"
+#include "runtime/runtime_core.h"
+
+namespace modelrt {
+namespace {
+
+std::string ProviderOrigin(const ProviderConfig& config) {
+  return config.origin.empty() ? "provider '" + config.id + "'" : config.origin;
+}
+
+}  // namespace
+
+ModelRuntime::Builder::Builder() = default;
+
+ModelRuntime::Builder& ModelRuntime::Builder::SetConfig(const Config& config) {
+  config_ = config;
+  for (const ProviderConfig& provider_config : config.providers) {
+    Result<std::shared_ptr<Provider>> provider = CreateProvider(provider_config);
+    if (!provider) {
+      // Builder calls chain; the first error surfaces from Build().
+      if (deferred_error_.ok()) {
+        deferred_error_ = provider.error().WithPrefix(ProviderOrigin(provider_config));
+      }
+      continue;
+    }
+    providers_.push_back(*std::move(provider));
+  }
+  for (const ModelSpec& spec : config.models) models_.push_back(spec);
+  return *this;
+}
+
+ModelRuntime::Builder& ModelRuntime::Builder::AddProvider(std::shared_ptr<Provider> provider) {
+  providers_.push_back(std::move(provider));
+  return *this;
+}
+
+ModelRuntime::Builder& ModelRuntime::Builder::AddModel(ModelSpec spec) {
+  models_.push_back(std::move(spec));
+  return *this;
+}
+
+ModelRuntime::Builder& ModelRuntime::Builder::SetProviderWarmup(ProviderWarmup policy) {
+  provider_warmup_ = policy;
+  return *this;
+}
+
+ModelRuntime::Builder& ModelRuntime::Builder::SetMetrics(std::shared_ptr<MetricsRegistry> metrics) {
+  metrics_ = std::move(metrics);
+  return *this;
+}
+
+Result<std::unique_ptr<ModelRuntime>> ModelRuntime::Builder::Build() {
+  MODELRT_RETURN_IF_ERROR(deferred_error_);
+  std::map<std::string, std::shared_ptr<Provider>> providers;
+  for (const auto& provider : providers_) {
+    if (provider == nullptr) return InvalidArgumentError("AddProvider: null provider");
+    if (!providers.emplace(provider->id(), provider).second) {
+      return AlreadyExistsError("provider '" + provider->id() + "' is defined twice");
+    }
+  }
+  auto metrics = metrics_ ? metrics_ : std::make_shared<MetricsRegistry>();
+  // On an error return the core's destructor joins whatever it started.
+  auto core = std::make_shared<internal::RuntimeCore>(std::move(providers), metrics);
+  std::vector<std::string> eager, background;
+  for (const ModelSpec& spec : models_) {
+    MODELRT_RETURN_IF_ERROR(core->AddSpec(spec));
+    if (spec.warmup == WarmupPolicy::kEager) eager.push_back(spec.alias);
+    if (spec.warmup == WarmupPolicy::kBackground) background.push_back(spec.alias);
+  }
+  if (provider_warmup_ == ProviderWarmup::kEager) core->WarmupProviders();
+
+  std::vector<Status> loaded = core->LoadAll(eager);
+  for (size_t i = 0; i < eager.size(); ++i) {
+    if (loaded[i].ok()) continue;
+    MODELRT_ASSIGN_OR_RETURN(ModelSpec spec, core->Spec(eager[i]));
+    if (spec.required) return loaded[i].WithPrefix("required model '" + spec.alias + "'");
+    Log("runtime")->warn("optional model '{}' failed to load; continuing: {}", spec.alias,
+                         loaded[i].ToString());
+  }
+  core->LoadInBackground(std::move(background));
+  return std::unique_ptr<ModelRuntime>(new ModelRuntime(std::move(core)));
+}
+
+}  // namespace modelrt

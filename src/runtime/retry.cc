@@ -1,0 +1,45 @@
+#include "runtime/retry.h"
+
+#include <algorithm>
+#include <thread>
+
+namespace modelrt::internal {
+
+int MaxAttempts(const RetryPolicy& policy) { return std::max(1, policy.max_attempts); }
+
+Backoff::Backoff(const RetryPolicy& policy) : Backoff(policy, std::random_device{}()) {}
+
+Backoff::Backoff(const RetryPolicy& policy, uint64_t seed) : policy_(policy), rng_(seed) {}
+
+std::chrono::milliseconds Backoff::Ceiling() const {
+  const int64_t initial = std::max<int64_t>(0, policy_.initial_backoff.count());
+  const int64_t cap = std::max<int64_t>(initial, policy_.max_backoff.count());
+  int64_t ceiling = initial;
+  // Doubling stops at the cap, so the shift never overflows.
+  for (int i = 0; i < retries_ && ceiling < cap; ++i) ceiling = std::min(cap, ceiling * 2);
+  return std::chrono::milliseconds(std::min(ceiling, cap));
+}
+
+std::chrono::milliseconds Backoff::Next() {
+  const int64_t ceiling = Ceiling().count();
+  ++retries_;
+  if (ceiling <= 0) return std::chrono::milliseconds(0);
+  std::uniform_int_distribution<int64_t> pick(0, ceiling);
+  return std::chrono::milliseconds(pick(rng_));
+}
+
+bool SleepBeforeRetry(std::chrono::milliseconds delay, const CallContext& ctx) {
+  // Cancel flags cannot wake a sleep, so sleep in slices and look between them.
+  constexpr auto kSlice = std::chrono::milliseconds(20);
+  const auto now = Clock::now();
+  if (ctx.cancelled()) return false;
+  if (ctx.deadline != Clock::time_point::max() && (ctx.deadline - now) <= delay) return false;
+  const auto wake = now + delay;
+  for (auto t = Clock::now(); t < wake; t = Clock::now()) {
+    if (ctx.cancelled()) return false;
+    std::this_thread::sleep_for(std::min<Clock::duration>(kSlice, wake - t));
+  }
+  return !ctx.cancelled() && !ctx.expired();
+}
+
+}  // namespace modelrt::internal
