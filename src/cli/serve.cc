@@ -6,38 +6,17 @@
 
 #include <atomic>
 #include <cstdlib>
-#include <filesystem>
 #include <thread>
 
+#include "cli/cli_runtime.h"
 #include "core/logging.h"
 #include "modelrt/runtime.h"
-#include "providers/llama/demo_models.h"
 #include "server/http_server.h"
 
 namespace modelrt::cli {
 
-std::string ResolveDataDir(const std::string& configured) {
-  if (!configured.empty()) return configured;
-  if (const char* env = std::getenv("MODELRT_DATA_DIR"); env && *env) return env;
-  const char* home = std::getenv("HOME");
-  return std::string(home && *home ? home : ".") + "/.local/share/modelrt";
-}
-
 Result<Config> LoadServeConfig(const ServeArgs& args) {
-  Config config;
-  if (!args.config_path.empty()) {
-    MODELRT_ASSIGN_OR_RETURN(config, LoadConfigFile(args.config_path));
-  } else {
-    std::string models_dir = ResolveDataDir("") + "/models";
-    std::error_code ec;
-    std::filesystem::create_directories(models_dir, ec);
-    if (ec) {
-      return UnavailableError("cannot create the data directory '" + models_dir +
-                              "': " + ec.message());
-    }
-    MODELRT_RETURN_IF_ERROR(PrepareDemoModels(models_dir));
-    config = DefaultConfig(models_dir);
-  }
+  MODELRT_ASSIGN_OR_RETURN(Config config, LoadCliConfig(args.config_path));
   if (!args.host.empty()) config.server.host = args.host;
   if (args.port >= 0) config.server.port = args.port;
   return config;

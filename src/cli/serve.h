@@ -25,12 +25,8 @@ struct ServeArgs {
 // drain, 1 when the configuration, a required model or the listening socket fails.
 int RunServe(const ServeArgs& args);
 
-// The data directory: `configured` when set, else $MODELRT_DATA_DIR, else
-// ~/.local/share/modelrt.
-std::string ResolveDataDir(const std::string& configured);
-
 // The configuration `serve` runs: the file, or the demo catalog with its model files prepared
-// under <data_dir>/models, with the host/port overrides applied.
+// under <data dir>/models (see core/paths.h), with the host/port overrides applied.
 Result<Config> LoadServeConfig(const ServeArgs& args);
 
 }  // namespace modelrt::cli

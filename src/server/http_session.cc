@@ -31,6 +31,8 @@ std::string ChunkFrame(std::string_view data) {
   return frame;
 }
 
+std::string_view ToStd(boost::beast::string_view s) { return {s.data(), s.size()}; }
+
 bool IsHttpParseError(const beast::error_code& ec) {
   return ec.category() == http::make_error_code(http::error::bad_target).category();
 }
@@ -140,7 +142,7 @@ void HttpSession::DoReadHeader() {
 void HttpSession::OnReadHeader(beast::error_code ec) {
   if (ec) return OnReadError(ec);
   if (parser_->is_done()) return OnReadBody({});
-  if (EqualsIgnoreCase(parser_->get()[http::field::expect], "100-continue")) {
+  if (EqualsIgnoreCase(ToStd(parser_->get()[http::field::expect]), "100-continue")) {
     stream_.expires_after(host_->options().write_timeout);
     net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
                      [self = shared_from_this()](beast::error_code ec, size_t) {
@@ -199,13 +201,13 @@ void HttpSession::BeginRequest() {
   request_.remote = remote_;
   if (parser_ && parser_->is_header_done()) {
     auto& message = parser_->get();
-    request_.method = std::string(message.method_string());
-    request_.target = std::string(message.target());
+    request_.method = std::string(ToStd(message.method_string()));
+    request_.target = std::string(ToStd(message.target()));
     size_t q = request_.target.find('?');
     request_.path = request_.target.substr(0, q);
     if (q != std::string::npos) request_.query = request_.target.substr(q + 1);
     for (const auto& field : message) {
-      request_.headers.Add(std::string(field.name_string()), std::string(field.value()));
+      request_.headers.Add(std::string(ToStd(field.name_string())), std::string(ToStd(field.value())));
     }
     if (parser_->is_done()) request_.body = std::move(message.body());
     keep_alive_ = message.keep_alive();
@@ -307,7 +309,7 @@ void HttpSession::StreamBegin(int status, HttpHeaders headers) {
   status_ = status;
   if (stream_failed_ || closed_) return;
   std::string head = "HTTP/1.1 " + std::to_string(status) + " " +
-                     std::string(http::obsolete_reason(static_cast<http::status>(status))) + "\r\n";
+                     std::string(ToStd(http::obsolete_reason(static_cast<http::status>(status)))) + "\r\n";
   for (const auto& [name, value] : headers.fields()) head += name + ": " + value + "\r\n";
   head += "X-Request-Id: " + ctx_.request_id + "\r\n";
   head += "Transfer-Encoding: chunked\r\n";
