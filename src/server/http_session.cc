@@ -199,7 +199,8 @@ void HttpSession::BeginRequest() {
   status_ = 0;
   request_ = HttpRequest{};
   request_.remote = remote_;
-  if (parser_ && parser_->is_header_done()) {
+  // A request refused while reading (413) still has its start line and fields parsed.
+  if (parser_ && !parser_->get().method_string().empty()) {
     auto& message = parser_->get();
     request_.method = std::string(ToStd(message.method_string()));
     request_.target = std::string(ToStd(message.target()));
