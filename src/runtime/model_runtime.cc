@@ -1,7 +1,6 @@
 // ModelRuntime: the public face of RuntimeCore — typed handles, registration, prefetch, unload.
-#include "modelrt/runtime.h"
-
 #include "core/logging.h"
+#include "modelrt/runtime.h"
 #include "runtime/runtime_core.h"
 
 namespace modelrt {
@@ -55,11 +54,8 @@ Result<GeneratorHandle> ModelRuntime::Generator(std::string_view alias) {
 Status ModelRuntime::Register(ModelSpec spec) {
   MODELRT_RETURN_IF_ERROR(core_->AddSpec(spec));
   switch (spec.warmup) {
-    case WarmupPolicy::kLazy:
-      break;
-    case WarmupPolicy::kBackground:
-      core_->LoadInBackground({spec.alias});
-      break;
+    case WarmupPolicy::kLazy: break;
+    case WarmupPolicy::kBackground: core_->LoadInBackground({spec.alias}); break;
     case WarmupPolicy::kEager: {
       Status loaded = core_->LoadAll({spec.alias}).front();
       if (loaded.ok()) break;
@@ -67,8 +63,7 @@ Status ModelRuntime::Register(ModelSpec spec) {
         core_->RemoveAlias(spec.alias);
         return loaded.WithPrefix("required model '" + spec.alias + "'");
       }
-      Log("runtime")->warn("optional model '{}' failed to load: {}", spec.alias,
-                           loaded.ToString());
+      Log("runtime")->warn("optional model '{}' failed to load: {}", spec.alias, loaded.ToString());
       break;
     }
   }

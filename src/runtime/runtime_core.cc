@@ -33,7 +33,9 @@ RuntimeCore::RuntimeCore(std::map<std::string, std::shared_ptr<Provider>> provid
                          std::shared_ptr<MetricsRegistry> metrics)
     : providers_(std::move(providers)),
       metrics_(std::move(metrics)),
-      flights_([this](const std::string& alias, uint64_t id) { OnLoadAbandoned(alias, id); }) {}
+      flights_([this](const std::string& alias, uint64_t id) { OnLoadAbandoned(alias, id); }) {
+  for (const auto& [id, provider] : providers_) warm_.emplace(id, std::make_unique<WarmState>());
+}
 
 RuntimeCore::~RuntimeCore() { Shutdown(); }
 
@@ -50,11 +52,10 @@ std::shared_ptr<const AliasMetrics> RuntimeCore::MetricsFor(const ModelSpec& spe
   const Labels labels = {{"alias", spec.alias}, {"task", std::string(ToString(spec.task))}};
   auto m = std::make_shared<AliasMetrics>();
   m->calls = &metrics_->GetCounter("modelrt_model_calls_total", "Model calls by alias", labels);
-  m->call_seconds = &metrics_->GetHistogram("modelrt_model_call_seconds",
-                                            "Model call latency in seconds, retries included",
-                                            labels);
-  m->retries = &metrics_->GetCounter("modelrt_model_retries_total",
-                                     "Retried model call attempts", {{"alias", spec.alias}});
+  m->call_seconds = &metrics_->GetHistogram(
+      "modelrt_model_call_seconds", "Model call latency in seconds, retries included", labels);
+  m->retries = &metrics_->GetCounter("modelrt_model_retries_total", "Retried model call attempts",
+                                     {{"alias", spec.alias}});
   return m;
 }
 
@@ -148,12 +149,14 @@ void RuntimeCore::WarmupProviders() {
 }
 
 Status RuntimeCore::EnsureProviderWarm(Provider& provider) {
-  MutexLock lock(warm_mu_);
-  bool& warm = providers_warm_[provider.id()];
-  if (warm) return OkStatus();
+  auto it = warm_.find(provider.id());
+  if (it == warm_.end()) return InternalError("provider '" + provider.id() + "' is not registered");
+  WarmState& state = *it->second;
+  MutexLock lock(state.mu);
+  if (state.warm) return OkStatus();
   Status s = provider.Warmup();
   if (!s.ok()) return s.WithPrefix("provider '" + provider.id() + "' warmup");
-  warm = true;
+  state.warm = true;
   return OkStatus();
 }
 
@@ -174,8 +177,7 @@ RuntimeCore::LoadResult RuntimeCore::Load(std::string_view alias_view, const Cal
       [this](const Flights::FlightPtr& flight) { return StartLoad(flight); },
       [&ctx] { return ctx.cancelled(); });
   switch (outcome.wait) {
-    case Flights::Wait::kDone:
-      return std::move(*outcome.value);
+    case Flights::Wait::kDone: return std::move(*outcome.value);
     case Flights::Wait::kFlightExpired:
       return DeadlineExceededError("loading '" + alias + "' exceeded its load timeout of " +
                                    Ms(load_timeout));
@@ -226,6 +228,9 @@ void RuntimeCore::RunLoad(const Flights::FlightPtr& flight, const ModelSpec& spe
         return InternalError("provider loaded a " + std::string(ToString((*loaded)->task())) +
                              " model for a " + std::string(ToString(spec.task)) + " alias");
       }
+      // A model that cannot answer a tiny request is not loaded; and warmup is why eager and
+      // background policies exist: the first real call should not pay for lazy setup.
+      if (loaded) MODELRT_RETURN_IF_ERROR((*loaded)->Warmup().WithPrefix("model warmup"));
       return loaded;
     } catch (const std::exception& e) {
       return InternalError(std::string("provider threw: ") + e.what());
@@ -246,7 +251,9 @@ void RuntimeCore::RunLoad(const Flights::FlightPtr& flight, const ModelSpec& spe
 void RuntimeCore::CommitLoad(const ModelSpec& spec, uint64_t flight_id, const LoadResult& result,
                              double seconds) {
   const std::string outcome = result ? "success" : "failure";
-  metrics_->GetCounter(kLoadsTotal, "Model loads by outcome", {{"alias", spec.alias}, {"outcome", outcome}})
+  metrics_
+      ->GetCounter(kLoadsTotal, "Model loads by outcome",
+                   {{"alias", spec.alias}, {"outcome", outcome}})
       .Increment();
   metrics_->GetHistogram(kLoadSeconds, "Model load time in seconds", {{"alias", spec.alias}})
       .Observe(seconds);
@@ -278,7 +285,9 @@ void RuntimeCore::CommitLoad(const ModelSpec& spec, uint64_t flight_id, const Lo
 }
 
 void RuntimeCore::OnLoadAbandoned(const std::string& alias, uint64_t flight_id) {
-  metrics_->GetCounter(kLoadsTotal, "Model loads by outcome", {{"alias", alias}, {"outcome", "timeout"}})
+  metrics_
+      ->GetCounter(kLoadsTotal, "Model loads by outcome",
+                   {{"alias", alias}, {"outcome", "timeout"}})
       .Increment();
   std::string message;
   {

@@ -133,7 +133,8 @@ class RuntimeCore {
 
   // SingleFlight's start callback: answers at once when loaded, else spawns RunLoad.
   std::optional<LoadResult> StartLoad(const Flights::FlightPtr& flight);
-  // On a load thread: provider warmup (lazy policy), provider Load, then publish.
+  // On a load thread: provider warmup (lazy policy), provider Load, the model's own Warmup,
+  // then publish.
   void RunLoad(const Flights::FlightPtr& flight, const ModelSpec& spec,
                const std::shared_ptr<Provider>& provider);
   // Installs a finished load's result (before the flight's entry leaves the map).
@@ -154,8 +155,12 @@ class RuntimeCore {
   mutable Mutex mu_;
   std::map<std::string, Entry, std::less<>> entries_ GUARDED_BY(mu_);
 
-  Mutex warm_mu_;  // held across a provider's Warmup so it runs once at a time
-  std::map<std::string, bool> providers_warm_ GUARDED_BY(warm_mu_);
+  // Per provider, so a slow Warmup (a remote health check) holds up only its own loads.
+  struct WarmState {
+    Mutex mu;  // held across Warmup: one at a time, and later loads wait for it
+    bool warm GUARDED_BY(mu) = false;
+  };
+  std::map<std::string, std::unique_ptr<WarmState>> warm_;  // fixed after construction
 
   Flights flights_;
   ThreadGroup loads_;       // provider Loads

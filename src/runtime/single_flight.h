@@ -18,9 +18,10 @@
 //
 // Flight lifecycle (all transitions under the SingleFlight's mutex):
 //
-//   running ──Claim (before deadline)──► finishing ──Finish──► done (entry removed, waiters woken)
-//      │
-//      └──deadline passes (a waiter, a new Do, or a late Claim notices)──► abandoned (entry removed)
+//   running ──Claim (before deadline)──► finishing ──Finish──► done
+//      │                                             (entry removed, waiters woken)
+//      └──deadline passes──► abandoned (entry removed; noticed by a waiter, a new Do or a
+//                                       late Claim, whichever comes first)
 //
 // A finishing flight never times out: between Claim and Finish the worker publishes the result
 // elsewhere (e.g. installs a model) so that once the entry leaves the map, a new Do sees it.
@@ -199,7 +200,8 @@ class SingleFlight {
       }
       if (now >= caller_deadline) return Wait::kCallerExpired;
       if (stop && stop()) return Wait::kCallerCancelled;
-      auto until = std::min(caller_deadline, running ? flight->deadline_ : Clock::time_point::max());
+      auto until =
+          std::min(caller_deadline, running ? flight->deadline_ : Clock::time_point::max());
       if (stop) until = std::min(until, now + kStopPoll);
       if (until == Clock::time_point::max()) {
         cv_.wait(lock.native());

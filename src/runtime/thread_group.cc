@@ -19,16 +19,16 @@ bool ThreadGroup::Spawn(std::function<void()> fn) {
   std::thread thread;
   try {
     thread = std::thread([this, id, fn = std::move(fn)]() mutable {
-    fn();
-    fn = nullptr;  // release captures while the group is certainly alive
-    MutexLock done(mu_);
-    auto it = threads_.find(id);
-    if (it != threads_.end()) {
-      finished_.emplace(id, std::move(it->second));
-      threads_.erase(it);
-    }
-    --running_;
-    idle_cv_.notify_all();
+      fn();
+      fn = nullptr;  // release captures while the group is certainly alive
+      MutexLock done(mu_);
+      auto it = threads_.find(id);
+      if (it != threads_.end()) {
+        finished_.emplace(id, std::move(it->second));
+        threads_.erase(it);
+      }
+      --running_;
+      idle_cv_.notify_all();
     });
   } catch (const std::system_error&) {  // out of threads: report it as a refusal
     --running_;

@@ -1,4 +1,4 @@
-#include "llama_test_models.h"
+#include "support/llama_test_models.h"
 
 #include <cstdio>
 #include <cstdlib>

@@ -1,6 +1,7 @@
 // Test support: generated GGUF test models (random weights, real tokenizers), written once per
 // test process into a private temporary directory and shared by every test in it.
 //
+//   #include "support/llama_test_models.h"
 //   std::string path = modelrt::testing::TestModel(modelrt::llama::TestModelKind::kBertEmbed);
 //   std::string mean = modelrt::testing::TestModel(TestModelKind::kBertEmbed, /*pooling=*/1);
 //

@@ -66,7 +66,10 @@ Result<std::unique_ptr<BatchWorker>> BatchWorker::Create(const llama_model* mode
   params.n_ubatch = params.n_batch;
   params.n_threads = std::max(options.threads, 1);
   params.n_threads_batch = params.n_threads;
-  params.kv_unified = false;
+  // One KV stream shared by all sequences: with a stream per sequence llama.cpp splits a batch
+  // of unequal sequences into several micro-batches ("split_equal"), and pooling (mean, cls)
+  // would then see only the last chunk of each sequence. Unified, the whole batch is one ubatch.
+  params.kv_unified = true;
   params.no_perf = true;
   llama_context* context = llama_init_from_model(const_cast<llama_model*>(model), params);
   if (!context)

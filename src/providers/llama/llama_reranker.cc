@@ -52,14 +52,17 @@ std::vector<llama_token> LlamaReranker::FormatPair(const std::string& query,
   llama_token eos = llama_vocab_eos(vocab_);
   if (eos == LLAMA_TOKEN_NULL) eos = llama_vocab_sep(vocab_);
   const bool add_eos = llama_vocab_get_add_eos(vocab_);
+  const bool add_sep = llama_vocab_get_add_sep(vocab_);
   std::vector<llama_token> out;
-  out.reserve(q.size() + d.size() + 4);
+  out.reserve(q.size() + d.size() + 5);
   if (llama_vocab_get_add_bos(vocab_)) out.push_back(llama_vocab_bos(vocab_));
   out.insert(out.end(), q.begin(), q.end());
   if (add_eos) out.push_back(eos);
-  if (llama_vocab_get_add_sep(vocab_)) out.push_back(llama_vocab_sep(vocab_));
+  if (add_sep) out.push_back(llama_vocab_sep(vocab_));
   out.insert(out.end(), d.begin(), d.end());
+  // The document is closed as the tokenizer closes any text: EOS and/or SEP.
   if (add_eos) out.push_back(eos);
+  if (add_sep) out.push_back(llama_vocab_sep(vocab_));
   return out;
 }
 
@@ -80,7 +83,7 @@ Result<RerankResult> LlamaReranker::Rerank(const RerankRequest& request, const C
                                     " tokens, more than the context of " + std::to_string(limit));
       // Cut the end (the document's tail), keeping the closing token the format added.
       const llama_token last = tokens.back();
-      const bool closing = !template_ && llama_vocab_get_add_eos(vocab_);
+      const bool closing = !template_ && (llama_vocab_get_add_eos(vocab_) || llama_vocab_get_add_sep(vocab_));
       tokens.resize(limit);
       if (closing) tokens.back() = last;
     }

@@ -1,8 +1,11 @@
 // RerankerModel on llama.cpp: a cross-encoder GGUF with rank pooling (a classifier head over
 // the pooled query+document sequence), run by the same dynamic-batching BatchWorker as the
-// embedder. Each document is one sequence, formatted as llama-server formats rerank input: the
-// model's "rerank" chat template when it has one, else
-//   [BOS] query [EOS] [SEP] document [EOS]   (each special only when the vocab adds it).
+// embedder. Each document is one sequence: the model's "rerank" chat template when it has one
+// (as llama-server), else
+//   [BOS] query [EOS] [SEP] document [EOS] [SEP]   (each special only when the vocab adds it),
+// which is llama-server's layout plus the closing SEP that llama-embedding and BERT's own pair
+// format put after the document (llama-server omits it for SEP-closed vocabs such as BERT's:
+// "[CLS] q [SEP] d" instead of "[CLS] q [SEP] d [SEP]").
 // The score is the first classifier output (llama_get_embeddings_seq(ctx, seq)[0]).
 //
 //   MODELRT_ASSIGN_OR_RETURN(auto reranker, CreateLlamaReranker(spec, options, ctx));

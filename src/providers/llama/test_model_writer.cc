@@ -70,6 +70,7 @@ struct TensorDef {
   int64_t ne0;
   int64_t ne1;  // 1 for vectors
   Init init;
+  float stddev = kStddev;  // of kRandom
 };
 
 struct GgufDeleter {
@@ -142,9 +143,12 @@ std::vector<TensorDef> BertTensors(const TestModelSpec& s, int64_t vocab) {
     t.push_back({b + "layer_output_norm.bias", e, 1, Init::kZeros});
   }
   if (s.kind == TestModelKind::kBertRerank) {
-    t.push_back({"cls.weight", e, e, Init::kRandom});
+    // The classifier head gets 1/sqrt(E) instead of 0.02 so that scores spread (about N(0, 0.5))
+    // instead of all sitting within 1e-3 of each other.
+    const float head = 1.0f / std::sqrt(static_cast<float>(e));
+    t.push_back({"cls.weight", e, e, Init::kRandom, head});
     t.push_back({"cls.bias", e, 1, Init::kZeros});
-    t.push_back({"cls.output.weight", e, 1, Init::kRandom});
+    t.push_back({"cls.output.weight", e, 1, Init::kRandom, head});
     t.push_back({"cls.output.bias", 1, 1, Init::kZeros});
   }
   return t;
@@ -266,7 +270,7 @@ Status WriteTestModel(const TestModelSpec& spec) {
     values.assign(static_cast<size_t>(d.ne0 * d.ne1), d.init == Init::kOnes ? 1.0f : 0.0f);
     if (d.init == Init::kRandom) {
       NormalGenerator gen(spec.seed ^ HashName(d.name));
-      for (float& v : values) v = gen.Next() * kStddev;
+      for (float& v : values) v = gen.Next() * d.stddev;
     }
     gguf_add_tensor(out.get(), t);
     gguf_set_tensor_data(out.get(), d.name.c_str(), values.data());

@@ -26,7 +26,7 @@ std::string_view ToString(TestModelKind kind);  // "embed", "rerank", "llama"
 struct TestModelSpec {
   TestModelKind kind = TestModelKind::kBertEmbed;
   std::string path;   // output file; replaced atomically
-  uint32_t seed = 42; // weights ~ N(0, 0.02) from this seed
+  uint32_t seed = 42; // weights ~ N(0, 0.02) from this seed (a reranker head: N(0, 1/E))
   int embd = 64;      // embedding size E (a multiple of heads)
   int layers = 2;     // transformer blocks
   int heads = 4;      // attention heads

@@ -1,0 +1,263 @@
+#include "providers/llama/generation_engine.h"
+
+#include <algorithm>
+#include <string>
+
+#include "core/logging.h"
+#include "providers/llama/sampler_chain.h"
+
+namespace modelrt::llama {
+namespace {
+
+// Decode steps carry at least this many rows (or `parallel`, if smaller), so that ggml picks
+// the same matmul kernels for one generating sequence as for several (see the header).
+constexpr int kMinDecodeRows = 4;
+
+// llama.cpp splits n_batch into physical micro-batches of at most this many tokens.
+constexpr int kMaxMicroBatch = 512;
+
+}  // namespace
+
+Result<std::unique_ptr<GenerationEngine>> GenerationEngine::Create(const llama_model* model,
+                                                                   const Options& options,
+                                                                   int threads) {
+  if (options.parallel < 1) return InvalidArgumentError("options.parallel: must be >= 1");
+  if (options.ctx < 2) return InvalidArgumentError("options.ctx: must be >= 2 for generation");
+  Options o = options;
+  o.batch = std::max(o.batch, o.parallel);  // a decode step holds one token per sequence
+  llama_context_params p = llama_context_default_params();
+  p.n_ctx = static_cast<uint32_t>(o.ctx) * static_cast<uint32_t>(o.parallel);
+  p.n_seq_max = static_cast<uint32_t>(o.parallel);
+  p.n_batch = static_cast<uint32_t>(o.batch);
+  p.n_ubatch = static_cast<uint32_t>(std::min(o.batch, kMaxMicroBatch));
+  p.n_threads = threads;
+  p.n_threads_batch = threads;
+  p.kv_unified = false;  // one KV stream per sequence: see "Reproducibility" in the header
+  p.no_perf = true;
+  llama_context* raw = llama_init_from_model(const_cast<llama_model*>(model), p);
+  if (!raw)
+    return ResourceExhaustedError("llama.cpp could not create a context of " +
+                                  std::to_string(p.n_ctx) + " tokens (" + std::to_string(o.parallel) +
+                                  " x " + std::to_string(o.ctx) + "); out of memory?");
+  std::unique_ptr<GenerationEngine> engine(new GenerationEngine(model, LlamaContextPtr(raw), o));
+  engine->worker_ = std::thread([e = engine.get()] { e->Run(); });
+  return engine;
+}
+
+GenerationEngine::GenerationEngine(const llama_model* model, LlamaContextPtr ctx,
+                                   const Options& options)
+    : model_(model),
+      vocab_(llama_model_get_vocab(model)),
+      ctx_(std::move(ctx)),
+      memory_(llama_get_memory(ctx_.get())),
+      options_(options),
+      slots_(options.parallel) {
+  ctx_limit_ = std::min<int>(options_.ctx, static_cast<int>(llama_n_ctx_seq(ctx_.get())));
+  // F16 K and V for every cell of every layer (llama.cpp's default cache type).
+  int64_t n_head = std::max(1, llama_model_n_head(model_));
+  int64_t kv_dim = llama_model_n_embd(model_) / n_head * llama_model_n_head_kv(model_);
+  kv_bytes_ = static_cast<int64_t>(llama_n_ctx(ctx_.get())) * llama_model_n_layer(model_) * 2 *
+              kv_dim * 2;
+  const int32_t n_vocab = llama_vocab_n_tokens(vocab_);
+  for (llama_token t = 0; t < n_vocab; ++t)
+    if (llama_vocab_is_eog(vocab_, t)) eog_tokens_.push_back(t);
+  llama_token bos = llama_vocab_bos(vocab_);
+  pad_token_ = bos == LLAMA_TOKEN_NULL ? 0 : bos;
+  batch_ = llama_batch_init(options_.batch, 0, 1);
+}
+
+GenerationEngine::~GenerationEngine() {
+  {
+    MutexLock lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (worker_.joinable()) worker_.join();
+  llama_batch_free(batch_);
+}
+
+Status GenerationEngine::Submit(std::shared_ptr<GenerationRequest> request) {
+  {
+    MutexLock lock(mu_);
+    if (stopping_) return UnavailableError("generator is shutting down");
+    // Requests that will get a free slot at the next iteration do not count as queued.
+    int free_slots = options_.parallel - reserved_slots_;
+    if (static_cast<int>(queue_.size()) >= options_.max_queue + std::max(0, free_slots))
+      return ResourceExhaustedError("generation queue full (" + std::to_string(options_.max_queue) +
+                                    " waiting, " + std::to_string(options_.parallel) +
+                                    " generating); retry later");
+    queue_.push_back(std::move(request));
+  }
+  cv_.notify_all();
+  return OkStatus();
+}
+
+Status GenerationEngine::health() const {
+  MutexLock lock(mu_);
+  return health_;
+}
+
+void GenerationEngine::Run() {
+  std::vector<std::shared_ptr<GenerationRequest>> admitted;
+  while (true) {
+    admitted.clear();
+    {
+      MutexLock lock(mu_);
+      DropDeadQueued();
+      cv_.wait(lock.native(), [&]() REQUIRES(mu_) {
+        return stopping_ || n_active_ > 0 || !queue_.empty();
+      });
+      if (stopping_) break;
+      while (reserved_slots_ < options_.parallel && !queue_.empty()) {
+        admitted.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+        ++reserved_slots_;
+      }
+    }
+    ReapActive();
+    if (n_active_ > 0) DecodeStep();
+    for (auto& request : admitted) Admit(std::move(request));
+  }
+  FailAll(UnavailableError("generator stopped"));
+}
+
+void GenerationEngine::DropDeadQueued() {
+  for (auto it = queue_.begin(); it != queue_.end();) {
+    const GenerationRequest& r = **it;
+    if (r.abandoned()) {
+      (*it)->Finish({OkStatus(), FinishReason::kCancelled, 0});
+    } else if (r.input().ctx.expired()) {
+      (*it)->Finish({DeadlineExceededError("deadline exceeded while queued for a generation slot"),
+                     FinishReason::kCancelled, 0});
+    } else {
+      ++it;
+      continue;
+    }
+    it = queue_.erase(it);
+  }
+}
+
+void GenerationEngine::ReapActive() {
+  // Descending, so that the sequence Release moves down has already been checked.
+  for (int id = n_active_ - 1; id >= 0; --id) {
+    const GenerationRequest& r = *slots_[id].request();
+    if (r.abandoned()) {
+      slots_[id].Abort(OkStatus(), FinishReason::kCancelled);
+    } else if (r.input().ctx.expired()) {
+      slots_[id].Abort(DeadlineExceededError("deadline exceeded during generation"));
+    } else {
+      continue;
+    }
+    Release(id);
+  }
+}
+
+void GenerationEngine::DecodeStep() {
+  batch_.n_tokens = 0;
+  for (int id = 0; id < n_active_; ++id)
+    AddToken(slots_[id].last_token(), slots_[id].n_past(), id, true);
+  // Padding rows live in free sequences at position 0 and are dropped right after the decode.
+  const int rows = std::max(n_active_, std::min(kMinDecodeRows, options_.parallel));
+  for (int id = n_active_; id < rows; ++id) AddToken(pad_token_, 0, id, true);
+  const int rc = llama_decode(ctx_.get(), batch_);
+  for (int id = n_active_; id < rows; ++id) llama_memory_seq_rm(memory_, id, -1, -1);
+  if (rc != 0) {
+    Status error = InternalError("llama_decode failed during generation (code " +
+                                 std::to_string(rc) + ")");
+    Log("llama")->error("{}", error.message());
+    if (rc < 0) {
+      MutexLock lock(mu_);
+      health_ = error;
+    }
+    for (int id = n_active_ - 1; id >= 0; --id) {
+      slots_[id].Abort(error);
+      Release(id);
+    }
+    return;
+  }
+  std::vector<int> finished;
+  for (int id = 0; id < n_active_; ++id) {
+    GenerationSlot& slot = slots_[id];
+    slot.Advance();
+    if (slot.Accept(Sample(id, id), vocab_)) finished.push_back(id);
+  }
+  for (auto it = finished.rbegin(); it != finished.rend(); ++it) Release(*it);
+}
+
+void GenerationEngine::Admit(std::shared_ptr<GenerationRequest> request) {
+  const int id = n_active_;
+  const GenerationInput& in = request->input();
+  auto give_up = [&](GenerationOutcome outcome) {
+    llama_memory_seq_rm(memory_, id, -1, -1);
+    request->Finish(std::move(outcome));
+    MutexLock lock(mu_);
+    --reserved_slots_;
+  };
+  const size_t n = in.prompt.size();
+  if (n == 0) return give_up({InvalidArgumentError("prompt is empty"), FinishReason::kStop, 0});
+  for (size_t start = 0; start < n; start += options_.batch) {
+    if (request->abandoned()) return give_up({OkStatus(), FinishReason::kCancelled, 0});
+    if (in.ctx.expired())
+      return give_up({DeadlineExceededError("deadline exceeded while decoding the prompt"),
+                      FinishReason::kCancelled, 0});
+    batch_.n_tokens = 0;
+    const size_t end = std::min(n, start + options_.batch);
+    for (size_t i = start; i < end; ++i)
+      AddToken(in.prompt[i], static_cast<llama_pos>(i), id, i + 1 == n);
+    const int rc = llama_decode(ctx_.get(), batch_);
+    if (rc != 0)
+      return give_up({InternalError("llama_decode failed on the prompt (code " +
+                                    std::to_string(rc) + ")"),
+                      FinishReason::kCancelled, 0});
+  }
+  GenerationSlot& slot = slots_[id];
+  static const std::vector<llama_token> kNone;
+  slot.Start(std::move(request), MakeSamplerChain(in.sampling, vocab_, in.ignore_eos ? eog_tokens_ : kNone),
+             ctx_limit_);
+  ++n_active_;
+  if (slot.Accept(Sample(id, batch_.n_tokens - 1), vocab_)) Release(id);
+}
+
+void GenerationEngine::Release(int id) {
+  llama_memory_seq_rm(memory_, id, -1, -1);
+  const int last = n_active_ - 1;
+  if (id != last) {
+    // Keep active ids contiguous; the stream copy runs at the start of the next decode.
+    llama_memory_seq_cp(memory_, last, id, -1, -1);
+    llama_memory_seq_rm(memory_, last, -1, -1);
+    std::swap(slots_[id], slots_[last]);
+  }
+  slots_[last].Reset();
+  --n_active_;
+  MutexLock lock(mu_);
+  --reserved_slots_;
+}
+
+llama_token GenerationEngine::Sample(int id, int row) {
+  GenerationSlot& slot = slots_[id];
+  if (options_.observe_logits)
+    options_.observe_logits(*slot.request(), llama_get_logits_ith(ctx_.get(), row),
+                            llama_vocab_n_tokens(vocab_));
+  return llama_sampler_sample(slot.sampler(), ctx_.get(), row);
+}
+
+void GenerationEngine::AddToken(llama_token token, llama_pos pos, llama_seq_id seq, bool logits) {
+  const int i = batch_.n_tokens++;
+  batch_.token[i] = token;
+  batch_.pos[i] = pos;
+  batch_.n_seq_id[i] = 1;
+  batch_.seq_id[i][0] = seq;
+  batch_.logits[i] = logits;
+}
+
+void GenerationEngine::FailAll(const Status& status) {
+  for (int id = n_active_ - 1; id >= 0; --id) {
+    slots_[id].Abort(status);
+    Release(id);
+  }
+  MutexLock lock(mu_);
+  for (auto& request : queue_) request->Finish({status, FinishReason::kCancelled, 0});
+  queue_.clear();
+}
+
+}  // namespace modelrt::llama

@@ -1,0 +1,120 @@
+// The continuous-batching engine behind LlamaGenerator: one llama_context with `parallel`
+// sequences, driven by one worker thread, in the manner of llama-server's slots. Each worker
+// iteration (1) ends sequences whose caller cancelled or whose deadline passed, (2) decodes the
+// next token of every generating sequence in one llama_decode and samples each, and (3) admits
+// queued requests into free slots: decodes their prompts (in n_batch chunks) and samples their
+// first token. New sequences therefore join between decode steps, and a finished one frees its
+// slot at once.
+//
+// Reproducibility: a sequence's logits are bit-identical whether it runs alone or beside
+// others (on CPU), which is what makes "same seed, same text" hold under load. Batched logits
+// differ from single-sequence ones for three reasons, each handled here:
+//   - ggml's CPU matmul takes a different kernel for one row than for several (llamafile
+//     sgemm needs >= 2 rows, >= 4 on ARM): decode steps are padded with throw-away tokens in
+//     free sequences to min(4, parallel) rows, so a lone sequence uses the batched kernels.
+//   - With a unified KV cache, a sequence's cells interleave with others' and get reused out
+//     of position order, which changes attention's summation order: each sequence gets its own
+//     KV stream (kv_unified = false), where its cells are always in position order.
+//   - Per-stream batches split into one micro-batch per run of consecutive sequence ids: the
+//     active sequences are kept at ids 0..n-1 by moving the last one into a freed id
+//     (llama_memory_seq_cp across streams), and prompts are decoded in their own llama_decode
+//     calls, so a prompt's chunks never depend on what else is running.
+// The cost: a prompt delays the other sequences' next token by its own decode time (as a
+// llama-server prompt would), and freeing a sequence may copy another's KV stream.
+//
+// Lifecycle:  Create --> running --(destructor)--> stopping --> joined
+//             queued and active requests fail with Unavailable when it stops.
+//
+// Thread-safety: Submit is thread-safe; everything else runs on the worker thread.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "core/thread_annotations.h"
+#include "modelrt/status.h"
+#include "providers/llama/generation_request.h"
+#include "providers/llama/generation_slot.h"
+#include "providers/llama/llama_common.h"
+
+namespace modelrt::llama {
+
+class GenerationEngine {
+ public:
+  struct Options {
+    int parallel = 1;   // sequences decoded together (the context has one KV stream each)
+    int ctx = 512;      // tokens per sequence (prompt + completion)
+    int batch = 512;    // most prompt tokens per llama_decode (n_batch)
+    int max_queue = 256;  // requests waiting for a slot before Submit says ResourceExhausted
+    // Diagnostics and tests: sees the logits each token of `request` is sampled from, on the
+    // worker thread (keep it cheap). Empty = off.
+    std::function<void(const GenerationRequest& request, const float* logits, int n_vocab)>
+        observe_logits;
+  };
+
+  // Creates the context for `model` (which must outlive the engine) and starts the worker.
+  static Result<std::unique_ptr<GenerationEngine>> Create(const llama_model* model,
+                                                          const Options& options, int threads);
+  ~GenerationEngine();
+  GenerationEngine(const GenerationEngine&) = delete;
+  GenerationEngine& operator=(const GenerationEngine&) = delete;
+
+  // Queues a request; the worker finishes it through the request's channel. ResourceExhausted
+  // when the queue is full, Unavailable once stopping.
+  Status Submit(std::shared_ptr<GenerationRequest> request);
+
+  // Tokens a sequence may hold (the requested ctx, or less if llama.cpp gave less).
+  int ctx_limit() const { return ctx_limit_; }
+  // Bytes of KV cache allocated for all sequences.
+  int64_t kv_bytes() const { return kv_bytes_; }
+  // Non-OK after a llama_decode failure that is not the request's fault.
+  Status health() const;
+
+ private:
+  GenerationEngine(const llama_model* model, LlamaContextPtr ctx, const Options& options);
+
+  void Run();
+  // Finishes queued requests that were cancelled or expired while waiting.
+  void DropDeadQueued() REQUIRES(mu_);
+  // Ends active sequences whose caller gave up or whose deadline passed.
+  void ReapActive();
+  // One llama_decode for the next token of every active sequence, then sampling.
+  void DecodeStep();
+  // Decodes the prompt of `request` into the next free sequence and samples its first token.
+  void Admit(std::shared_ptr<GenerationRequest> request);
+  // Frees sequence `id`, moving the last active sequence into it to keep ids contiguous.
+  void Release(int id);
+  // Samples the next token of slots_[id] from output row `row` of the last decode.
+  llama_token Sample(int id, int row);
+  // Appends one token to batch_.
+  void AddToken(llama_token token, llama_pos pos, llama_seq_id seq, bool logits);
+  void FailAll(const Status& status);
+
+  const llama_model* model_;
+  const llama_vocab* vocab_;
+  LlamaContextPtr ctx_;
+  llama_memory_t memory_;
+  const Options options_;
+  int ctx_limit_ = 0;
+  int64_t kv_bytes_ = 0;
+  std::vector<llama_token> eog_tokens_;  // banned when ignore_eos
+  llama_token pad_token_ = 0;
+
+  // Worker-only state.
+  llama_batch batch_{};
+  std::vector<GenerationSlot> slots_;  // [0, n_active_) are generating, by sequence id
+  int n_active_ = 0;
+
+  mutable Mutex mu_;
+  CondVar cv_;
+  std::deque<std::shared_ptr<GenerationRequest>> queue_ GUARDED_BY(mu_);
+  int reserved_slots_ GUARDED_BY(mu_) = 0;  // active + being admitted
+  bool stopping_ GUARDED_BY(mu_) = false;
+  Status health_ GUARDED_BY(mu_);
+  std::thread worker_;
+};
+
+}  // namespace modelrt::llama

@@ -1,0 +1,52 @@
+#include "providers/llama/generation_request.h"
+
+namespace modelrt::llama {
+
+void GenerationRequest::Emit(std::string text) {
+  if (text.empty()) return;
+  {
+    MutexLock lock(mu_);
+    if (finished_) return;
+    pieces_.push_back(std::move(text));
+  }
+  cv_.notify_all();
+}
+
+void GenerationRequest::Finish(GenerationOutcome outcome) {
+  {
+    MutexLock lock(mu_);
+    if (finished_) return;
+    finished_ = true;
+    outcome_ = std::move(outcome);
+  }
+  cv_.notify_all();
+}
+
+bool GenerationRequest::Wait(std::vector<std::string>* pieces, Clock::time_point deadline) {
+  pieces->clear();
+  MutexLock lock(mu_);
+  auto ready = [&]() REQUIRES(mu_) { return finished_ || !pieces_.empty(); };
+  // time_point::max() means "no deadline"; some wait_until implementations overflow on it.
+  if (deadline == Clock::time_point::max()) {
+    cv_.wait(lock.native(), ready);
+  } else {
+    cv_.wait_until(lock.native(), deadline, ready);
+  }
+  while (!pieces_.empty()) {
+    pieces->push_back(std::move(pieces_.front()));
+    pieces_.pop_front();
+  }
+  return finished_;
+}
+
+void GenerationRequest::WaitFinished() {
+  MutexLock lock(mu_);
+  cv_.wait(lock.native(), [&]() REQUIRES(mu_) { return finished_; });
+}
+
+GenerationOutcome GenerationRequest::outcome() const {
+  MutexLock lock(mu_);
+  return outcome_;
+}
+
+}  // namespace modelrt::llama

@@ -1,0 +1,71 @@
+#include "providers/llama/generation_slot.h"
+
+#include "providers/llama/utf8.h"
+
+namespace modelrt::llama {
+
+void GenerationSlot::Start(std::shared_ptr<GenerationRequest> request, LlamaSamplerPtr sampler,
+                           int ctx_limit) {
+  request_ = std::move(request);
+  sampler_ = std::move(sampler);
+  const GenerationInput& in = request_->input();
+  stops_.emplace(in.stop);
+  pending_utf8_.clear();
+  n_past_ = static_cast<int>(in.prompt.size());
+  ctx_limit_ = ctx_limit;
+  completion_tokens_ = 0;
+  // Repetition penalties count the prompt too, as in llama-server.
+  for (llama_token t : in.prompt) llama_sampler_accept(sampler_.get(), t);
+}
+
+bool GenerationSlot::Accept(llama_token token, const llama_vocab* vocab) {
+  const GenerationInput& in = request_->input();
+  if (!in.ignore_eos && llama_vocab_is_eog(vocab, token)) {
+    Finish(FinishReason::kStop);
+    return true;
+  }
+  ++completion_tokens_;
+  last_token_ = token;
+  pending_utf8_ += TokenToPiece(vocab, token, /*special=*/false);
+  size_t complete = CompleteUtf8Prefix(pending_utf8_);
+  request_->Emit(stops_->Push(std::string_view(pending_utf8_).substr(0, complete)));
+  pending_utf8_.erase(0, complete);
+  if (stops_->stopped()) {
+    Finish(FinishReason::kStop);
+    return true;
+  }
+  if (in.max_tokens > 0 && completion_tokens_ >= in.max_tokens) {
+    Finish(FinishReason::kLength);
+    return true;
+  }
+  // The token just sampled still has to be decoded at position n_past_: no room, no more.
+  if (n_past_ >= ctx_limit_) {
+    Finish(FinishReason::kLength);
+    return true;
+  }
+  return false;
+}
+
+void GenerationSlot::Abort(Status status, FinishReason reason) {
+  if (!request_) return;
+  request_->Finish({std::move(status), reason, completion_tokens_});
+}
+
+void GenerationSlot::Finish(FinishReason reason) {
+  // Text held back as a possible stop-string start is real output after all. Bytes of an
+  // unfinished character are dropped: they cannot be valid UTF-8 any more.
+  request_->Emit(stops_->Flush());
+  request_->Finish({OkStatus(), reason, completion_tokens_});
+}
+
+void GenerationSlot::Reset() {
+  request_.reset();
+  sampler_.reset();
+  stops_.reset();
+  pending_utf8_.clear();
+  last_token_ = 0;
+  n_past_ = 0;
+  completion_tokens_ = 0;
+}
+
+}  // namespace modelrt::llama

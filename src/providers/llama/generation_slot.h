@@ -1,0 +1,64 @@
+// One generating sequence inside the engine: its sampler, position, limits, and the text
+// pipeline from sampled tokens to emitted pieces (UTF-8 hold-back, then stop strings).
+//
+//   slot.Start(request, MakeSamplerChain(...), ctx_limit);      // after its prompt is decoded
+//   bool done = slot.Accept(llama_sampler_sample(slot.sampler(), ctx, i), vocab);
+//   if (!done) batch.add(slot.last_token(), slot.n_past(), seq_id);  // next decode step
+//
+// Thread-safety: not thread-safe; owned by the engine's worker thread.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "providers/llama/generation_request.h"
+#include "providers/llama/llama_common.h"
+#include "providers/llama/stop_matcher.h"
+
+namespace modelrt::llama {
+
+class GenerationSlot {
+ public:
+  GenerationSlot() = default;
+  GenerationSlot(GenerationSlot&&) = default;
+  GenerationSlot& operator=(GenerationSlot&&) = default;
+
+  // Takes a request whose prompt has just been decoded (n_past = prompt length).
+  // `ctx_limit` is the most tokens this sequence may hold.
+  void Start(std::shared_ptr<GenerationRequest> request, LlamaSamplerPtr sampler, int ctx_limit);
+
+  // Handles the token sampled for this sequence: emits its text, checks end-of-generation,
+  // stop strings, max_tokens and the context limit. Returns true when the generation is over
+  // (the request has been finished and the slot must be released).
+  bool Accept(llama_token token, const llama_vocab* vocab);
+
+  // Ends the generation early: kCancelled with OK status, or an error status.
+  void Abort(Status status, FinishReason reason = FinishReason::kCancelled);
+
+  // Records that last_token() was decoded at position n_past().
+  void Advance() { ++n_past_; }
+
+  // Clears the slot for reuse.
+  void Reset();
+
+  bool active() const { return request_ != nullptr; }
+  const std::shared_ptr<GenerationRequest>& request() const { return request_; }
+  llama_sampler* sampler() const { return sampler_.get(); }
+  llama_token last_token() const { return last_token_; }
+  int n_past() const { return n_past_; }
+
+ private:
+  void Finish(FinishReason reason);
+
+  std::shared_ptr<GenerationRequest> request_;
+  LlamaSamplerPtr sampler_;
+  std::optional<StopMatcher> stops_;
+  std::string pending_utf8_;  // bytes of a character not yet complete
+  llama_token last_token_ = 0;
+  int n_past_ = 0;
+  int ctx_limit_ = 0;
+  int64_t completion_tokens_ = 0;
+};
+
+}  // namespace modelrt::llama

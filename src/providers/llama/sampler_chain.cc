@@ -1,0 +1,52 @@
+#include "providers/llama/sampler_chain.h"
+
+#include <cmath>
+#include <string>
+
+namespace modelrt::llama {
+
+Status ValidateSampling(const SamplingParams& p) {
+  auto bad = [](const std::string& field, const std::string& rule) {
+    return InvalidArgumentError("sampling." + field + ": " + rule);
+  };
+  if (!std::isfinite(p.temperature) || p.temperature < 0) return bad("temperature", "must be >= 0");
+  if (p.top_k < 0) return bad("top_k", "must be >= 0");
+  if (!(p.top_p > 0 && p.top_p <= 1)) return bad("top_p", "must be in (0, 1]");
+  if (!(p.min_p >= 0 && p.min_p <= 1)) return bad("min_p", "must be in [0, 1]");
+  if (!(p.repeat_penalty > 0) || !std::isfinite(p.repeat_penalty))
+    return bad("repeat_penalty", "must be > 0");
+  if (p.repeat_last_n < 0) return bad("repeat_last_n", "must be >= 0");
+  return OkStatus();
+}
+
+LlamaSamplerPtr MakeSamplerChain(const SamplingParams& p, const llama_vocab* vocab,
+                                 const std::vector<llama_token>& banned) {
+  llama_sampler_chain_params chain_params = llama_sampler_chain_default_params();
+  chain_params.no_perf = true;
+  LlamaSamplerPtr chain(llama_sampler_chain_init(chain_params));
+  const int32_t n_vocab = llama_vocab_n_tokens(vocab);
+  if (!banned.empty()) {
+    std::vector<llama_logit_bias> bias;
+    bias.reserve(banned.size());
+    for (llama_token t : banned) bias.push_back({t, -INFINITY});
+    llama_sampler_chain_add(chain.get(), llama_sampler_init_logit_bias(
+                                             n_vocab, static_cast<int32_t>(bias.size()), bias.data()));
+  }
+  if (p.repeat_penalty != 1.0f && p.repeat_last_n != 0) {
+    llama_sampler_chain_add(chain.get(), llama_sampler_init_penalties(n_vocab, p.repeat_last_n,
+                                                                      p.repeat_penalty, 0.0f, 0.0f));
+  }
+  if (p.temperature <= 0) {
+    llama_sampler_chain_add(chain.get(), llama_sampler_init_greedy());
+    return chain;
+  }
+  if (p.top_k > 0) llama_sampler_chain_add(chain.get(), llama_sampler_init_top_k(p.top_k));
+  if (p.top_p < 1) llama_sampler_chain_add(chain.get(), llama_sampler_init_top_p(p.top_p, 1));
+  if (p.min_p > 0) llama_sampler_chain_add(chain.get(), llama_sampler_init_min_p(p.min_p, 1));
+  llama_sampler_chain_add(chain.get(), llama_sampler_init_temp(p.temperature));
+  // LLAMA_DEFAULT_SEED asks llama.cpp for a random seed.
+  llama_sampler_chain_add(chain.get(), llama_sampler_init_dist(p.seed.value_or(LLAMA_DEFAULT_SEED)));
+  return chain;
+}
+
+}  // namespace modelrt::llama
