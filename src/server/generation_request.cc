@@ -106,6 +106,10 @@ Status ParseCommon(const Json& body, const ServerConfig& limits, bool chat, Gene
   MODELRT_ASSIGN_OR_RETURN(call->request.stop,
                            OptionalStringList(params, "stop", kMaxStopStrings));
 
+  // llama.cpp server's extension: keep generating past end-of-sequence tokens.
+  MODELRT_ASSIGN_OR_RETURN(std::optional<bool> ignore_eos, OptionalBool(body, "ignore_eos"));
+  call->request.ignore_eos = ignore_eos.value_or(false);
+
   MODELRT_ASSIGN_OR_RETURN(std::optional<bool> stream, OptionalBool(body, "stream"));
   call->stream = stream.value_or(false);
   if (const Json* options = FindField(body, "stream_options")) {

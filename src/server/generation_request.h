@@ -8,7 +8,7 @@
 //
 // Accepted parameters: model, messages | prompt, stream, stream_options.include_usage, stop,
 // max_tokens, max_completion_tokens, temperature, top_p, seed, and llama.cpp's top_k, min_p,
-// repeat_penalty, repeat_last_n. Options that would change the answer's meaning and are not
+// repeat_penalty, repeat_last_n, ignore_eos. Options that would change the answer's meaning and are not
 // supported (n > 1, tools, logprobs, echo, json response_format) are InvalidArgument rather
 // than silently ignored.
 //

@@ -71,6 +71,13 @@ class TestServer {
     if (!server) Die("server", server.error());
     server_ = std::move(server).value();
   }
+  // Serves a runtime the test built itself (e.g. over a fault-injecting provider).
+  TestServer(std::unique_ptr<ModelRuntime> runtime, const Config& config)
+      : runtime_(std::move(runtime)) {
+    auto server = server::HttpServer::Create(*runtime_, config);
+    if (!server) Die("server", server.error());
+    server_ = std::move(server).value();
+  }
   ~TestServer() {
     server_->Shutdown(std::chrono::seconds(5));
     server_.reset();
