@@ -120,7 +120,10 @@ Result<Config> ParseConfig(std::string_view text, std::string_view source,
 // paths are resolved against the file's directory.
 Result<Config> LoadConfigFile(const std::string& path);
 
-// Parses one alias spec (as in a `models` list) — for registering at run time.
+// Parses one alias spec (as in a `models` list) — for registering at run time. `origin` starts
+// every error ("POST /admin/models: task: must be one of ...") and becomes spec.origin. The
+// provider is not resolved here: spec.provider is empty when the JSON has none, and the caller
+// picks the default and checks that it exists.
 Result<ModelSpec> ParseModelSpec(const Json& json, std::string_view origin);
 
 // The embedded demo catalog (stories260K chat, generated embed and rerank models), with model

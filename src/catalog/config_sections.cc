@@ -1,0 +1,176 @@
+// Server, pool, providers and profiles sections; see config_sections.h.
+#include "catalog/config_sections.h"
+
+#include <algorithm>
+#include <cctype>
+#include <limits>
+#include <map>
+#include <string>
+
+#include "catalog/field_reader.h"
+#include "catalog/model_spec_parser.h"
+
+namespace modelrt::catalog {
+namespace {
+
+constexpr int64_t kMaxInt64 = std::numeric_limits<int64_t>::max();
+constexpr int64_t kMaxInt = std::numeric_limits<int>::max();
+
+bool IsEnvVarName(std::string_view name) {
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
+}
+
+// A field that names an environment variable. A value that is not a variable name is most
+// likely the secret itself pasted in, so the message never repeats it.
+Status ReadEnvVarName(FieldReader& reader, std::string_view key, std::string* out) {
+  std::string name = *out;
+  MODELRT_RETURN_IF_ERROR(reader.ReadString(key, &name));
+  if (reader.Has(key) && !name.empty() && !IsEnvVarName(name)) {
+    return reader.Error(key,
+                        "must be the name of an environment variable ([A-Za-z_][A-Za-z0-9_]*), "
+                        "not the secret itself");
+  }
+  *out = std::move(name);
+  return OkStatus();
+}
+
+Status RequireList(const Json& json, std::string_view source, std::string_view path) {
+  if (json.is_array()) return OkStatus();
+  return PathError(source, path, "must be a list (got " + TypeName(json) + ")");
+}
+
+Result<ProviderConfig> ParseProvider(const Json& json, std::string_view source,
+                                     const std::string& path) {
+  // Secrets first: "unknown key 'api_key'" would hide the real problem.
+  MODELRT_RETURN_IF_ERROR(RejectInlineSecrets(json, source, path));
+  MODELRT_ASSIGN_OR_RETURN(FieldReader reader, FieldReader::Create(json, std::string(source), path,
+                                                                   {"id", "type", "base_url",
+                                                                    "api_key_env", "options"}));
+  ProviderConfig provider;
+  MODELRT_RETURN_IF_ERROR(reader.ReadString("id", &provider.id, /*required=*/true));
+  if (!IsValidProviderId(provider.id)) {
+    return reader.Error("id", "must be 1-" + std::to_string(kMaxNameLength) +
+                                  " characters from A-Z a-z 0-9 . _ - (got " +
+                                  Describe(Json(provider.id)) + ")");
+  }
+  // The type is not checked against a list: providers register at run time.
+  MODELRT_RETURN_IF_ERROR(
+      reader.ReadString("type", &provider.type, /*required=*/true, /*non_empty=*/true));
+  MODELRT_RETURN_IF_ERROR(reader.ReadString("base_url", &provider.base_url));
+  MODELRT_RETURN_IF_ERROR(ReadEnvVarName(reader, "api_key_env", &provider.api_key_env));
+  MODELRT_RETURN_IF_ERROR(reader.ReadObject("options", &provider.options));
+  MODELRT_RETURN_IF_ERROR(RejectInlineSecrets(provider.options, source, reader.PathOf("options")));
+  provider.origin = std::string(source) + ": " + path;
+  return provider;
+}
+
+Result<ProfileSpec> ParseProfile(const Json& json, std::string_view source,
+                                 const std::string& path) {
+  MODELRT_ASSIGN_OR_RETURN(
+      FieldReader reader,
+      FieldReader::Create(json, std::string(source), path, {"name", "model", "system", "params"}));
+  ProfileSpec profile;
+  MODELRT_RETURN_IF_ERROR(reader.ReadString("name", &profile.name, /*required=*/true));
+  // Clients ask for a profile where they would name an alias, so it follows the same rule.
+  if (!IsValidAlias(profile.name)) {
+    return reader.Error("name", AliasRule() + " (got " + Describe(Json(profile.name)) + ")");
+  }
+  MODELRT_RETURN_IF_ERROR(
+      reader.ReadString("model", &profile.model, /*required=*/true, /*non_empty=*/true));
+  MODELRT_RETURN_IF_ERROR(reader.ReadString("system", &profile.system));
+  MODELRT_RETURN_IF_ERROR(reader.ReadObject("params", &profile.params));
+  profile.origin = std::string(source) + ": " + path;
+  return profile;
+}
+
+}  // namespace
+
+bool IsValidProviderId(std::string_view id) {
+  return !id.empty() && id.size() <= kMaxNameLength &&
+         std::all_of(id.begin(), id.end(), [](char c) {
+           return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+         });
+}
+
+Status ParseServerSection(const Json& json, std::string_view source, ServerConfig* out) {
+  MODELRT_RETURN_IF_ERROR(RejectInlineSecrets(json, source, "server", "api_keys_env"));
+  MODELRT_ASSIGN_OR_RETURN(
+      FieldReader reader,
+      FieldReader::Create(
+          json, std::string(source), "server",
+          {"host", "port", "api_keys_env", "api_keys_file", "admin_key_env", "admin_key_file",
+           "threads", "max_body_bytes", "max_batch_inputs", "max_rerank_documents",
+           "max_tokens_limit", "queue_capacity", "drain_grace_s", "data_dir"}));
+  MODELRT_RETURN_IF_ERROR(reader.ReadString("host", &out->host, false, /*non_empty=*/true));
+  MODELRT_RETURN_IF_ERROR(reader.ReadInt("port", 0, 65535, &out->port));
+  MODELRT_RETURN_IF_ERROR(ReadEnvVarName(reader, "api_keys_env", &out->api_keys_env));
+  MODELRT_RETURN_IF_ERROR(reader.ReadString("api_keys_file", &out->api_keys_file));
+  MODELRT_RETURN_IF_ERROR(ReadEnvVarName(reader, "admin_key_env", &out->admin_key_env));
+  MODELRT_RETURN_IF_ERROR(reader.ReadString("admin_key_file", &out->admin_key_file));
+  MODELRT_RETURN_IF_ERROR(reader.ReadInt("threads", 0, kMaxInt, &out->threads));
+  MODELRT_RETURN_IF_ERROR(reader.ReadInt("max_body_bytes", 1, kMaxInt64, &out->max_body_bytes));
+  MODELRT_RETURN_IF_ERROR(reader.ReadInt("max_batch_inputs", 1, kMaxInt, &out->max_batch_inputs));
+  MODELRT_RETURN_IF_ERROR(
+      reader.ReadInt("max_rerank_documents", 1, kMaxInt, &out->max_rerank_documents));
+  MODELRT_RETURN_IF_ERROR(reader.ReadInt("max_tokens_limit", 1, kMaxInt, &out->max_tokens_limit));
+  MODELRT_RETURN_IF_ERROR(reader.ReadInt("queue_capacity", 1, kMaxInt, &out->queue_capacity));
+  MODELRT_RETURN_IF_ERROR(reader.ReadInt("drain_grace_s", 0, kMaxInt, &out->drain_grace_s));
+  MODELRT_RETURN_IF_ERROR(reader.ReadString("data_dir", &out->data_dir));
+  return OkStatus();
+}
+
+Status ParsePoolSection(const Json& json, std::string_view source, PoolConfig* out) {
+  MODELRT_ASSIGN_OR_RETURN(FieldReader reader,
+                           FieldReader::Create(json, std::string(source), "pool",
+                                               {"memory_budget_mb", "max_loaded", "idle_ttl_s",
+                                                "health_check_interval_s"}));
+  MODELRT_RETURN_IF_ERROR(
+      reader.ReadInt("memory_budget_mb", 1, kMaxInt64 >> 20, &out->memory_budget_mb));
+  MODELRT_RETURN_IF_ERROR(reader.ReadInt("max_loaded", 1, kMaxInt, &out->max_loaded));
+  MODELRT_RETURN_IF_ERROR(reader.ReadInt("idle_ttl_s", 0, kMaxInt64 / 1000, &out->idle_ttl_s));
+  MODELRT_RETURN_IF_ERROR(reader.ReadInt("health_check_interval_s", 0, kMaxInt64 / 1000,
+                                         &out->health_check_interval_s));
+  return OkStatus();
+}
+
+Result<std::vector<ProviderConfig>> ParseProvidersSection(const Json& json,
+                                                          std::string_view source) {
+  MODELRT_RETURN_IF_ERROR(RequireList(json, source, "providers"));
+  std::vector<ProviderConfig> providers;
+  std::map<std::string, size_t> first_index;
+  for (size_t i = 0; i < json.size(); ++i) {
+    std::string path = IndexPath("providers", i);
+    MODELRT_ASSIGN_OR_RETURN(ProviderConfig provider, ParseProvider(json[i], source, path));
+    auto [it, inserted] = first_index.emplace(provider.id, i);
+    if (!inserted) {
+      return PathError(source, JoinPath(path, "id"),
+                       "duplicate provider id '" + provider.id + "' (first at " +
+                           IndexPath("providers", it->second) + ")");
+    }
+    providers.push_back(std::move(provider));
+  }
+  return providers;
+}
+
+Result<std::vector<ProfileSpec>> ParseProfilesSection(const Json& json, std::string_view source) {
+  MODELRT_RETURN_IF_ERROR(RequireList(json, source, "profiles"));
+  std::vector<ProfileSpec> profiles;
+  std::map<std::string, size_t> first_index;
+  for (size_t i = 0; i < json.size(); ++i) {
+    std::string path = IndexPath("profiles", i);
+    MODELRT_ASSIGN_OR_RETURN(ProfileSpec profile, ParseProfile(json[i], source, path));
+    auto [it, inserted] = first_index.emplace(profile.name, i);
+    if (!inserted) {
+      return PathError(source, JoinPath(path, "name"),
+                       "duplicate profile name '" + profile.name + "' (first at " +
+                           IndexPath("profiles", it->second) + ")");
+    }
+    profiles.push_back(std::move(profile));
+  }
+  return profiles;
+}
+
+}  // namespace modelrt::catalog
