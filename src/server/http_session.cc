@@ -1,7 +1,6 @@
 #include "server/http_session.h"
 
 #include <array>
-#include <cstdio>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
@@ -20,16 +19,6 @@ using tcp = boost::asio::ip::tcp;
 namespace {
 
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-constexpr std::string_view kLastChunk = "0\r\n\r\n";
-
-std::string ChunkFrame(std::string_view data) {
-  char size[20];
-  int n = std::snprintf(size, sizeof(size), "%zx\r\n", data.size());
-  std::string frame;
-  frame.reserve(data.size() + n + 2);
-  frame.append(size, n).append(data).append("\r\n");
-  return frame;
-}
 
 std::string_view ToStd(boost::beast::string_view s) { return {s.data(), s.size()}; }
 
@@ -45,60 +34,6 @@ bool IsQuietReadError(const beast::error_code& ec) {
 }
 
 }  // namespace
-
-// The handler's side of an SSE response. Write never blocks: it frames the chunk and posts it to
-// the session's strand; the atomics let the handler see a dead client without a round trip.
-class HttpSession::Stream : public ResponseStream {
- public:
-  Stream(std::weak_ptr<HttpSession> session, CallContext call, size_t max_pending)
-      : session_(std::move(session)), call_(std::move(call)), max_pending_(max_pending) {}
-
-  bool Begin(int status, HttpHeaders headers) override {
-    if (started_.exchange(true)) return alive_.load();
-    auto session = session_.lock();
-    if (!session) return false;
-    net::post(session->stream_.get_executor(),
-              [session, status, headers = std::move(headers)]() mutable {
-                session->StreamBegin(status, std::move(headers));
-              });
-    return alive_.load();
-  }
-
-  bool Write(std::string data) override {
-    if (!alive_.load()) return false;
-    if (data.empty()) return true;
-    auto session = session_.lock();
-    if (!session) return false;
-    std::string frame = ChunkFrame(data);
-    if (pending_.fetch_add(frame.size()) + frame.size() > max_pending_) {
-      // The client reads slower than we produce: drop it rather than buffer without bound.
-      Kill();
-      return false;
-    }
-    net::post(session->stream_.get_executor(),
-              [session, frame = std::move(frame)]() mutable {
-                session->StreamEnqueue(std::move(frame));
-              });
-    return true;
-  }
-
-  bool started() const override { return started_.load(); }
-  bool alive() const { return alive_.load(); }
-  void Kill() {
-    alive_.store(false);
-    call_.Cancel();
-  }
-  void AddPending(size_t n) { pending_.fetch_add(n); }
-  void SubPending(size_t n) { pending_.fetch_sub(n); }
-
- private:
-  std::weak_ptr<HttpSession> session_;
-  CallContext call_;
-  const size_t max_pending_;
-  std::atomic<bool> started_{false};
-  std::atomic<bool> alive_{true};
-  std::atomic<size_t> pending_{0};
-};
 
 HttpSession::HttpSession(tcp::socket&& socket, std::shared_ptr<SessionHost> host)
     : stream_(std::move(socket)), host_(std::move(host)) {
@@ -219,8 +154,26 @@ void HttpSession::BeginRequest() {
   }
   ctx_ = RequestContext{};
   ctx_.request_id = RequestIdFor(request_.Header("X-Request-Id"));
-  response_stream_ = std::make_shared<Stream>(weak_from_this(), ctx_.call,
-                                               host_->options().max_stream_buffer_bytes);
+  std::weak_ptr<HttpSession> weak = weak_from_this();
+  auto post_begin = [weak](int status, HttpHeaders headers) {
+    auto self = weak.lock();
+    if (!self) return false;
+    net::post(self->stream_.get_executor(),
+              [self, status, headers = std::move(headers)]() mutable {
+                self->StreamBegin(status, std::move(headers));
+              });
+    return true;
+  };
+  auto post_chunk = [weak](std::string frame) {
+    auto self = weak.lock();
+    if (!self) return false;
+    net::post(self->stream_.get_executor(), [self, frame = std::move(frame)]() mutable {
+      self->StreamEnqueue(std::move(frame));
+    });
+    return true;
+  };
+  response_stream_ = std::make_shared<ChunkedResponseStream>(
+      post_begin, post_chunk, ctx_.call, host_->options().max_stream_buffer_bytes);
   ctx_.stream = response_stream_.get();
   stream_header_sent_ = stream_writing_ = stream_failed_ = stream_ending_ = false;
   stream_queue_.clear();
@@ -237,7 +190,7 @@ void HttpSession::Dispatch() {
   }
   bool posted = host_->executor().Post([self = shared_from_this()] {
     // request_ and ctx_ belong to the handler until it returns; the strand only reads
-    // ctx_.call (thread-safe) and the Stream's atomics meanwhile.
+    // ctx_.call and the ChunkedResponseStream meanwhile (both thread-safe).
     HttpResponse response = self->host_->api().Handle(self->request_, self->ctx_);
     net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
       self->OnHandlerDone(std::move(response));
@@ -275,8 +228,8 @@ void HttpSession::OnHandlerDone(HttpResponse response) {
       return;
     }
     stream_ending_ = true;
-    response_stream_->AddPending(kLastChunk.size());
-    stream_queue_.emplace_back(kLastChunk);
+    response_stream_->AddPending(ChunkedResponseStream::kLastChunk.size());
+    stream_queue_.emplace_back(ChunkedResponseStream::kLastChunk);
     StreamWriteNext();
     return;
   }

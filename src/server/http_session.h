@@ -15,7 +15,7 @@
 //   std::make_shared<HttpSession>(std::move(socket), host)->Start();
 //
 // Thread-safety: public methods may be called from any thread; all state is on the strand,
-// except StreamState, which the handler's thread touches through atomics.
+// except the ChunkedResponseStream, which the handler's thread uses (thread-safe).
 #pragma once
 
 #include <atomic>
@@ -30,6 +30,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "server/chunked_response_stream.h"
 #include "server/http_message.h"
 #include "server/request_context.h"
 #include "server/session_host.h"
@@ -50,7 +51,6 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void CancelRequest();
 
  private:
-  class Stream;
   using Parser = boost::beast::http::request_parser<boost::beast::http::string_body>;
 
   void DoReadHeader();
@@ -66,7 +66,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void WriteResponse(HttpResponse response, bool close);
   void FinishRequest(bool close);
 
-  // SSE, called on the strand by Stream.
+  // SSE, posted to the strand by the ChunkedResponseStream.
   void StreamBegin(int status, HttpHeaders headers);
   void StreamEnqueue(std::string chunk);
   void StreamWriteNext();
@@ -95,8 +95,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   int status_ = 0;
   std::chrono::steady_clock::time_point started_;
 
-  // Streaming (strand only, plus the atomics in Stream).
-  std::shared_ptr<Stream> response_stream_;
+  // Streaming (strand only; response_stream_ itself is thread-safe).
+  std::shared_ptr<ChunkedResponseStream> response_stream_;
   bool stream_header_sent_ = false;
   bool stream_writing_ = false;
   bool stream_failed_ = false;

@@ -9,6 +9,7 @@
 #include "server/admission_control.h"
 #include "server/api_key_auth.h"
 #include "server/blocking_executor.h"
+#include "server/chunked_response_stream.h"
 #include "server/completion_format.h"
 #include "server/embeddings_handler.h"
 #include "server/error_mapper.h"
@@ -189,6 +190,37 @@ TEST(BlockingExecutorTest, RunsTasksConcurrentlyUpToTheLimit) {
   EXPECT_EQ(max_running, 4);
   EXPECT_EQ(executor.thread_count(), 0u);
   EXPECT_FALSE(executor.Post([] {}));
+}
+
+TEST(ChunkedResponseStreamTest, FramesChunksAndDropsSlowClients) {
+  EXPECT_EQ(ChunkedResponseStream::Frame("hello"), "5\r\nhello\r\n");
+  EXPECT_EQ(ChunkedResponseStream::Frame(std::string(26, 'x')).substr(0, 4), "1a\r\n");
+  std::vector<std::string> chunks;
+  int begins = 0;
+  CallContext call;
+  ChunkedResponseStream stream(
+      [&](int status, HttpHeaders) { ++begins; return status == 200; },
+      [&](std::string frame) { chunks.push_back(std::move(frame)); return true; }, call, 64);
+  EXPECT_FALSE(stream.started());
+  EXPECT_TRUE(stream.Begin(200, {}));
+  EXPECT_TRUE(stream.Begin(200, {}));  // once only
+  EXPECT_EQ(begins, 1);
+  EXPECT_TRUE(stream.Write("data: 1\n\n"));
+  EXPECT_TRUE(stream.Write(""));  // nothing to send
+  EXPECT_EQ(chunks.size(), 1u);
+  stream.SubPending(chunks[0].size());  // the session wrote it
+  EXPECT_TRUE(stream.Write(std::string(40, 'a')));
+  // Unwritten bytes past the limit: the client is too slow, the call is cancelled.
+  EXPECT_FALSE(stream.Write(std::string(40, 'b')));
+  EXPECT_FALSE(stream.alive());
+  EXPECT_TRUE(call.cancelled());
+  EXPECT_FALSE(stream.Write("more"));
+
+  CallContext gone_call;
+  ChunkedResponseStream gone([](int, HttpHeaders) { return false; },
+                             [](std::string) { return false; }, gone_call, 64);
+  EXPECT_FALSE(gone.Begin(200, {}));
+  EXPECT_TRUE(gone_call.cancelled());
 }
 
 TEST(CompletionFormatTest, HoldsBackIncompleteUtf8) {
