@@ -7,7 +7,6 @@
 #pragma once
 
 #include "modelrt/catalog.h"
-#include "modelrt/metrics.h"
 #include "modelrt/runtime.h"
 #include "server/admission_control.h"
 #include "server/model_resolver.h"
@@ -19,7 +18,6 @@ struct HandlerDeps {
   const ServerConfig* limits = nullptr;
   const ModelResolver* resolver = nullptr;
   AdmissionControl* admission = nullptr;
-  MetricsRegistry* metrics = nullptr;
 };
 
 }  // namespace modelrt::server

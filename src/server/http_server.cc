@@ -79,8 +79,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Create(ModelRuntime& runtime,
   MODELRT_ASSIGN_OR_RETURN(ApiKeyAuth auth, ApiKeyAuth::FromConfig(sc));
   MODELRT_ASSIGN_OR_RETURN(impl->endpoint, ResolveEndpoint(impl->ioc, sc.host, sc.port));
 
-  HandlerDeps deps{&runtime, &impl->config.server, &impl->resolver, &impl->admission,
-                   &runtime.metrics()};
+  HandlerDeps deps{&runtime, &impl->config.server, &impl->resolver, &impl->admission};
   int64_t created = std::chrono::duration_cast<std::chrono::seconds>(
                         std::chrono::system_clock::now().time_since_epoch())
                         .count();
