@@ -1,5 +1,9 @@
 #include "server/http_session.h"
 
+#include <sys/socket.h>
+
+#include <cerrno>
+
 #include <array>
 
 #include <boost/asio/post.hpp>
@@ -206,11 +210,18 @@ void HttpSession::WatchForDisconnect() {
             !self->in_request_ || self->closed_) {
           return;
         }
-        beast::error_code avail_ec;
-        size_t available = self->stream_.socket().available(avail_ec);
-        // Readable with nothing to read is an orderly close; bytes mean a pipelined request,
-        // which the next read picks up.
-        if (ec || avail_ec || available == 0) self->OnPeerGone();
+        if (ec) return self->OnPeerGone();
+        // Asio's edge-triggered reactor may report "readable" spuriously, so ask the kernel:
+        // a zero-byte peek is an orderly close, EAGAIN means keep watching, bytes mean a
+        // pipelined request, which the next read picks up.
+        char byte;
+        ssize_t n = ::recv(self->stream_.socket().native_handle(), &byte, 1,
+                           MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+          self->OnPeerGone();
+        } else if (n < 0) {
+          self->WatchForDisconnect();
+        }
       });
 }
 
