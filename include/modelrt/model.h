@@ -77,6 +77,7 @@ struct EmbedRequest {
 struct EmbedResult {
   std::vector<std::vector<float>> embeddings;  // one per input, in input order
   int64_t prompt_tokens = 0;
+  uint64_t generation = 0;  // the alias's engine generation that served it (set by the runtime)
 };
 
 class EmbeddingModel : public Model {
@@ -98,6 +99,7 @@ struct RerankRequest {
 struct RerankResult {
   std::vector<float> scores;  // one per document, in document order
   int64_t prompt_tokens = 0;
+  uint64_t generation = 0;  // the alias's engine generation that served it (set by the runtime)
 };
 
 class RerankerModel : public Model {
@@ -140,6 +142,7 @@ struct GenerateResult {
   FinishReason finish_reason = FinishReason::kStop;
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
+  uint64_t generation = 0;  // the alias's engine generation that served it (set by the runtime)
 };
 
 // Receives each piece of text as it is produced (already cleared of stop strings).

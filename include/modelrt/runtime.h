@@ -6,18 +6,27 @@
 //   MODELRT_ASSIGN_OR_RETURN(auto embedder, runtime->Embedding("embed-small"));
 //   MODELRT_ASSIGN_OR_RETURN(EmbedResult r, embedder.Embed({.inputs = {{.text = "hi"}}}));
 //
-// A handle resolves its model on each call: the first call (or Prefetch, or eager warmup) loads
-// it through a single-flight loader — one provider Load per alias however many callers wait; the
+// A handle resolves its model on each call: it checks the alias's engine out of the runtime's
+// EnginePool (modelrt/pool.h: memory budget, max count, LRU, idle TTL, keep-alive, pins, health),
+// and on a miss (never loaded, evicted, unloaded, unhealthy) the call, Prefetch or eager warmup
+// loads it through a single-flight loader — one provider Load per alias however many callers wait; the
 // per-alias in-flight map is empty again once the load succeeds, fails or times out. Handles add
 // the alias's per-call timeout, retries with exponential backoff and jitter on retryable errors,
-// and metrics (calls, errors, latency, load time) in the runtime's MetricsRegistry.
+// and metrics (calls, errors, latency, load time) in the runtime's MetricsRegistry. Results say
+// which engine generation served them.
+//
+// Hot reload (modelrt/reload.h): Reload swaps a new engine in with no failed calls (in-flight
+// calls finish on the old engine), ApplyConfig applies a re-read config, and optionally changed
+// model files trigger reloads. A failed reload leaves the old engine serving.
 //
 // Model states:
 //
-//   unloaded ──load──► loading ──ok──► loaded
-//      ▲                  │
-//      │                  └──error/timeout──► failed ──next call──► loading
-//      └──────────────── Unload ◄──────────────┘
+//   unloaded ──load──► loading ──ok──► loaded ──Reload──► loaded (next generation)
+//      ▲                  │              │
+//      │                  │              └──Unload / evicted (LRU, TTL, health)──► unloaded
+//      │                  │                  (draining while calls still hold the engine)
+//      │                  └──error/timeout/no room──► failed ──next call──► loading
+//      └──────────────── Unload ◄──────────────────────┘
 //
 // Thread-safety: ModelRuntime and its handles are thread-safe. Handles keep the runtime's
 // internals alive; they must not be used after the runtime is destroyed.
@@ -34,7 +43,9 @@
 #include "modelrt/catalog.h"
 #include "modelrt/metrics.h"
 #include "modelrt/model.h"
+#include "modelrt/pool.h"
 #include "modelrt/provider.h"
+#include "modelrt/reload.h"
 #include "modelrt/status.h"
 
 namespace modelrt {
@@ -50,14 +61,15 @@ struct ModelStatus {
   ModelState state = ModelState::kUnloaded;
   std::string last_error;
   ModelInfo info;           // valid when loaded
-  int64_t in_flight = 0;    // calls running now
-  uint64_t generation = 0;  // increments on every successful load
+  int64_t in_flight = 0;    // calls running now (on the live and on draining engines)
+  uint64_t generation = 0;  // increments on every successful load or reload
   std::optional<std::chrono::system_clock::time_point> last_used;
 };
 
 namespace internal {
 class RuntimeCore;
-}
+class HotReloadCoordinator;
+}  // namespace internal
 
 class EmbeddingHandle;
 class RerankerHandle;
@@ -68,8 +80,16 @@ class ModelRuntime {
   class Builder {
    public:
     Builder();
-    // Providers from config.providers (created with CreateProvider) and the models catalog.
+    // Providers from config.providers (created with CreateProvider), the models catalog and the
+    // pool limits (SetPoolConfig(config.pool)).
     Builder& SetConfig(const Config& config);
+    // Pool limits from a config's `pool` section.
+    Builder& SetPoolConfig(const PoolConfig& pool);
+    // Every pool option (a test clock, the maintenance period, an eviction callback); overrides
+    // SetPoolConfig. A null metrics registry means the runtime's.
+    Builder& SetPoolOptions(EnginePool::Options options);
+    // Version history and reload log sizes, model file watching.
+    Builder& SetReloadOptions(ReloadOptions options);
     Builder& AddProvider(std::shared_ptr<Provider> provider);
     Builder& AddModel(ModelSpec spec);
     Builder& SetProviderWarmup(ProviderWarmup policy);
@@ -85,6 +105,9 @@ class ModelRuntime {
     std::vector<ModelSpec> models_;
     ProviderWarmup provider_warmup_ = ProviderWarmup::kEager;
     std::shared_ptr<MetricsRegistry> metrics_;
+    PoolConfig pool_config_;
+    std::optional<EnginePool::Options> pool_options_;
+    ReloadOptions reload_options_;
     Status deferred_error_;
   };
 
@@ -101,6 +124,9 @@ class ModelRuntime {
   // Adds an alias at run time. AlreadyExists for a duplicate alias; NotFound for an unknown
   // provider; InvalidArgument for options the provider rejects. Honors the spec's warmup.
   Status Register(ModelSpec spec);
+  // Unregisters an alias: new calls get NotFound at once; calls in flight finish on its engine,
+  // which is freed after the last of them. NotFound for an unknown alias.
+  Status Remove(std::string_view alias);
   bool Contains(std::string_view alias) const;
   std::vector<ModelStatus> List() const;
   Result<ModelStatus> Describe(std::string_view alias) const;
@@ -108,8 +134,39 @@ class ModelRuntime {
   // Loads the given aliases (concurrently) and waits; returns the first error.
   Status Prefetch(const std::vector<std::string>& aliases);
   Status PrefetchAll();
+  // Loads one alias now (Prefetch({alias})): for an admin "load" action.
+  Status Load(std::string_view alias);
   // Drops the loaded engine; in-flight calls finish on it first.
   Status Unload(std::string_view alias);
+
+  // ---- Hot reload ----
+  // Loads `spec` (nullopt: the alias's current spec, e.g. to pick up a replaced file) beside the
+  // serving engine and swaps it in: calls in flight finish on the old engine, new calls get the
+  // new one, the old one is freed after its last call. The spec may change the file, options,
+  // timeouts and pool settings, not the alias or the task. Errors: NotFound (unknown alias),
+  // InvalidArgument (bad spec), Unavailable (no room for both engines before the load timeout),
+  // DeadlineExceeded, or the load's error; the old engine keeps serving and the attempt is in
+  // ReloadLog() either way.
+  Result<ReloadRecord> Reload(std::string_view alias, std::optional<ModelSpec> spec = std::nullopt);
+  // Applies a re-read config (SIGHUP): registers added aliases, removes deleted ones (their
+  // calls in flight finish first), reloads changed ones that are loaded (others just take the
+  // new spec), applies changed call settings and pool limits. Providers are fixed at Build: new
+  // or changed providers are reported in the summary's notes.
+  Result<ConfigApplySummary> ApplyConfig(const Config& new_config);
+  // Reload attempts, oldest first (bounded: ReloadOptions.log_size).
+  std::vector<ReloadRecord> ReloadLog() const;
+  // The engines an alias has had, oldest first (bounded per alias: ReloadOptions.history_size);
+  // with no alias, every alias's. Kept after Remove (a re-registered alias continues).
+  std::vector<VersionRecord> VersionHistory(std::string_view alias) const;
+  std::vector<VersionRecord> VersionHistory() const;
+  // Engines installed over the runtime's life (the global generation counter).
+  uint64_t GlobalGeneration() const;
+  // Whether model files are being watched (ReloadOptions.watch_model_files and inotify worked).
+  bool WatchingModelFiles() const;
+
+  // ---- The engine pool ----
+  PoolStats PoolStatus() const;
+  EnginePool& pool();
   // Blocks until background warmups started by Build or Register have finished.
   void WaitForBackgroundWarmup();
 
@@ -119,8 +176,10 @@ class ModelRuntime {
   std::shared_ptr<MetricsRegistry> shared_metrics();
 
  private:
-  explicit ModelRuntime(std::shared_ptr<internal::RuntimeCore> core);
+  ModelRuntime(std::shared_ptr<internal::RuntimeCore> core,
+               std::unique_ptr<internal::HotReloadCoordinator> reloads);
   std::shared_ptr<internal::RuntimeCore> core_;
+  std::unique_ptr<internal::HotReloadCoordinator> reloads_;
 };
 
 // Common part of the typed handles.

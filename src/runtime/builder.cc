@@ -4,6 +4,7 @@
 
 #include "core/logging.h"
 #include "modelrt/runtime.h"
+#include "reload/hot_reload_coordinator.h"
 #include "runtime/runtime_core.h"
 
 namespace modelrt {
@@ -31,6 +32,21 @@ ModelRuntime::Builder& ModelRuntime::Builder::SetConfig(const Config& config) {
     providers_.push_back(*std::move(provider));
   }
   for (const ModelSpec& spec : config.models) models_.push_back(spec);
+  return SetPoolConfig(config.pool);
+}
+
+ModelRuntime::Builder& ModelRuntime::Builder::SetPoolConfig(const PoolConfig& pool) {
+  pool_config_ = pool;
+  return *this;
+}
+
+ModelRuntime::Builder& ModelRuntime::Builder::SetPoolOptions(EnginePool::Options options) {
+  pool_options_ = std::move(options);
+  return *this;
+}
+
+ModelRuntime::Builder& ModelRuntime::Builder::SetReloadOptions(ReloadOptions options) {
+  reload_options_ = options;
   return *this;
 }
 
@@ -64,8 +80,14 @@ Result<std::unique_ptr<ModelRuntime>> ModelRuntime::Builder::Build() {
     }
   }
   auto metrics = metrics_ ? metrics_ : std::make_shared<MetricsRegistry>();
+  EnginePool::Options pool_options =
+      pool_options_ ? *pool_options_ : EnginePool::Options::FromConfig(pool_config_);
+  if (pool_options.memory_budget_bytes < 0 || pool_options.max_loaded < 0) {
+    return InvalidArgumentError("pool: memory_budget and max_loaded must not be negative");
+  }
   // On an error return the core's destructor joins whatever it started.
-  auto core = std::make_shared<internal::RuntimeCore>(std::move(providers), metrics);
+  auto core = std::make_shared<internal::RuntimeCore>(
+      std::move(providers), metrics, std::move(pool_options), reload_options_.history_size);
   std::vector<std::string> eager, background;
   for (const ModelSpec& spec : models_) {
     MODELRT_RETURN_IF_ERROR(core->AddSpec(spec));
@@ -83,7 +105,9 @@ Result<std::unique_ptr<ModelRuntime>> ModelRuntime::Builder::Build() {
                          loaded[i].ToString());
   }
   core->LoadInBackground(std::move(background));
-  return std::unique_ptr<ModelRuntime>(new ModelRuntime(std::move(core)));
+  auto reloads =
+      std::make_unique<internal::HotReloadCoordinator>(core, reload_options_, pool_config_);
+  return std::unique_ptr<ModelRuntime>(new ModelRuntime(std::move(core), std::move(reloads)));
 }
 
 }  // namespace modelrt

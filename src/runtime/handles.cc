@@ -27,8 +27,7 @@ ModelSpec ModelHandle::spec() const {
 }
 
 Result<ModelInfo> ModelHandle::Load() const {
-  MODELRT_ASSIGN_OR_RETURN(std::shared_ptr<Model> model, core_->Load(alias_, CallContext{}));
-  return model->Info();
+  return core_->Load(alias_, CallContext{});
 }
 
 Result<EmbedResult> EmbeddingHandle::Embed(const EmbedRequest& request, CallContext ctx) const {

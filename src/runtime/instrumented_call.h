@@ -1,5 +1,5 @@
 // RunInstrumentedCall: what every handle call does around the model's own method — resolve the
-// model (loading it if needed), apply the alias's per-call timeout, retry retryable errors with
+// model (loading it if needed; the result carries the engine's generation), apply the alias's per-call timeout, retry retryable errors with
 // backoff, and record calls, errors, latency and retries.
 //
 //   return RunInstrumentedCall<EmbeddingModel, EmbedResult>(
@@ -46,7 +46,9 @@ Result<R> RunInstrumentedCall(RuntimeCore& core, const std::string& alias, CallC
                              std::string(ToString(spec.task)));
       }
       MODELRT_RETURN_IF_ERROR(ctx.Check());
-      return fn(*model, ctx);
+      Result<R> served = fn(*model, ctx);
+      if (served) served->generation = lease.generation();  // which engine answered
+      return served;
     }();
     if (result) {
       setup.metrics->call_seconds->Observe(

@@ -1,6 +1,8 @@
-// ModelRuntime: the public face of RuntimeCore — typed handles, registration, prefetch, unload.
+// ModelRuntime: the public face of RuntimeCore and HotReloadCoordinator — typed handles,
+// registration, prefetch, unload, reload, config re-reads, pool status.
 #include "core/logging.h"
 #include "modelrt/runtime.h"
+#include "reload/hot_reload_coordinator.h"
 #include "runtime/runtime_core.h"
 
 namespace modelrt {
@@ -31,10 +33,16 @@ Status CheckTask(const internal::RuntimeCore& core, std::string_view alias, Task
 
 }  // namespace
 
-ModelRuntime::ModelRuntime(std::shared_ptr<internal::RuntimeCore> core) : core_(std::move(core)) {}
+ModelRuntime::ModelRuntime(std::shared_ptr<internal::RuntimeCore> core,
+                           std::unique_ptr<internal::HotReloadCoordinator> reloads)
+    : core_(std::move(core)), reloads_(std::move(reloads)) {}
 
-// Handles may keep the core alive; its threads must not outlive the runtime.
-ModelRuntime::~ModelRuntime() { core_->Shutdown(); }
+// Handles may keep the core alive; its threads must not outlive the runtime. Shutdown first
+// cancels loads, so a file-triggered reload in progress ends before the watcher is joined.
+ModelRuntime::~ModelRuntime() {
+  core_->Shutdown();
+  reloads_->Stop();
+}
 
 Result<EmbeddingHandle> ModelRuntime::Embedding(std::string_view alias) {
   MODELRT_RETURN_IF_ERROR(CheckTask(*core_, alias, Task::kEmbed));
@@ -60,13 +68,20 @@ Status ModelRuntime::Register(ModelSpec spec) {
       Status loaded = core_->LoadAll({spec.alias}).front();
       if (loaded.ok()) break;
       if (spec.required) {
-        core_->RemoveAlias(spec.alias);
+        core_->Remove(spec.alias).IgnoreError();
         return loaded.WithPrefix("required model '" + spec.alias + "'");
       }
       Log("runtime")->warn("optional model '{}' failed to load: {}", spec.alias, loaded.ToString());
       break;
     }
   }
+  reloads_->RefreshWatches();
+  return OkStatus();
+}
+
+Status ModelRuntime::Remove(std::string_view alias) {
+  MODELRT_RETURN_IF_ERROR(core_->Remove(alias));
+  reloads_->RefreshWatches();
   return OkStatus();
 }
 
@@ -92,7 +107,38 @@ Status ModelRuntime::PrefetchAll() {
   return Prefetch(aliases);
 }
 
+Status ModelRuntime::Load(std::string_view alias) { return Prefetch({std::string(alias)}); }
+
 Status ModelRuntime::Unload(std::string_view alias) { return core_->Unload(alias); }
+
+Result<ReloadRecord> ModelRuntime::Reload(std::string_view alias, std::optional<ModelSpec> spec) {
+  return reloads_->Reload(alias, std::move(spec), ReloadTrigger::kApi);
+}
+
+Result<ConfigApplySummary> ModelRuntime::ApplyConfig(const Config& new_config) {
+  return reloads_->ApplyConfig(new_config, [this](ModelSpec spec) {
+    if (spec.provider.empty()) spec.provider = "local";  // as a bare list of specs implies
+    return Register(std::move(spec));
+  });
+}
+
+std::vector<ReloadRecord> ModelRuntime::ReloadLog() const { return reloads_->Records(); }
+
+std::vector<VersionRecord> ModelRuntime::VersionHistory(std::string_view alias) const {
+  return core_->history().Of(alias);
+}
+
+std::vector<VersionRecord> ModelRuntime::VersionHistory() const { return core_->history().All(); }
+
+uint64_t ModelRuntime::GlobalGeneration() const {
+  return core_->pool().Stats().global_generation;
+}
+
+bool ModelRuntime::WatchingModelFiles() const { return reloads_->watching(); }
+
+PoolStats ModelRuntime::PoolStatus() const { return core_->pool().Stats(); }
+
+EnginePool& ModelRuntime::pool() { return core_->pool(); }
 
 void ModelRuntime::WaitForBackgroundWarmup() { core_->WaitForBackground(); }
 

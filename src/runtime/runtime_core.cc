@@ -1,7 +1,7 @@
+// RuntimeCore: the alias table, states, calls, unload/remove and the reload primitives. Loading
+// (the single-flight loader and its threads) is in runtime_loads.cc.
 #include "runtime/runtime_core.h"
 
-#include <exception>
-#include <thread>
 #include <utility>
 
 #include "core/logging.h"
@@ -9,44 +9,78 @@
 namespace modelrt::internal {
 namespace {
 
-constexpr char kLoadsTotal[] = "modelrt_model_loads_total";
-constexpr char kLoadSeconds[] = "modelrt_model_load_seconds";
-
-std::string Ms(std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; }
+// Checkouts per call: a freshly loaded engine can be evicted (or superseded by a reload) before the
+// caller gets to it; past this many rounds the caller gets Unavailable.
+constexpr int kMaxAcquireRounds = 4;
 
 }  // namespace
+
+std::optional<std::chrono::milliseconds> KeepAliveOf(const ModelSpec& spec) {
+  if (!spec.keep_alive_s) return std::nullopt;
+  if (*spec.keep_alive_s < 0) return std::chrono::milliseconds(-1);  // never by TTL
+  return std::chrono::seconds(*spec.keep_alive_s);
+}
+
+EngineOptions RuntimeCore::EngineOptionsOf(const ModelSpec& spec, const Model& model) const {
+  EngineOptions options;
+  options.pinned = spec.pinned;
+  options.keep_alive = KeepAliveOf(spec);
+  options.description = model.Info().description;
+  options.source = spec.model;
+  return options;
+}
 
 std::string OriginOf(const ModelSpec& spec) {
   return spec.origin.empty() ? "model '" + spec.alias + "'" : spec.origin;
 }
 
+EngineKey KeyOf(const ModelSpec& spec) {
+  auto it = spec.options.find("gpu_layers");
+  const bool gpu = it != spec.options.end() && it->is_number_integer() && it->get<int64_t>() > 0;
+  return EngineKey{spec.alias, gpu ? "gpu" : "cpu"};
+}
+
 RuntimeCore::Lease::Lease(Lease&& other) noexcept
     : core_(std::exchange(other.core_, nullptr)),
       alias_(std::move(other.alias_)),
-      model_(std::move(other.model_)) {}
+      lease_(std::move(other.lease_)) {}
 
 RuntimeCore::Lease::~Lease() {
   if (core_ != nullptr) core_->Release(alias_);
+  // lease_ ends after: the pool hears of the release with no runtime lock held.
 }
 
 RuntimeCore::RuntimeCore(std::map<std::string, std::shared_ptr<Provider>> providers,
-                         std::shared_ptr<MetricsRegistry> metrics)
+                         std::shared_ptr<MetricsRegistry> metrics, EnginePool::Options pool_options,
+                         size_t history_size)
     : providers_(std::move(providers)),
       metrics_(std::move(metrics)),
+      history_(history_size),
       flights_([this](const std::string& alias, uint64_t id) { OnLoadAbandoned(alias, id); }) {
   for (const auto& [id, provider] : providers_) warm_.emplace(id, std::make_unique<WarmState>());
+  if (!pool_options.metrics) pool_options.metrics = metrics_;
+  auto pool = EnginePool::Create(std::move(pool_options));
+  if (!pool) {  // the Builder validates the options first; this is only a fallback
+    Log("runtime")->error("bad pool options ({}); using the defaults", pool.error().ToString());
+    EnginePool::Options defaults;
+    defaults.metrics = metrics_;
+    pool = EnginePool::Create(std::move(defaults));
+  }
+  pool_ = *std::move(pool);
 }
 
 RuntimeCore::~RuntimeCore() { Shutdown(); }
 
 void RuntimeCore::Shutdown() {
   loads_cancel_->store(true);
-  // Background warmups wait on loads; once the flag stops the providers, both groups drain.
+  // Background warmups wait on loads; once the flag stops the providers (and room waits), both
+  // groups drain.
   background_.JoinAll();
   loads_.JoinAll();
+  pool_->Shutdown();
 }
 
-// ---- The alias table ---------------------------------------------------------------------------
+// ---- The alias table ----------------------------------------------------------------------------
 
 std::shared_ptr<const AliasMetrics> RuntimeCore::MetricsFor(const ModelSpec& spec) {
   const Labels labels = {{"alias", spec.alias}, {"task", std::string(ToString(spec.task))}};
@@ -77,22 +111,40 @@ Status RuntimeCore::AddSpec(const ModelSpec& spec) {
   entry.spec = spec;
   entry.provider = provider_it->second;
   entry.metrics = std::move(metrics);
+  entry.key = KeyOf(spec);
+  entry.epoch = ++next_epoch_;
+  // An alias registered again continues its generations (clients see them only go up).
+  entry.generation = pool_->Describe(entry.key).last_generation;
   entries_.emplace(spec.alias, std::move(entry));
   return OkStatus();
 }
 
-void RuntimeCore::RemoveAlias(std::string_view alias) {
-  std::shared_ptr<Model> dropped;  // freed outside the lock
-  MutexLock lock(mu_);
-  auto it = entries_.find(alias);
-  if (it == entries_.end()) return;
-  dropped = std::move(it->second.model);
-  entries_.erase(it);
+Status RuntimeCore::Remove(std::string_view alias) {
+  EngineKey key;
+  const uint64_t fence = ++next_epoch_;
+  {
+    MutexLock lock(mu_);
+    auto it = entries_.find(alias);
+    if (it == entries_.end()) return NotFoundError("unknown model '" + std::string(alias) + "'");
+    key = it->second.key;
+    entries_.erase(it);
+  }
+  pool_->Fence(key, fence);  // a load in flight for the alias must not install
+  pool_->Evict(key, EvictionReason::kManual);
+  Log("runtime")->info("removed '{}'", alias);
+  return OkStatus();
 }
 
 bool RuntimeCore::Contains(std::string_view alias) const {
   MutexLock lock(mu_);
   return entries_.find(alias) != entries_.end();
+}
+
+std::vector<std::string> RuntimeCore::Aliases() const {
+  MutexLock lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [alias, entry] : entries_) out.push_back(alias);
+  return out;
 }
 
 Result<ModelSpec> RuntimeCore::Spec(std::string_view alias) const {
@@ -110,12 +162,23 @@ Result<RuntimeCore::CallSetup> RuntimeCore::PrepareCall(std::string_view alias) 
 }
 
 ModelStatus RuntimeCore::StatusOf(const Entry& entry) const {
+  const KeyStatus engines = pool_->Describe(entry.key);  // read-only: fine under mu_
   ModelStatus status;
   status.spec = entry.spec;
-  status.state = entry.state;
+  if (entry.loading_flight != 0) {
+    status.state = ModelState::kLoading;
+  } else if (engines.live) {
+    status.state = ModelState::kLoaded;
+  } else if (entry.failed) {
+    status.state = ModelState::kFailed;
+  } else if (engines.draining > 0) {
+    status.state = ModelState::kDraining;
+  } else {
+    status.state = ModelState::kUnloaded;
+  }
   status.last_error = entry.last_error;
-  if (entry.model) status.info = entry.info;
-  status.in_flight = entry.in_flight;
+  if (engines.live) status.info = entry.info;
+  status.in_flight = engines.in_flight;
   status.generation = entry.generation;
   status.last_used = entry.last_used;
   return status;
@@ -136,244 +199,59 @@ Result<ModelStatus> RuntimeCore::Describe(std::string_view alias) const {
   return StatusOf(it->second);
 }
 
-// ---- Providers ---------------------------------------------------------------------------------
-
-void RuntimeCore::WarmupProviders() {
-  for (const auto& [id, provider] : providers_) {
-    Status s = EnsureProviderWarm(*provider);
-    if (!s.ok()) {
-      Log("runtime")->warn("provider '{}' warmup failed (retried before its first load): {}", id,
-                           s.ToString());
-    }
-  }
-}
-
-Status RuntimeCore::EnsureProviderWarm(Provider& provider) {
-  auto it = warm_.find(provider.id());
-  if (it == warm_.end()) return InternalError("provider '" + provider.id() + "' is not registered");
-  WarmState& state = *it->second;
-  MutexLock lock(state.mu);
-  if (state.warm) return OkStatus();
-  Status s = provider.Warmup();
-  if (!s.ok()) return s.WithPrefix("provider '" + provider.id() + "' warmup");
-  state.warm = true;
-  return OkStatus();
-}
-
-// ---- Loading -----------------------------------------------------------------------------------
-
-RuntimeCore::LoadResult RuntimeCore::Load(std::string_view alias_view, const CallContext& ctx) {
-  const std::string alias(alias_view);
-  std::chrono::milliseconds load_timeout;
-  {
-    MutexLock lock(mu_);
-    auto it = entries_.find(alias);
-    if (it == entries_.end()) return NotFoundError("unknown model '" + alias + "'");
-    if (it->second.model) return it->second.model;
-    load_timeout = it->second.spec.load_timeout;
-  }
-  auto outcome = flights_.Do(
-      alias, ctx.deadline, load_timeout,
-      [this](const Flights::FlightPtr& flight) { return StartLoad(flight); },
-      [&ctx] { return ctx.cancelled(); });
-  switch (outcome.wait) {
-    case Flights::Wait::kDone: return std::move(*outcome.value);
-    case Flights::Wait::kFlightExpired:
-      return DeadlineExceededError("loading '" + alias + "' exceeded its load timeout of " +
-                                   Ms(load_timeout));
-    case Flights::Wait::kCallerExpired:
-      return DeadlineExceededError("deadline exceeded while waiting for '" + alias + "' to load");
-    case Flights::Wait::kCallerCancelled:
-      return CancelledError("cancelled while waiting for '" + alias + "' to load");
-  }
-  return InternalError("unreachable");
-}
-
-std::optional<RuntimeCore::LoadResult> RuntimeCore::StartLoad(const Flights::FlightPtr& flight) {
-  ModelSpec spec;
-  std::shared_ptr<Provider> provider;
-  {
-    MutexLock lock(mu_);
-    auto it = entries_.find(flight->key());
-    if (it == entries_.end()) return NotFoundError("unknown model '" + flight->key() + "'");
-    Entry& entry = it->second;
-    // A load that finished between our caller's look and this flight: no second load.
-    if (entry.model) return entry.model;
-    entry.state = ModelState::kLoading;
-    entry.flight_id = flight->id();
-    spec = entry.spec;
-    provider = entry.provider;
-  }
-  // The thread owns copies of all it needs; the core outlives it (Shutdown joins).
-  if (!loads_.Spawn([this, flight, spec, provider] { RunLoad(flight, spec, provider); })) {
-    return CancelledError("runtime is shutting down");
-  }
-  Log("runtime")->debug("loading '{}' (attempt {})", spec.alias, flight->id());
-  return std::nullopt;
-}
-
-void RuntimeCore::RunLoad(const Flights::FlightPtr& flight, const ModelSpec& spec,
-                          const std::shared_ptr<Provider>& provider) {
-  const auto start = Clock::now();
-  CallContext ctx;
-  ctx.deadline = flight->deadline();
-  ctx.cancel = loads_cancel_;
-  ctx.request_id = "load:" + spec.alias;
-  LoadResult result = [&]() -> LoadResult {
-    MODELRT_RETURN_IF_ERROR(EnsureProviderWarm(*provider));
-    try {  // providers should not throw; if one does, it must not take the process down
-      LoadResult loaded = provider->Load(spec, ctx);
-      if (loaded && *loaded == nullptr) return InternalError("provider returned no model");
-      if (loaded && (*loaded)->task() != spec.task) {
-        return InternalError("provider loaded a " + std::string(ToString((*loaded)->task())) +
-                             " model for a " + std::string(ToString(spec.task)) + " alias");
-      }
-      // A model that cannot answer a tiny request is not loaded; and warmup is why eager and
-      // background policies exist: the first real call should not pay for lazy setup.
-      if (loaded) MODELRT_RETURN_IF_ERROR((*loaded)->Warmup().WithPrefix("model warmup"));
-      return loaded;
-    } catch (const std::exception& e) {
-      return InternalError(std::string("provider threw: ") + e.what());
-    }
-  }();
-  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  if (!flights_.Claim(flight)) {
-    // Abandoned at its deadline; OnLoadAbandoned already marked the alias failed. Dropping
-    // `result` here frees a late model.
-    Log("runtime")->warn("discarding the late result of loading '{}' ({:.3f} s): {}", spec.alias,
-                         seconds, result ? "a model" : result.error().ToString());
-    return;
-  }
-  CommitLoad(spec, flight->id(), result, seconds);
-  flights_.Finish(flight, std::move(result));
-}
-
-void RuntimeCore::CommitLoad(const ModelSpec& spec, uint64_t flight_id, const LoadResult& result,
-                             double seconds) {
-  const std::string outcome = result ? "success" : "failure";
-  metrics_
-      ->GetCounter(kLoadsTotal, "Model loads by outcome",
-                   {{"alias", spec.alias}, {"outcome", outcome}})
-      .Increment();
-  metrics_->GetHistogram(kLoadSeconds, "Model load time in seconds", {{"alias", spec.alias}})
-      .Observe(seconds);
-  uint64_t generation = 0;
-  {
-    MutexLock lock(mu_);
-    auto it = entries_.find(spec.alias);
-    // Removed (a failed Register) or re-registered meanwhile: this load is not theirs.
-    if (it == entries_.end() || it->second.flight_id != flight_id) return;
-    Entry& entry = it->second;
-    if (result) {
-      entry.model = *result;
-      entry.info = entry.model->Info();
-      entry.state = ModelState::kLoaded;
-      entry.last_error.clear();
-      generation = ++entry.generation;
-    } else {
-      entry.state = ModelState::kFailed;
-      entry.last_error = result.error().ToString();
-    }
-  }
-  if (result) {
-    Log("runtime")->info("loaded '{}' in {:.3f} s (generation {})", spec.alias, seconds,
-                         generation);
-  } else {
-    Log("runtime")->warn("loading '{}' failed after {:.3f} s: {}", spec.alias, seconds,
-                         result.error().ToString());
-  }
-}
-
-void RuntimeCore::OnLoadAbandoned(const std::string& alias, uint64_t flight_id) {
-  metrics_
-      ->GetCounter(kLoadsTotal, "Model loads by outcome",
-                   {{"alias", alias}, {"outcome", "timeout"}})
-      .Increment();
-  std::string message;
-  {
-    MutexLock lock(mu_);
-    auto it = entries_.find(alias);
-    if (it == entries_.end() || it->second.flight_id != flight_id) return;
-    Entry& entry = it->second;
-    message = "DeadlineExceeded: load timed out after " + Ms(entry.spec.load_timeout);
-    if (entry.state == ModelState::kLoading) {
-      entry.state = ModelState::kFailed;
-      entry.last_error = message;
-    }
-  }
-  Log("runtime")->warn("loading '{}': {}", alias, message);
-}
-
-std::vector<Status> RuntimeCore::LoadAll(const std::vector<std::string>& aliases) {
-  std::vector<Status> statuses(aliases.size());
-  std::vector<std::thread> threads;
-  threads.reserve(aliases.size());
-  for (size_t i = 0; i < aliases.size(); ++i) {
-    // Joined below, before `statuses` goes away.
-    threads.emplace_back([this, &aliases, &statuses, i] {
-      LoadResult r = Load(aliases[i], CallContext{});
-      if (!r) statuses[i] = r.error();
-    });
-  }
-  for (std::thread& t : threads) t.join();
-  return statuses;
-}
-
-void RuntimeCore::LoadInBackground(std::vector<std::string> aliases) {
-  if (aliases.empty()) return;
-  bool spawned = background_.Spawn([this, aliases] {
-    std::vector<Status> statuses = LoadAll(aliases);
-    for (size_t i = 0; i < aliases.size(); ++i) {
-      if (!statuses[i].ok()) {
-        Log("runtime")->warn("background warmup of '{}' failed: {}", aliases[i],
-                             statuses[i].ToString());
-      }
-    }
-  });
-  if (!spawned) Log("runtime")->warn("background warmup refused: runtime is shutting down");
-}
-
-void RuntimeCore::WaitForBackground() { background_.WaitIdle(); }
+// ---- Unload and calls ---------------------------------------------------------------------------
 
 Status RuntimeCore::Unload(std::string_view alias) {
-  std::shared_ptr<Model> dropped;  // freed outside the lock (unless a call still holds it)
+  EngineKey key;
   {
     MutexLock lock(mu_);
     auto it = entries_.find(alias);
     if (it == entries_.end()) return NotFoundError("unknown model '" + std::string(alias) + "'");
     Entry& entry = it->second;
-    dropped = std::move(entry.model);
-    entry.model = nullptr;
-    if (entry.state == ModelState::kLoaded || entry.state == ModelState::kFailed) {
-      entry.state = entry.in_flight > 0 ? ModelState::kDraining : ModelState::kUnloaded;
-    }
+    key = entry.key;
+    if (entry.loading_flight == 0) entry.failed = false;  // back to unloaded
   }
-  Log("runtime")->info("unloaded '{}'", alias);
+  // In-flight calls hold the engine: it drains, and is freed after the last of them.
+  if (pool_->Evict(key, EvictionReason::kManual)) Log("runtime")->info("unloaded '{}'", alias);
   return OkStatus();
 }
 
-// ---- Calls -------------------------------------------------------------------------------------
-
-Result<RuntimeCore::Lease> RuntimeCore::Acquire(std::string_view alias, const CallContext& ctx) {
-  MODELRT_ASSIGN_OR_RETURN(std::shared_ptr<Model> model, Load(alias, ctx));
-  MutexLock lock(mu_);
-  auto it = entries_.find(alias);
-  if (it == entries_.end()) return NotFoundError("unknown model '" + std::string(alias) + "'");
-  ++it->second.in_flight;
-  it->second.last_used = std::chrono::system_clock::now();
-  return Lease(this, std::string(alias), std::move(model));
+Result<RuntimeCore::Lease> RuntimeCore::Acquire(std::string_view alias_view,
+                                                const CallContext& ctx) {
+  const std::string alias(alias_view);
+  for (int round = 0;; ++round) {
+    EngineKey key;
+    {
+      MutexLock lock(mu_);
+      auto it = entries_.find(alias);
+      if (it == entries_.end()) return NotFoundError("unknown model '" + alias + "'");
+      key = it->second.key;
+    }
+    // Only the first look counts as a pool hit or miss; later ones follow our own load.
+    Result<EnginePool::Lease> lease = pool_->Checkout(key, /*count=*/round == 0);
+    if (lease) {
+      MutexLock lock(mu_);
+      auto it = entries_.find(alias);
+      if (it == entries_.end()) return NotFoundError("unknown model '" + alias + "'");
+      it->second.last_used = std::chrono::system_clock::now();
+      return Lease(this, alias, *std::move(lease));
+    }
+    if (round + 1 >= kMaxAcquireRounds) {
+      return UnavailableError("the engine of '" + alias + "' went away before it could be used " +
+                              std::to_string(kMaxAcquireRounds) + " times; try again");
+    }
+    LoadResult loaded = Load(alias, ctx);
+    // Aborted: fenced off by reloads more than once in a row; look again all the same.
+    if (!loaded && loaded.error().code() != StatusCode::kAborted) return loaded.error();
+    MODELRT_RETURN_IF_ERROR(ctx.Check());
+  }
 }
 
 void RuntimeCore::Release(const std::string& alias) {
   MutexLock lock(mu_);
   auto it = entries_.find(alias);
   if (it == entries_.end()) return;
-  Entry& entry = it->second;
-  if (entry.in_flight > 0) --entry.in_flight;  // 0: the alias was re-registered meanwhile
-  entry.last_used = std::chrono::system_clock::now();
-  if (entry.in_flight == 0 && entry.state == ModelState::kDraining) {
-    entry.state = ModelState::kUnloaded;
-  }
+  it->second.last_used = std::chrono::system_clock::now();
 }
 
 void RuntimeCore::RecordError(const ModelSpec& spec, const Status& status) {
@@ -383,6 +261,127 @@ void RuntimeCore::RecordError(const ModelSpec& spec, const Status& status) {
                     {"task", std::string(ToString(spec.task))},
                     {"code", std::string(ToString(status.code()))}})
       .Increment();
+}
+
+// ---- Reload primitives --------------------------------------------------------------------------
+
+Result<RuntimeCore::ReloadTarget> RuntimeCore::PrepareReload(std::string_view alias,
+                                                             std::optional<ModelSpec> new_spec) {
+  ReloadTarget target;
+  {
+    MutexLock lock(mu_);
+    auto it = entries_.find(alias);
+    if (it == entries_.end()) return NotFoundError("unknown model '" + std::string(alias) + "'");
+    target.old_spec = it->second.spec;
+    target.old_key = it->second.key;
+  }
+  target.new_spec = new_spec ? std::move(*new_spec) : target.old_spec;
+  ModelSpec& spec = target.new_spec;
+  if (spec.alias.empty()) spec.alias = target.old_spec.alias;
+  if (spec.provider.empty()) spec.provider = target.old_spec.provider;
+  const std::string origin = OriginOf(spec);
+  if (spec.alias != target.old_spec.alias) {
+    return InvalidArgumentError(origin + ".alias: a reload keeps the alias ('" +
+                                target.old_spec.alias + "', not '" + spec.alias + "')");
+  }
+  if (spec.task != target.old_spec.task) {
+    return InvalidArgumentError(origin + ".task: a reload cannot change the task (" +
+                                std::string(ToString(target.old_spec.task)) +
+                                "); remove the alias and register it again");
+  }
+  auto provider_it = providers_.find(spec.provider);
+  if (provider_it == providers_.end()) {
+    return NotFoundError(origin + ".provider: unknown provider '" + spec.provider + "'");
+  }
+  Status valid = provider_it->second->Validate(spec);
+  if (!valid.ok()) return valid.WithPrefix(origin);
+  target.provider = provider_it->second;
+  target.new_key = KeyOf(spec);
+  const KeyStatus engines = pool_->Describe(target.old_key);
+  target.loaded = engines.live.has_value();
+  target.old_generation = engines.live ? engines.live->generation : 0;
+  return target;
+}
+
+Result<EnginePool::Installed> RuntimeCore::CommitReload(const ReloadTarget& target,
+                                                        EnginePool::Reservation reservation,
+                                                        std::shared_ptr<Model> model) {
+  const uint64_t epoch = ++next_epoch_;
+  uint64_t min_generation = 0;
+  {
+    MutexLock lock(mu_);
+    auto it = entries_.find(target.new_spec.alias);
+    if (it == entries_.end()) return NotFoundError("'" + target.new_spec.alias + "' was removed");
+    min_generation = it->second.generation;
+  }
+  const ModelInfo info = model->Info();
+  EnginePool::InstallRequest request{model, epoch, min_generation,
+                                     EngineOptionsOf(target.new_spec, *model)};
+  // The swap: from here new checkouts get the new engine; the old one drains.
+  MODELRT_ASSIGN_OR_RETURN(EnginePool::Installed installed,
+                           pool_->Install(std::move(reservation), std::move(request)));
+  bool removed = false;
+  {
+    MutexLock lock(mu_);
+    auto it = entries_.find(target.new_spec.alias);
+    if (it == entries_.end()) {
+      removed = true;
+    } else {
+      Entry& entry = it->second;
+      entry.spec = target.new_spec;
+      entry.key = target.new_key;
+      entry.epoch = epoch;
+      entry.info = info;
+      RecordInstalled(entry, target.new_spec, installed);
+    }
+  }
+  if (removed) {
+    pool_->Evict(target.new_key, EvictionReason::kManual);
+    return NotFoundError("'" + target.new_spec.alias + "' was removed during its reload");
+  }
+  if (target.new_key != target.old_key) {  // moved device: the old key's engine goes
+    pool_->Fence(target.old_key, epoch);
+    pool_->Evict(target.old_key, EvictionReason::kReplaced);
+  }
+  return installed;
+}
+
+Status RuntimeCore::UpdateSpec(const ModelSpec& spec) {
+  auto provider_it = providers_.find(spec.provider);
+  if (provider_it == providers_.end()) {
+    return NotFoundError(OriginOf(spec) + ".provider: unknown provider '" + spec.provider + "'");
+  }
+  Status valid = provider_it->second->Validate(spec);
+  if (!valid.ok()) return valid.WithPrefix(OriginOf(spec));
+  const uint64_t epoch = ++next_epoch_;
+  EngineKey old_key, new_key = KeyOf(spec);
+  bool engine_changes = false;
+  {
+    MutexLock lock(mu_);
+    auto it = entries_.find(spec.alias);
+    if (it == entries_.end()) return NotFoundError("unknown model '" + spec.alias + "'");
+    Entry& entry = it->second;
+    if (entry.spec.task != spec.task) {
+      return InvalidArgumentError(OriginOf(spec) + ".task: cannot change in place");
+    }
+    old_key = entry.key;
+    engine_changes = entry.spec.model != spec.model || entry.spec.options != spec.options ||
+                     entry.spec.provider != spec.provider;
+    entry.spec = spec;
+    entry.provider = provider_it->second;
+    entry.key = new_key;
+    if (engine_changes) entry.epoch = epoch;
+  }
+  if (engine_changes) {
+    // Loads of the old spec in flight must not install, and an engine of the old spec that a racing
+    // load installed just before goes too (it drains; the next call loads the new spec).
+    pool_->Fence(old_key, epoch);
+    if (new_key != old_key) pool_->Fence(new_key, epoch);
+    pool_->Evict(old_key, EvictionReason::kReplaced);
+  } else {
+    pool_->SetEngineOptions(new_key, spec.pinned, KeepAliveOf(spec));
+  }
+  return OkStatus();
 }
 
 }  // namespace modelrt::internal

@@ -1,25 +1,38 @@
-// RuntimeCore: the state behind ModelRuntime and its handles — the alias table (spec, state,
-// loaded model, generation, in-flight calls, last use, last error), the single-flight loader and
-// the threads that run loads and background warmups.
+// RuntimeCore: the state behind ModelRuntime and its handles — the alias table (spec, provider,
+// engine key, fence epoch, generation, last use, last error), the single-flight loader, the
+// EnginePool that owns the loaded engines, the version history and the threads that run loads and
+// background warmups.
 //
-//   auto core = std::make_shared<RuntimeCore>(providers, metrics);
+//   auto core = std::make_shared<RuntimeCore>(providers, metrics, EnginePool::Options{}, 32);
 //   MODELRT_RETURN_IF_ERROR(core->AddSpec(spec));
 //   MODELRT_ASSIGN_OR_RETURN(RuntimeCore::Lease lease, core->Acquire("chat", ctx));
-//   lease.model();   // held by the lease: an Unload meanwhile does not free it under the call
+//   lease.model();   // held by the lease: an Unload or reload meanwhile does not free it
 //
-// Loading: Load() joins or starts the alias's flight (SingleFlight). The provider's Load runs on
-// a thread of `loads_` with a CallContext whose deadline is now + spec.load_timeout; its result
-// is installed in the table before the flight's map entry goes away (so a later caller sees
-// `loaded`, never a second load). A flight past its deadline is abandoned: state `failed`, and
-// the late result, if any, is dropped by the load thread.
+// Engines: the pool holds them (keyed by alias and device); a call checks one out for its duration
+// (a pool lease, so eviction skips it). A miss loads through the single-flight loader: Load() joins
+// or starts the alias's flight, whose load thread (of `loads_`) reserves room in the pool (evicting
+// idle engines or waiting, up to the load deadline), runs the provider's Load and the model's
+// Warmup, resizes the reservation to the engine's reported memory and installs the engine before
+// the flight's map entry goes away (so a later caller hits, never loads twice). Flights carry the
+// engine's info, never the engine: only the pool and leases own engines, so an unload frees one at
+// once. A flight past its deadline is abandoned: state `failed` (Unavailable when it was waiting
+// for room, else DeadlineExceeded) and a late result is dropped by the load thread.
 //
-// Lock order: SingleFlight's mutex, then mu_. Nothing calls into the SingleFlight with mu_ held.
+// Fences: every spec version of an alias has an epoch (from one increasing counter). Flights
+// install with the epoch they started under, and the pool refuses an epoch older than the key's
+// fence; a reload (or Remove) raises the fence, so a slow load of the old spec can never replace
+// the new engine. A refused flight answers Aborted and its callers look again.
 //
-// Thread-safety: thread-safe. Shutdown() (also run by the destructor) cancels running loads
-// and joins every thread it started; threads reach the core by raw pointer, which is safe
-// because none outlives Shutdown.
+// Lock order: SingleFlight's mutex, then mu_, then the pool's mutex (only its read-only calls,
+// Describe/Peek, run under mu_; the pool's mutating calls, which may run eviction listeners, are
+// made without mu_).
+//
+// Thread-safety: thread-safe. Shutdown() (also run by the destructor) cancels running loads and
+// joins every thread it started; threads reach the core by raw pointer, which is safe because none
+// outlives Shutdown.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -31,7 +44,10 @@
 #include <vector>
 
 #include "core/thread_annotations.h"
+#include "modelrt/pool.h"
+#include "modelrt/reload.h"
 #include "modelrt/runtime.h"
+#include "reload/version_history.h"
 #include "runtime/single_flight.h"
 #include "runtime/thread_group.h"
 
@@ -44,25 +60,34 @@ struct AliasMetrics {
   Counter* retries = nullptr;
 };
 
+// The engine key of a spec: the alias on the device its options ask for ("gpu" when layers are
+// offloaded, else "cpu"; providers do not report devices).
+EngineKey KeyOf(const ModelSpec& spec);
+// The pool's keep-alive for a spec's keep_alive_s (nullopt = the pool's TTL, negative = never).
+std::optional<std::chrono::milliseconds> KeepAliveOf(const ModelSpec& spec);
+
 class RuntimeCore {
  public:
-  using LoadResult = Result<std::shared_ptr<Model>>;
+  // What a load answers: the engine's info (flights carry no engine; see the file comment).
+  using LoadResult = Result<ModelInfo>;
+  using ModelResult = Result<std::shared_ptr<Model>>;
 
-  // A loaded model held for one call: counts as in flight until destroyed.
+  // An engine held for one call: counts as in flight (in the pool) until destroyed.
   class Lease {
    public:
-    Lease(RuntimeCore* core, std::string alias, std::shared_ptr<Model> model)
-        : core_(core), alias_(std::move(alias)), model_(std::move(model)) {}
+    Lease(RuntimeCore* core, std::string alias, EnginePool::Lease lease)
+        : core_(core), alias_(std::move(alias)), lease_(std::move(lease)) {}
     Lease(Lease&& other) noexcept;
     Lease& operator=(Lease&&) = delete;
     Lease(const Lease&) = delete;
     ~Lease();
-    Model& model() const { return *model_; }
+    Model& model() const { return lease_.model(); }
+    uint64_t generation() const { return lease_.generation(); }
 
    private:
     RuntimeCore* core_;
     std::string alias_;
-    std::shared_ptr<Model> model_;
+    EnginePool::Lease lease_;
   };
 
   // What a call needs before it starts: the spec and its metric series.
@@ -71,9 +96,21 @@ class RuntimeCore {
     std::shared_ptr<const AliasMetrics> metrics;
   };
 
-  // Providers are warmed before their first load unless WarmupProviders() ran first.
+  // What a reload needs from the table, taken at its start.
+  struct ReloadTarget {
+    ModelSpec old_spec;
+    ModelSpec new_spec;
+    std::shared_ptr<Provider> provider;
+    EngineKey old_key, new_key;
+    uint64_t old_generation = 0;  // of the live engine, 0 when none
+    bool loaded = false;          // an engine is live now
+  };
+
+  // Providers are warmed before their first load unless WarmupProviders() ran first. A null
+  // pool_options.metrics means `metrics`.
   RuntimeCore(std::map<std::string, std::shared_ptr<Provider>> providers,
-              std::shared_ptr<MetricsRegistry> metrics);
+              std::shared_ptr<MetricsRegistry> metrics, EnginePool::Options pool_options,
+              size_t history_size);
   ~RuntimeCore();
   RuntimeCore(const RuntimeCore&) = delete;
   RuntimeCore& operator=(const RuntimeCore&) = delete;
@@ -81,34 +118,62 @@ class RuntimeCore {
   // ---- The alias table ----
   // Checks the provider and the spec (errors name spec.origin) and adds the alias, unloaded.
   Status AddSpec(const ModelSpec& spec);
-  void RemoveAlias(std::string_view alias);
+  // Unregisters: new calls get NotFound, in-flight calls finish on their engine, which is freed
+  // after the last; a load in flight for the alias is fenced off. NotFound for an unknown alias.
+  Status Remove(std::string_view alias);
   bool Contains(std::string_view alias) const;
   Result<ModelSpec> Spec(std::string_view alias) const;
   Result<CallSetup> PrepareCall(std::string_view alias) const;
   std::vector<ModelStatus> List() const;
   Result<ModelStatus> Describe(std::string_view alias) const;
+  std::vector<std::string> Aliases() const;
 
   // Runs every provider's Warmup now (eager policy). Failures are logged, and the provider is
   // warmed again before its first load.
   void WarmupProviders();
+  bool HasProvider(const std::string& id) const { return providers_.count(id) > 0; }
 
   // ---- Loading ----
-  // The alias's model, loading it (single-flight) when needed. Waits at most until ctx's
-  // deadline or the load's own; NotFound for an unknown alias.
+  // The alias's engine info, loading it (single-flight) when needed. Waits at most until ctx's deadline
+  // or the load's own; NotFound for an unknown alias; Unavailable when the pool had no room before
+  // the load deadline. A flight fenced off by a reload is followed by another.
   LoadResult Load(std::string_view alias, const CallContext& ctx);
   // Loads the aliases concurrently and waits for all; one status per alias, in order.
   std::vector<Status> LoadAll(const std::vector<std::string>& aliases);
   // Loads the aliases on a background thread; failures are logged.
   void LoadInBackground(std::vector<std::string> aliases);
   void WaitForBackground();
+  // Retires the alias's engine (draining while calls hold it). NotFound for an unknown alias.
   Status Unload(std::string_view alias);
   size_t LoadsInFlight() const { return flights_.InFlight(); }
 
   // ---- Calls ----
-  // The loaded model (loading it if needed), counted as in flight until the lease goes away.
+  // A healthy engine for the alias (loading one if needed), in flight until the lease goes away.
   Result<Lease> Acquire(std::string_view alias, const CallContext& ctx);
   void RecordError(const ModelSpec& spec, const Status& status);
 
+  // ---- Reload primitives (HotReloadCoordinator drives them, one reload per
+  // alias at a time) -- Validates `new_spec` (nullopt: the current spec) for `alias`. NotFound,
+  // InvalidArgument (alias or task differ, provider rejects the options).
+  Result<ReloadTarget> PrepareReload(std::string_view alias, std::optional<ModelSpec> new_spec);
+  // Provider warmup, provider Load and the model's Warmup, with exceptions turned into Status.
+  ModelResult LoadModel(const ModelSpec& spec, Provider& provider, const CallContext& ctx);
+  // Bytes to reserve before loading `spec` under `key`: the key's last engine size when the file is
+  // the same, else the file's size (weights; the context comes on top at Resize).
+  int64_t EstimateBytes(const EngineKey& key, const ModelSpec& spec, const ModelSpec& last);
+  // Installs the reloaded engine under a new fence and makes new_spec the alias's spec. NotFound
+  // when the alias was removed meanwhile (the engine is then dropped).
+  Result<EnginePool::Installed> CommitReload(const ReloadTarget& target,
+                                             EnginePool::Reservation reservation,
+                                             std::shared_ptr<Model> model);
+  // Replaces the spec of an alias that has no live engine (and fences off loads of the old).
+  Status UpdateSpec(const ModelSpec& spec);
+  // A CallContext for a load: deadline now + timeout, cancelled by Shutdown.
+  CallContext LoadContext(std::chrono::milliseconds timeout, const std::string& request_id) const;
+
+  EnginePool& pool() { return *pool_; }
+  const EnginePool& pool() const { return *pool_; }
+  const VersionHistory& history() const { return history_; }
   MetricsRegistry& metrics() { return *metrics_; }
   std::shared_ptr<MetricsRegistry> shared_metrics() { return metrics_; }
 
@@ -120,37 +185,57 @@ class RuntimeCore {
     ModelSpec spec;
     std::shared_ptr<Provider> provider;
     std::shared_ptr<const AliasMetrics> metrics;
-    ModelState state = ModelState::kUnloaded;
-    std::shared_ptr<Model> model;
-    ModelInfo info;
-    uint64_t generation = 0;
-    int64_t in_flight = 0;
-    std::optional<std::chrono::system_clock::time_point> last_used;
+    EngineKey key;
+    uint64_t epoch = 0;             // the fence this spec's loads install under
+    uint64_t loading_flight = 0;    // the flight loading the alias now (0 = none)
+    uint64_t room_wait_flight = 0;  // a flight that was (last) waiting for room in the pool
+    bool failed = false;            // the last load failed (and nothing was loaded since)
     std::string last_error;
-    uint64_t flight_id = 0;  // the load attempt that `kLoading` belongs to
+    uint64_t generation = 0;  // the newest generation installed
+    ModelInfo info;           // of that engine
+    std::optional<std::chrono::system_clock::time_point> last_used;
+  };
+  // What a load thread needs, copied from the entry when its flight starts.
+  struct LoadJob {
+    ModelSpec spec;
+    std::shared_ptr<Provider> provider;
+    EngineKey key;
+    uint64_t epoch = 0;
+    uint64_t min_generation = 0;
   };
   using Flights = SingleFlight<std::string, LoadResult>;
 
+  // One round of Load: joins or starts the alias's flight.
+  LoadResult LoadOnce(const std::string& alias, const CallContext& ctx);
   // SingleFlight's start callback: answers at once when loaded, else spawns RunLoad.
   std::optional<LoadResult> StartLoad(const Flights::FlightPtr& flight);
-  // On a load thread: provider warmup (lazy policy), provider Load, the model's own Warmup,
-  // then publish.
-  void RunLoad(const Flights::FlightPtr& flight, const ModelSpec& spec,
-               const std::shared_ptr<Provider>& provider);
-  // Installs a finished load's result (before the flight's entry leaves the map).
-  void CommitLoad(const ModelSpec& spec, uint64_t flight_id, const LoadResult& result,
-                  double seconds);
+  // Runs `wait` (a Reserve or Resize) with the entry marked as waiting for room for `flight_id`,
+  // so that a flight that expires meanwhile reports Unavailable rather than a slow load.
+  Status MakeRoom(const std::string& alias, uint64_t flight_id, const std::function<Status()>& wait);
+  // On a load thread: reserve room, load, resize, then commit and finish the flight.
+  void RunLoad(const Flights::FlightPtr& flight, const LoadJob& job);
+  // Installs a finished load (before the flight's entry leaves the map); returns what the flight's
+  // waiters get.
+  LoadResult CommitLoad(const LoadJob& job, uint64_t flight_id, ModelResult loaded,
+                        std::optional<EnginePool::Reservation> room, double seconds);
+  // Records a newly installed engine in the entry and the version history.
+  void RecordInstalled(Entry& entry, const ModelSpec& spec, const EnginePool::Installed& installed)
+      REQUIRES(mu_);
   // A flight passed its deadline: the alias is failed (if that flight still owns it).
   void OnLoadAbandoned(const std::string& alias, uint64_t flight_id);
   Status EnsureProviderWarm(Provider& provider);
   void Release(const std::string& alias);
   ModelStatus StatusOf(const Entry& entry) const REQUIRES(mu_);
   std::shared_ptr<const AliasMetrics> MetricsFor(const ModelSpec& spec);
+  EngineOptions EngineOptionsOf(const ModelSpec& spec, const Model& model) const;
 
   const std::map<std::string, std::shared_ptr<Provider>> providers_;
   const std::shared_ptr<MetricsRegistry> metrics_;
   // Shared by every load's CallContext: Shutdown sets it so providers stop early.
   const std::shared_ptr<std::atomic<bool>> loads_cancel_ = std::make_shared<std::atomic<bool>>();
+  std::unique_ptr<EnginePool> pool_;
+  VersionHistory history_;
+  std::atomic<uint64_t> next_epoch_{0};
 
   mutable Mutex mu_;
   std::map<std::string, Entry, std::less<>> entries_ GUARDED_BY(mu_);

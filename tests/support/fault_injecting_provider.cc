@@ -16,10 +16,13 @@ void SleepUnlessCancelled(std::chrono::milliseconds d, const CallContext& ctx) {
 class FaultyEmbeddingModel : public EmbeddingModel {
  public:
   FaultyEmbeddingModel(std::shared_ptr<EmbeddingModel> real, std::shared_ptr<FaultState> faults)
-      : real_(std::move(real)), faults_(std::move(faults)) {}
+      : real_(std::move(real)), faults_(std::move(faults)), index_(faults_->NextModelIndex()) {}
   ModelInfo Info() const override { return real_->Info(); }
   Status Warmup() override { return real_->Warmup(); }
-  Status Health() const override { return real_->Health(); }
+  Status Health() const override {
+    if (Status s = faults_->HealthOf(index_); !s.ok()) return s;
+    return real_->Health();
+  }
   Result<EmbedResult> Embed(const EmbedRequest& request, const CallContext& ctx) override {
     if (Status s = faults_->NextCall(); !s.ok()) return s;
     return real_->Embed(request, ctx);
@@ -28,15 +31,19 @@ class FaultyEmbeddingModel : public EmbeddingModel {
  private:
   std::shared_ptr<EmbeddingModel> real_;
   std::shared_ptr<FaultState> faults_;
+  const int index_;
 };
 
 class FaultyRerankerModel : public RerankerModel {
  public:
   FaultyRerankerModel(std::shared_ptr<RerankerModel> real, std::shared_ptr<FaultState> faults)
-      : real_(std::move(real)), faults_(std::move(faults)) {}
+      : real_(std::move(real)), faults_(std::move(faults)), index_(faults_->NextModelIndex()) {}
   ModelInfo Info() const override { return real_->Info(); }
   Status Warmup() override { return real_->Warmup(); }
-  Status Health() const override { return real_->Health(); }
+  Status Health() const override {
+    if (Status s = faults_->HealthOf(index_); !s.ok()) return s;
+    return real_->Health();
+  }
   Result<RerankResult> Rerank(const RerankRequest& request, const CallContext& ctx) override {
     if (Status s = faults_->NextCall(); !s.ok()) return s;
     return real_->Rerank(request, ctx);
@@ -45,15 +52,19 @@ class FaultyRerankerModel : public RerankerModel {
  private:
   std::shared_ptr<RerankerModel> real_;
   std::shared_ptr<FaultState> faults_;
+  const int index_;
 };
 
 class FaultyGeneratorModel : public GeneratorModel {
  public:
   FaultyGeneratorModel(std::shared_ptr<GeneratorModel> real, std::shared_ptr<FaultState> faults)
-      : real_(std::move(real)), faults_(std::move(faults)) {}
+      : real_(std::move(real)), faults_(std::move(faults)), index_(faults_->NextModelIndex()) {}
   ModelInfo Info() const override { return real_->Info(); }
   Status Warmup() override { return real_->Warmup(); }
-  Status Health() const override { return real_->Health(); }
+  Status Health() const override {
+    if (Status s = faults_->HealthOf(index_); !s.ok()) return s;
+    return real_->Health();
+  }
   Result<GenerateResult> Generate(const GenerateRequest& request, const TokenCallback& on_piece,
                                   const CallContext& ctx) override {
     if (Status s = faults_->NextCall(); !s.ok()) return s;
@@ -66,6 +77,7 @@ class FaultyGeneratorModel : public GeneratorModel {
  private:
   std::shared_ptr<GeneratorModel> real_;
   std::shared_ptr<FaultState> faults_;
+  const int index_;
 };
 
 }  // namespace
@@ -95,6 +107,22 @@ void FaultState::FailNextCallsAfterStreaming(int n, Status status) {
   std::lock_guard<std::mutex> lock(mu_);
   streamed_to_fail_ = n;
   streamed_status_ = std::move(status);
+}
+
+Status FaultState::HealthOf(int index) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return index < unhealthy_below_ ? health_status_ : OkStatus();
+}
+
+void FaultState::BreakModelsBelow(int below, Status status) {
+  std::lock_guard<std::mutex> lock(mu_);
+  unhealthy_below_ = below;
+  health_status_ = std::move(status);
+}
+
+void FaultInjectingProvider::BreakLoadedModels(Status status) {
+  std::lock_guard<std::mutex> lock(mu_);
+  faults_->BreakModelsBelow(static_cast<int>(loaded_.size()), std::move(status));
 }
 
 FaultInjectingProvider::FaultInjectingProvider(std::shared_ptr<Provider> real)

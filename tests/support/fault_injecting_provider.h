@@ -1,7 +1,7 @@
 // FaultInjectingProvider: a TEST DOUBLE for faults that a real provider cannot be made to show
 // on demand. It wraps a real Provider (the llama provider in our tests) and, when asked, counts,
-// delays, fails or hangs its loads, and makes the models it returns fail their next calls. All
-// real work is done by the wrapped provider and its models.
+// delays, fails or hangs its loads, and makes the models it returns fail their next calls or
+// their health checks. All real work is done by the wrapped provider and its models.
 //
 //   auto real = CreateProvider({.id = "local", .type = "llama"});
 //   auto faulty = std::make_shared<FaultInjectingProvider>(*real);
@@ -34,6 +34,12 @@ class FaultState {
   Status NextStreamedFailure();
   void FailNextCallsAfterStreaming(int n, Status status);
   int model_calls() const { return model_calls_.load(); }
+  // Health of the model with load index `index` (0 = the first model loaded).
+  Status HealthOf(int index);
+  // Models with an index below `below` answer Health() with `status` from now on.
+  void BreakModelsBelow(int below, Status status);
+  // Indexes handed to models as they are wrapped.
+  int NextModelIndex() { return next_index_.fetch_add(1); }
 
  private:
   std::atomic<int> model_calls_{0};
@@ -42,6 +48,9 @@ class FaultState {
   Status call_status_;
   int streamed_to_fail_ = 0;
   Status streamed_status_;
+  std::atomic<int> next_index_{0};
+  int unhealthy_below_ = 0;
+  Status health_status_;
 };
 
 class FaultInjectingProvider : public Provider {
@@ -73,6 +82,9 @@ class FaultInjectingProvider : public Provider {
   void FailNextGenerationsAfterStreaming(int n, Status status) {
     faults_->FailNextCallsAfterStreaming(n, std::move(status));
   }
+  // (g) Every model loaded so far answers Health() with `status` (an engine that died); models
+  // loaded later are healthy.
+  void BreakLoadedModels(Status status);
   // Model calls that reached the wrappers, failed ones included (attempts, for retry tests).
   int model_calls() const { return faults_->model_calls(); }
   // The models handed out so far (weak: lets a test see that the runtime freed one).

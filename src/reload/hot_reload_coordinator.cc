@@ -1,0 +1,231 @@
+#include "reload/hot_reload_coordinator.h"
+
+#include <filesystem>
+#include <utility>
+
+#include "core/logging.h"
+#include "reload/config_diff.h"
+
+namespace modelrt::internal {
+namespace {
+
+bool SamePool(const PoolConfig& a, const PoolConfig& b) {
+  return a.memory_budget_mb == b.memory_budget_mb && a.max_loaded == b.max_loaded &&
+         a.idle_ttl_s == b.idle_ttl_s && a.health_check_interval_s == b.health_check_interval_s;
+}
+
+}  // namespace
+
+HotReloadCoordinator::HotReloadCoordinator(std::shared_ptr<RuntimeCore> core, ReloadOptions options,
+                                           PoolConfig pool)
+    : core_(std::move(core)), options_(options), log_(options.log_size), pool_config_(pool) {
+  if (!options_.watch_model_files) return;
+  auto watcher =
+      FileWatcher::Create({.debounce = options_.watch_debounce,
+                           .on_change = [this](const std::string& path) { OnFileChanged(path); }});
+  if (!watcher) {
+    Log("reload")->error("model files are not watched: {}", watcher.error().ToString());
+    return;
+  }
+  watcher_ = *std::move(watcher);
+  RefreshWatches();
+}
+
+HotReloadCoordinator::~HotReloadCoordinator() { Stop(); }
+
+void HotReloadCoordinator::Stop() {
+  if (watcher_) watcher_->Stop();
+}
+
+std::shared_ptr<Mutex> HotReloadCoordinator::AliasLock(const std::string& alias) {
+  MutexLock lock(locks_mu_);
+  auto& mu = alias_locks_[alias];
+  if (!mu) mu = std::make_shared<Mutex>();
+  return mu;
+}
+
+Result<ReloadRecord> HotReloadCoordinator::Reload(std::string_view alias,
+                                                  std::optional<ModelSpec> spec,
+                                                  ReloadTrigger trigger) {
+  const std::string name(alias);
+  std::shared_ptr<Mutex> mu = AliasLock(name);
+  MutexLock lock(*mu);
+  return ReloadLocked(name, std::move(spec), trigger);
+}
+
+Result<ReloadRecord> HotReloadCoordinator::ReloadLocked(const std::string& alias,
+                                                        std::optional<ModelSpec> spec,
+                                                        ReloadTrigger trigger) {
+  const auto start = Clock::now();
+  ReloadRecord record;
+  record.alias = alias;
+  record.trigger = trigger;
+  record.started_at = std::chrono::system_clock::now();
+  Result<RuntimeCore::ReloadTarget> target = core_->PrepareReload(alias, std::move(spec));
+  Status status;
+  if (!target) {
+    if (target.error().code() == StatusCode::kNotFound && !core_->Contains(alias)) {
+      return target.error();  // not an alias: nothing was attempted
+    }
+    status = target.error();
+  } else {
+    record.old_generation = target->old_generation;
+    record.old_source = target->old_spec.model;
+    record.new_source = target->new_spec.model;
+    status = RunReload(*target, &record);
+  }
+  record.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+  record.ok = status.ok();
+  if (!status.ok()) record.error = status.ToString();
+  record = log_.Add(std::move(record));
+  const Labels labels = {{"alias", alias},
+                         {"trigger", std::string(ToString(trigger))},
+                         {"outcome", record.ok ? "success" : "failure"}};
+  core_->metrics()
+      .GetCounter("modelrt_reloads_total", "Hot reloads by outcome", labels)
+      .Increment();
+  core_->metrics()
+      .GetHistogram("modelrt_reload_seconds", "Hot reload time in seconds", {{"alias", alias}})
+      .Observe(std::chrono::duration<double>(record.duration).count());
+  if (record.ok) {
+    Log("reload")->info("reloaded '{}' ({}): generation {} -> {} in {} ms", alias,
+                        ToString(trigger), record.old_generation, record.new_generation,
+                        record.duration.count());
+    if (record.old_source != record.new_source) RefreshWatches();
+    return record;
+  }
+  Log("reload")->warn("reload of '{}' ({}) failed after {} ms; generation {} keeps serving: {}",
+                      alias, ToString(trigger), record.duration.count(), record.old_generation,
+                      record.error);
+  return status;
+}
+
+Status HotReloadCoordinator::RunReload(const RuntimeCore::ReloadTarget& target,
+                                       ReloadRecord* record) {
+  const ModelSpec& spec = target.new_spec;
+  CallContext ctx = core_->LoadContext(spec.load_timeout, "reload:" + spec.alias);
+  // Room beside the old engine, which is never evicted for it: both must fit for a moment.
+  const int64_t estimate = core_->EstimateBytes(target.new_key, spec, target.old_spec);
+  MODELRT_ASSIGN_OR_RETURN(EnginePool::Reservation room,
+                           core_->pool().Reserve(target.new_key, estimate, ctx));
+  MODELRT_ASSIGN_OR_RETURN(std::shared_ptr<Model> model,
+                           core_->LoadModel(spec, *target.provider, ctx));
+  MODELRT_RETURN_IF_ERROR(room.Resize(model->Info().memory_bytes, ctx));
+  if (ctx.expired()) {
+    return DeadlineExceededError("loading the new engine exceeded the load timeout of " +
+                                 std::to_string(spec.load_timeout.count()) + " ms");
+  }
+  MODELRT_RETURN_IF_ERROR(ctx.Check());
+  MODELRT_ASSIGN_OR_RETURN(EnginePool::Installed installed,
+                           core_->CommitReload(target, std::move(room), std::move(model)));
+  record->new_generation = installed.generation;
+  return OkStatus();
+}
+
+Result<ConfigApplySummary> HotReloadCoordinator::ApplyConfig(const Config& config,
+                                                             const RegisterFn& register_spec) {
+  MutexLock apply(apply_mu_);
+  ConfigApplySummary summary;
+  std::vector<ModelSpec> current;
+  for (const ModelStatus& status : core_->List()) current.push_back(status.spec);
+  CatalogDiff diff = DiffCatalog(current, config.models);
+
+  for (const ProviderConfig& provider : config.providers) {
+    if (!core_->HasProvider(provider.id)) {
+      summary.notes.push_back("provider '" + provider.id +
+                              "' is new: providers are created at start; restart to add it");
+    }
+  }
+  for (const std::string& alias : diff.removed) {
+    std::shared_ptr<Mutex> mu = AliasLock(alias);
+    MutexLock lock(*mu);
+    Status s = core_->Remove(alias);
+    if (s.ok()) {
+      summary.removed.push_back(alias);
+    } else {
+      summary.failed.emplace_back(alias, s);
+    }
+  }
+  for (ModelSpec& spec : diff.added) {
+    const std::string alias = spec.alias;
+    Status s = register_spec(std::move(spec));
+    if (s.ok()) {
+      summary.added.push_back(alias);
+    } else {
+      summary.failed.emplace_back(alias, s);
+    }
+  }
+  for (ModelSpec& spec : diff.engine_changed) {
+    const std::string alias = spec.alias;
+    std::shared_ptr<Mutex> mu = AliasLock(alias);
+    MutexLock lock(*mu);
+    Result<ModelStatus> now = core_->Describe(alias);
+    const bool loaded = now && (now->state == ModelState::kLoaded);
+    if (loaded) {
+      Result<ReloadRecord> r = ReloadLocked(alias, std::move(spec), ReloadTrigger::kConfig);
+      if (r) {
+        summary.reloaded.push_back(alias);
+      } else {
+        summary.failed.emplace_back(alias, r.error());
+      }
+    } else {
+      Status s = core_->UpdateSpec(spec);  // loads lazily, with the new spec
+      if (s.ok()) {
+        summary.updated.push_back(alias);
+      } else {
+        summary.failed.emplace_back(alias, s);
+      }
+    }
+  }
+  for (const ModelSpec& spec : diff.settings_changed) {
+    std::shared_ptr<Mutex> mu = AliasLock(spec.alias);
+    MutexLock lock(*mu);
+    Status s = core_->UpdateSpec(spec);
+    if (s.ok()) {
+      summary.updated.push_back(spec.alias);
+    } else {
+      summary.failed.emplace_back(spec.alias, s);
+    }
+  }
+  summary.unchanged = std::move(diff.unchanged);
+  if (!SamePool(pool_config_, config.pool)) {
+    const EnginePool::Options limits = EnginePool::Options::FromConfig(config.pool);
+    core_->pool().SetLimits(limits.memory_budget_bytes, limits.max_loaded, limits.idle_ttl,
+                            limits.health_check_interval);
+    pool_config_ = config.pool;
+    summary.pool_limits_changed = true;
+  }
+  RefreshWatches();
+  Log("reload")->info(
+      "applied config {}: {} added, {} removed, {} reloaded, "
+      "{} updated, {} unchanged, {} failed",
+      config.source, summary.added.size(), summary.removed.size(), summary.reloaded.size(),
+      summary.updated.size(), summary.unchanged.size(), summary.failed.size());
+  for (const auto& [alias, status] : summary.failed) {
+    Log("reload")->warn("config {}: '{}' not applied: {}", config.source, alias, status.ToString());
+  }
+  return summary;
+}
+
+void HotReloadCoordinator::RefreshWatches() {
+  if (!watcher_) return;
+  std::vector<std::string> files;
+  for (const ModelStatus& status : core_->List()) {
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(status.spec.model, ec)) files.push_back(status.spec.model);
+  }
+  Status s = watcher_->SetFiles(files);
+  if (!s.ok()) Log("reload")->warn("watching model files: {}", s.ToString());
+}
+
+void HotReloadCoordinator::OnFileChanged(const std::string& path) {
+  for (const ModelStatus& status : core_->List()) {
+    if (FileWatcher::Normalize(status.spec.model) != path) continue;
+    // Not loaded: nothing to swap; its next load reads the new file anyway.
+    if (status.state != ModelState::kLoaded) continue;
+    Result<ReloadRecord> r = Reload(status.spec.alias, std::nullopt, ReloadTrigger::kFileChange);
+    (void)r;  // logged by Reload
+  }
+}
+
+}  // namespace modelrt::internal
