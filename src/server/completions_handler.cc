@@ -44,6 +44,7 @@ HttpResponse CompletionsHandler::RunWhole(const GenerationCall& call,
   Result<GenerateResult> result = handle.Generate(call.request, {}, ctx.call);
   if (!result) return ErrorResponse(result.error());
   RecordTokens(*result, ctx);
+  ctx.generation = result->generation;
   CompletionFormatter format(kind_, call.model.name, false);
   return JsonResponse(200, format.Response(*result));
 }

@@ -161,6 +161,7 @@ Result<HttpResponse> EmbeddingsHandler::Handle(const HttpRequest& request,
   MODELRT_ASSIGN_OR_RETURN(EmbedResult result, handle.Embed(embed_request, ctx.call));
   ticket.Release();
   ctx.prompt_tokens = result.prompt_tokens;
+  ctx.generation = result.generation;
 
   if (dimensions) {
     size_t model_dims = result.embeddings.empty() ? 0 : result.embeddings[0].size();

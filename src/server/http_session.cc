@@ -260,6 +260,7 @@ void HttpSession::WriteResponse(HttpResponse response, bool close) {
       static_cast<http::status>(response.status), 11);
   for (const auto& [name, value] : response.headers.fields()) message->set(name, value);
   message->set("X-Request-Id", ctx_.request_id);
+  if (ctx_.generation) message->set("X-Model-Generation", std::to_string(ctx_.generation));
   message->body() = std::move(response.body);
   message->keep_alive(!close);
   message->prepare_payload();

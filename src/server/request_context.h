@@ -48,6 +48,8 @@ struct RequestContext {
   // The catalog name the request resolved to (alias or profile); "" when none.
   std::string model;
   int64_t prompt_tokens = 0;
+  // The engine generation that served the call (0 = none); sent as X-Model-Generation.
+  uint64_t generation = 0;
   int64_t completion_tokens = 0;
   // Null when the transport cannot stream (then handlers answer in one piece).
   ResponseStream* stream = nullptr;

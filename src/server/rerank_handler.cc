@@ -118,6 +118,7 @@ Result<HttpResponse> RerankHandler::Handle(const HttpRequest& request, RequestCo
   if (top_n && static_cast<size_t>(*top_n) < order.size()) order.resize(*top_n);
   const bool with_text = return_documents.value_or(false);
 
+  ctx.generation = result.generation;
   Json results = Json::array();
   for (size_t index : order) {
     double score = result.scores[index];

@@ -86,6 +86,8 @@ TEST_F(EmbeddingsTest, StringArrayAndTokenInputs) {
   EXPECT_NEAR(Norm(hello), 1.0, 1e-3);  // normalized by default
   EXPECT_GT(body["usage"]["prompt_tokens"].get<int>(), 0);
   EXPECT_EQ(body["usage"]["total_tokens"], body["usage"]["prompt_tokens"]);
+  // Which engine generation served the call: the first load is generation 1.
+  EXPECT_EQ(one.Header("X-Model-Generation"), "1");
 
   HttpResult many = PostJson(port(), "/v1/embeddings",
                              {{"model", "embed"}, {"input", {"hello world", "something else"}}});
