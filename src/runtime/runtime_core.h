@@ -134,9 +134,9 @@ class RuntimeCore {
   bool HasProvider(const std::string& id) const { return providers_.count(id) > 0; }
 
   // ---- Loading ----
-  // The alias's engine info, loading it (single-flight) when needed. Waits at most until ctx's deadline
-  // or the load's own; NotFound for an unknown alias; Unavailable when the pool had no room before
-  // the load deadline. A flight fenced off by a reload is followed by another.
+  // The alias's engine info, loading it (single-flight) when needed. Waits at most until ctx's
+  // deadline or the load's own; NotFound for an unknown alias; Unavailable when the pool had no
+  // room before the load deadline. A flight fenced off by a reload is followed by another.
   LoadResult Load(std::string_view alias, const CallContext& ctx);
   // Loads the aliases concurrently and waits for all; one status per alias, in order.
   std::vector<Status> LoadAll(const std::vector<std::string>& aliases);
@@ -211,7 +211,8 @@ class RuntimeCore {
   std::optional<LoadResult> StartLoad(const Flights::FlightPtr& flight);
   // Runs `wait` (a Reserve or Resize) with the entry marked as waiting for room for `flight_id`,
   // so that a flight that expires meanwhile reports Unavailable rather than a slow load.
-  Status MakeRoom(const std::string& alias, uint64_t flight_id, const std::function<Status()>& wait);
+  Status MakeRoom(const std::string& alias, uint64_t flight_id,
+                  const std::function<Status()>& wait);
   // On a load thread: reserve room, load, resize, then commit and finish the flight.
   void RunLoad(const Flights::FlightPtr& flight, const LoadJob& job);
   // Installs a finished load (before the flight's entry leaves the map); returns what the flight's

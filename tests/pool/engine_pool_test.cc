@@ -143,7 +143,7 @@ TEST_F(EnginePoolTest, WaitingLoadSucceedsOnceTheLeaseEnds) {
   std::thread loader([&] { room = pool->Reserve(Key("b"), size_, CallContext::WithTimeout(60s)); });
   ASSERT_TRUE(WaitFor([&] { return pool->Stats().loads_waiting == 1; }));
   EXPECT_TRUE(IsLive(*pool, "a"));  // still serving while the load waits
-  lease.reset();                     // the call ends: a is idle and can go
+  lease.reset();                    // the call ends: a is idle and can go
   loader.join();
   ASSERT_TRUE(room.ok()) << room.error().ToString();
   EXPECT_FALSE(IsLive(*pool, "a"));

@@ -141,13 +141,13 @@ TEST(PoolMetricsTest, SeriesMirrorTheStats) {
   EXPECT_EQ(gauge("modelrt_pool_budget_bytes"), options.memory_budget_bytes);
   EXPECT_EQ(gauge("modelrt_pool_max_loaded"), 3);
 
-  EXPECT_FALSE(pool->Checkout(Key("a")).ok());                 // miss
-  ASSERT_TRUE(Put(*pool, Key("a"), LoadEmbedder()).ok());      // load
-  ASSERT_TRUE(pool->Checkout(Key("a")).ok());                  // hit
-  ASSERT_TRUE(pool->Checkout(Key("a")).ok());                  // hit
-  ASSERT_TRUE(Put(*pool, Key("b"), LoadEmbedder()).ok());      // load, evicts a (lru)
+  EXPECT_FALSE(pool->Checkout(Key("a")).ok());             // miss
+  ASSERT_TRUE(Put(*pool, Key("a"), LoadEmbedder()).ok());  // load
+  ASSERT_TRUE(pool->Checkout(Key("a")).ok());              // hit
+  ASSERT_TRUE(pool->Checkout(Key("a")).ok());              // hit
+  ASSERT_TRUE(Put(*pool, Key("b"), LoadEmbedder()).ok());  // load, evicts a (lru)
   EXPECT_FALSE(pool->Reserve(Key("x"), 2 * model_size, CallContext::WithTimeout(1s)).ok());
-  EXPECT_TRUE(pool->Evict(Key("b")));                          // manual
+  EXPECT_TRUE(pool->Evict(Key("b")));  // manual
 
   EXPECT_EQ(counter("modelrt_pool_hits_total"), 2);
   EXPECT_EQ(counter("modelrt_pool_misses_total"), 1);

@@ -62,7 +62,9 @@ class HeldGeneration {
     });
   }
   ~HeldGeneration() { Finish(); }
-  bool Started() { return WaitFor([this] { return in_piece_.load(); }); }
+  bool Started() {
+    return WaitFor([this] { return in_piece_.load(); });
+  }
   Result<GenerateResult>& Finish() {
     release_.store(true);
     if (thread_.joinable()) thread_.join();
@@ -238,7 +240,8 @@ TEST(PoolRuntimeTest, SetConfigPassesThePoolSection) {
   EXPECT_EQ((*runtime)->metrics().GetGauge("modelrt_pool_budget_bytes", "").Value(), 64 << 20);
 }
 
-// ---- Memory really comes back --------------------------------------------------------------------
+// ---- Memory really comes back
+// --------------------------------------------------------------------
 
 int64_t ResidentBytes() {
   std::ifstream statm("/proc/self/statm");
@@ -295,10 +298,11 @@ TEST(PoolRssTest, UnloadGivesTheMemoryBack) {
   const int64_t after = TrimmedResidentBytes();
   EXPECT_TRUE(provider->loaded_models().back().expired()) << "freed when Unload returned";
 
-  std::printf("[pool-numbers] engine %.1f MiB; RSS before load %.1f MiB, after load %.1f MiB, "
-              "after unload %.1f MiB; load %.3f s, unload %.3f s\n",
-              engine / 1048576.0, before / 1048576.0, loaded / 1048576.0, after / 1048576.0,
-              load_s, unload_s);
+  std::printf(
+      "[pool-numbers] engine %.1f MiB; RSS before load %.1f MiB, after load %.1f MiB, "
+      "after unload %.1f MiB; load %.3f s, unload %.3f s\n",
+      engine / 1048576.0, before / 1048576.0, loaded / 1048576.0, after / 1048576.0, load_s,
+      unload_s);
   EXPECT_GT(engine, 64 << 20);
   EXPECT_GT(loaded - before, engine / 2) << "the load should show in RSS";
   const int64_t tolerance = std::max<int64_t>((loaded - before) / 10, 8 << 20);

@@ -77,8 +77,7 @@ inline std::shared_ptr<Model> LoadEmbedder(std::shared_ptr<Provider> provider = 
 // Reserves the model's size for `key` (waiting at most `wait`) and installs it.
 inline Result<EnginePool::Installed> Put(EnginePool& pool, const EngineKey& key,
                                          std::shared_ptr<Model> model, EngineOptions options = {},
-                                         uint64_t epoch = 1,
-                                         std::chrono::milliseconds wait = 5s) {
+                                         uint64_t epoch = 1, std::chrono::milliseconds wait = 5s) {
   MODELRT_ASSIGN_OR_RETURN(
       EnginePool::Reservation room,
       pool.Reserve(key, model->Info().memory_bytes, CallContext::WithTimeout(wait)));
