@@ -145,12 +145,12 @@ TEST(ReloadTest, NoRoomForBothEnginesFailsUnavailableAndKeepsTheOld) {
 
   EnginePool::Options pool;
   pool.memory_budget_bytes = size + size / 2;  // one engine: never both
-  ModelSpec spec = ChatSpec();
-  spec.load_timeout = 300ms;
-  auto runtime = BuildReloadRuntime(MakeLlama(), {spec}, {}, pool);
+  auto runtime = BuildReloadRuntime(MakeLlama(), {ChatSpec()}, {}, pool);
   ASSERT_TRUE(runtime);
   ASSERT_TRUE(runtime->Load("chat").ok());
-  auto record = runtime->Reload("chat");
+  ModelSpec spec = ChatSpec();
+  spec.load_timeout = 300ms;  // how long the reload may wait for room
+  auto record = runtime->Reload("chat", spec);
   EXPECT_EQ(record.error().code(), StatusCode::kUnavailable) << record.error().ToString();
   auto r = runtime->Generator("chat")->Generate(ShortRequest(4));
   ASSERT_TRUE(r.ok()) << r.error().ToString();
