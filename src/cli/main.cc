@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/serve.h"
 #include "core/logging.h"
 
 using namespace modelrt;
@@ -64,6 +65,14 @@ int main(int argc, char** argv) {
   gen_cmd->add_option("--system", generate.system, "system prompt (sends a chat)");
   gen_cmd->add_flag("--chat", generate.chat, "render the prompt with the chat template");
 
+  cli::ServeArgs serve;
+  CLI::App* serve_cmd = app.add_subcommand("serve", "serve the OpenAI-compatible HTTP API");
+  serve_cmd->add_option("-c,--config", serve.config_path,
+                        "config file (YAML or JSON); default: the embedded demo catalog");
+  serve_cmd->add_option("--host", serve.host, "address to bind (default 127.0.0.1)");
+  serve_cmd->add_option("-p,--port", serve.port, "port (default 8080; 0 = any free port)")
+      ->check(CLI::Range(0, 65535));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -73,6 +82,12 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "modelrt: error: %s (see --help)\n", e.what());
     return 2;
+  }
+  if (serve_cmd->parsed()) {
+    // A server logs its requests: info unless asked otherwise.
+    if (app.get_option("--log-level")->count() == 0) log_level = "info";
+    SetLogLevel(log_level);
+    return cli::RunServe(serve);
   }
   SetLogLevel(log_level);
 

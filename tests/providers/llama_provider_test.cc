@@ -51,6 +51,10 @@ TEST(ProviderFactoryTest, BadProviderOptionsAreInvalidArgument) {
     ASSERT_FALSE(provider.ok()) << options.dump();
     EXPECT_EQ(provider.error().code(), StatusCode::kInvalidArgument) << options.dump();
   }
+  // An empty `options:` in YAML is null: the same as no options.
+  EXPECT_TRUE(CreateProvider({.id = "local", .type = "llama", .options = Json()}).ok());
+  EXPECT_EQ(CreateProvider({.id = "local", .type = "llama", .options = Json::array()}).error().code(),
+            StatusCode::kInvalidArgument);
   auto remote_field = CreateProvider({.id = "local", .type = "llama", .base_url = "http://x"});
   EXPECT_EQ(remote_field.error().code(), StatusCode::kInvalidArgument);
 }
@@ -79,6 +83,7 @@ TEST(LlamaProviderTest, ValidateChecksOptionsAndPath) {
     EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << bad.options.dump();
     EXPECT_THAT(s.message(), HasSubstr(bad.mentions)) << bad.options.dump();
   }
+  EXPECT_TRUE(provider->Validate(Spec(Task::kEmbed, path, Json())).ok());
   Status no_path = provider->Validate(Spec(Task::kEmbed, ""));
   EXPECT_EQ(no_path.code(), StatusCode::kInvalidArgument);
   EXPECT_THAT(no_path.message(), HasSubstr("model"));

@@ -11,14 +11,13 @@
 #include "modelrt/provider.h"
 #include "providers/llama/llama_reranker.h"
 #include "support/llama_test_models.h"
-#include "support/run_command.h"
+#include "support/llama_tools.h"
 
 namespace modelrt {
 namespace {
 
 using llama::TestModelKind;
 using ::testing::HasSubstr;
-using testing::RunCommand;
 using testing::TestModel;
 
 const std::string kQuery = "what do cats eat";
@@ -113,25 +112,24 @@ TEST(LlamaRerankerTest, FormatsPairsAsBertPairs) {
 }
 
 TEST(LlamaRerankerTest, SameScoresAsLlamaEmbeddingRankPooling) {
-  const std::string tool = std::string(LLAMA_BIN_DIR) + "/llama-embedding";
-  if (!std::filesystem::exists(tool)) GTEST_SKIP() << "no " << tool;
+  if (!testing::HaveLlamaTool("llama-embedding")) GTEST_SKIP() << "no llama-embedding in " << LLAMA_BIN_DIR;
   auto model = MustLoad();
   ASSERT_TRUE(model);
   auto ours = Scores(*model, {kDocs[0], kDocs[2]});
   ASSERT_EQ(ours.size(), 2u);
   // llama-embedding splits "query<TAB>doc" lines and inserts the same separators.
   const std::string prompt = kQuery + "\t" + kDocs[0] + "\n" + kQuery + "\t" + kDocs[2];
-  auto r = RunCommand(tool + " -m " + TestModel(TestModelKind::kBertRerank) +
-                      " -t 1 -c 512 --embd-normalize -1 --embd-output-format json -p '" + prompt + "'");
-  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string out = testing::RunLlamaEmbedding(
+      "-m " + TestModel(TestModelKind::kBertRerank) +
+      " -c 512 --embd-normalize -1 --embd-output-format json -p '" + prompt + "'");
   // Only the first value of each row is the score; the rest of the row is not initialized
   // (it may even print as nan, which is not JSON), so read the first numbers by hand.
   std::vector<float> theirs;
   const std::regex first_value(R"re("embedding": \[(-?[0-9.]+))re");
-  for (auto it = std::sregex_iterator(r.out.begin(), r.out.end(), first_value);
+  for (auto it = std::sregex_iterator(out.begin(), out.end(), first_value);
        it != std::sregex_iterator(); ++it)
     theirs.push_back(std::stof((*it)[1].str()));
-  ASSERT_EQ(theirs.size(), 2u) << r.out;
+  ASSERT_EQ(theirs.size(), 2u) << out;
   EXPECT_NEAR(theirs[0], ours[0], 1e-4);
   EXPECT_NEAR(theirs[1], ours[1], 1e-4);
 }

@@ -12,6 +12,7 @@
 #include "providers/llama/llama_common.h"
 #include "providers/llama/test_model_writer.h"
 #include "support/llama_test_models.h"
+#include "support/llama_tools.h"
 #include "support/run_command.h"
 
 namespace modelrt {
@@ -21,7 +22,9 @@ using llama::TestModelKind;
 using llama::TestModelSpec;
 using llama::WriteTestModel;
 using ::testing::HasSubstr;
+using testing::HaveLlamaTool;
 using testing::RunCommand;
+using testing::RunLlamaEmbedding;
 using testing::TestModel;
 using testing::TestTempDir;
 
@@ -151,17 +154,14 @@ TEST(TestModelToolTest, BadArgumentsPrintOneLineAndExit1) {
 
 // ---- agreement with llama.cpp's llama-embedding ------------------------------------------
 
-const std::string kLlamaEmbedding = std::string(LLAMA_BIN_DIR) + "/llama-embedding";
-
 // Runs llama-embedding and returns its vectors (one per prompt line).
 std::vector<std::vector<float>> LlamaEmbedding(const std::string& model, const std::string& prompt,
                                                const std::string& extra) {
-  auto r = RunCommand(kLlamaEmbedding + " -m " + model + " -t 1 -c 512 --embd-output-format json " +
-                      extra + " -p '" + prompt + "'");
-  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const std::string text = RunLlamaEmbedding("-m " + model + " -c 512 --embd-output-format json " +
+                                             extra + " -p '" + prompt + "'");
   std::vector<std::vector<float>> out;
-  Json json = Json::parse(r.out, nullptr, /*allow_exceptions=*/false);
-  EXPECT_FALSE(json.is_discarded()) << r.out;
+  Json json = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  EXPECT_FALSE(json.is_discarded()) << text;
   if (json.is_discarded()) return out;
   for (const auto& item : json["data"]) out.push_back(item["embedding"].get<std::vector<float>>());
   return out;
@@ -181,7 +181,7 @@ std::vector<float> OurEmbedding(const std::string& model_path, Json options, con
 }
 
 TEST(LlamaEmbeddingToolTest, SameVectorsAsOurEmbedder) {
-  if (!std::filesystem::exists(kLlamaEmbedding)) GTEST_SKIP() << "no " << kLlamaEmbedding;
+  if (!HaveLlamaTool("llama-embedding")) GTEST_SKIP() << "no llama-embedding in " << LLAMA_BIN_DIR;
   const std::string path = TestModel(TestModelKind::kBertEmbed);
   const std::string text = "The quick brown fox jumps over the lazy dog";
   struct Case {

@@ -7,10 +7,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
-#include <unistd.h>
-
 #include <chrono>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
@@ -18,8 +15,8 @@
 
 #include "modelrt/provider.h"
 #include "modelrt/runtime.h"
-#include "providers/llama/test_model_writer.h"
 #include "support/fault_injecting_provider.h"
+#include "support/llama_test_models.h"
 
 namespace modelrt::runtime_test {
 
@@ -45,22 +42,15 @@ inline ModelSpec ChatSpec(const std::string& alias = "chat") {
   spec.task = Task::kGenerate;
   spec.provider = "local";
   spec.model = StoriesPath();
+  // Small context and few slots: cheaper loads on a busy test machine.
+  spec.options = {{"ctx", 256}, {"parallel", 2}};
   spec.origin = "test.yaml: models[" + alias + "]";
   return spec;
 }
 
-// A generated random-weight BERT embedder, written once per test binary.
+// A generated random-weight BERT embedder (written once per test process).
 inline std::string EmbedModelPath() {
-  static const std::string path = [] {
-    auto dir = std::filesystem::temp_directory_path() /
-               ("modelrt-runtime-test-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    std::string file = (dir / "embed.gguf").string();
-    Status s = llama::WriteTestModel({.kind = llama::TestModelKind::kBertEmbed, .path = file});
-    EXPECT_TRUE(s.ok()) << s.ToString();
-    return file;
-  }();
-  return path;
+  return testing::TestModel(llama::TestModelKind::kBertEmbed);
 }
 
 inline ModelSpec EmbedSpec(const std::string& alias = "embed") {

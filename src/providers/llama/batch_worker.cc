@@ -125,8 +125,10 @@ Result<std::vector<std::vector<float>>> BatchWorker::Run(
       return ResourceExhaustedError("queue full (" + std::to_string(options_.max_queue) +
                                     " requests waiting)");
     queue_.push_back(request);
+    // Notified under the lock: from here on this call touches only its own request, so the
+    // worker may be stopped under a waiting caller without a use-after-free.
+    cv_.notify_all();
   }
-  cv_.notify_all();
   // A cancelled or expired caller returns at once; the worker drops the request when it reaches
   // it (the request shares the caller's cancel flag and deadline).
   while (true) {
@@ -138,6 +140,11 @@ Result<std::vector<std::vector<float>>> BatchWorker::Run(
     if (future.wait_for(wait) == std::future_status::ready) return future.get();
     MODELRT_RETURN_IF_ERROR(ctx.Check());
   }
+}
+
+int BatchWorker::queue_depth() const {
+  MutexLock lock(mu_);
+  return static_cast<int>(queue_.size());
 }
 
 bool BatchWorker::BatchFull() const {
@@ -230,6 +237,9 @@ void BatchWorker::Decode(const std::vector<Slot>& slots, llama_batch& batch) {
   // itself. Encoder-only models (BERT) have no memory and run through llama_encode.
   llama_memory_clear(memory, true);
   const int32_t rc = memory ? llama_decode(ctx, batch) : llama_encode(ctx, batch);
+  decodes_.fetch_add(1);
+  sequences_.fetch_add(static_cast<int64_t>(slots.size()));
+  tokens_.fetch_add(batch.n_tokens);
   for (size_t s = 0; s < slots.size(); ++s) {
     Request& request = *slots[s].request;
     if (request.finished) continue;

@@ -70,6 +70,15 @@ class BatchWorker {
                                               const CallContext& ctx);
 
   bool alive() const { return alive_.load(); }
+  // Counters since creation, for metrics and tests.
+  struct Stats {
+    int64_t decodes = 0;    // llama_decode / llama_encode calls
+    int64_t sequences = 0;  // sequences decoded
+    int64_t tokens = 0;     // tokens decoded
+  };
+  Stats stats() const { return {decodes_.load(), sequences_.load(), tokens_.load()}; }
+  // Requests waiting to be taken into a batch.
+  int queue_depth() const EXCLUDES(mu_);
   // The pooling the context ended up with (the model's own when UNSPECIFIED was asked).
   enum llama_pooling_type pooling() const { return pooling_; }
   // Floats per output: n_cls_out for RANK pooling, else the embedding size.
@@ -98,11 +107,12 @@ class BatchWorker {
   int output_size_ = 0;
   int64_t context_bytes_ = 0;
 
-  Mutex mu_;
+  mutable Mutex mu_;
   CondVar cv_;
   std::deque<std::shared_ptr<Request>> queue_ GUARDED_BY(mu_);
   bool stop_ GUARDED_BY(mu_) = false;
   std::atomic<bool> alive_{false};
+  std::atomic<int64_t> decodes_{0}, sequences_{0}, tokens_{0};
   std::thread thread_;
 };
 

@@ -42,6 +42,7 @@ Status ReadString(const Json& options, const char* key, std::string* out) {
 }
 
 Status CheckKnownKeys(const Json& options, const std::set<std::string>& known) {
+  if (options.is_null()) return OkStatus();  // `options:` left empty in YAML
   if (!options.is_object()) return InvalidArgumentError("options: must be an object");
   for (const auto& [key, value] : options.items()) {
     if (!known.count(key)) {

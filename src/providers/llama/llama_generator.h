@@ -6,6 +6,13 @@
 //                               [](std::string_view piece) { std::cout << piece; return true; },
 //                               CallContext{});
 //
+// Generate blocks until its generation ends. `on_piece` runs on the thread that called
+// Generate (never on the engine's worker), so a slow callback delays only its own delivery;
+// the sequence keeps decoding meanwhile and its text waits in a per-request queue.
+// Same seed + same request = same text, also while other requests share the batch (on CPU;
+// see generation_engine.h). Errors: InvalidArgument (empty or over-long prompt, bad sampling),
+// ResourceExhausted (queue full), DeadlineExceeded, Unavailable (generator shutting down).
+//
 // Thread-safety: the returned model is thread-safe (Generate may be called from many threads).
 #pragma once
 

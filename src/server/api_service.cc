@@ -1,0 +1,75 @@
+#include "server/api_service.h"
+
+#include <exception>
+
+#include "core/logging.h"
+#include "server/completions_handler.h"
+#include "server/embeddings_handler.h"
+#include "server/error_mapper.h"
+#include "server/models_handler.h"
+#include "server/ops_handler.h"
+#include "server/rerank_handler.h"
+
+namespace modelrt::server {
+
+ApiService::ApiService(HandlerDeps deps, ServerMetrics* server_metrics, ApiKeyAuth auth,
+                       int64_t created)
+    : auth_(std::move(auth)) {
+  const RouteOptions open_inline{.auth = false, .inline_ok = true};
+  const RouteOptions inline_ok{.auth = true, .inline_ok = true};
+  const RouteOptions blocking{.auth = true, .inline_ok = false};
+  using Ops = OpsHandler::Kind;
+  router_.Add("GET", "/health", OpsHandler(deps, server_metrics, Ops::kHealth), open_inline);
+  // Open like /health so orchestrators' readiness probes need no key.
+  router_.Add("GET", "/ready", OpsHandler(deps, server_metrics, Ops::kReady), open_inline);
+  router_.Add("GET", "/metrics", OpsHandler(deps, server_metrics, Ops::kMetrics), inline_ok);
+  router_.Add("GET", "/v1/models", ModelsHandler(deps, ModelsHandler::Mode::kList, created),
+              inline_ok);
+  router_.Add("GET", "/v1/models/{id}", ModelsHandler(deps, ModelsHandler::Mode::kGet, created),
+              inline_ok);
+  router_.Add("POST", "/v1/embeddings", EmbeddingsHandler(deps), blocking);
+  router_.Add("POST", "/v1/chat/completions", CompletionsHandler(deps, CompletionKind::kChat),
+              blocking);
+  router_.Add("POST", "/v1/completions", CompletionsHandler(deps, CompletionKind::kText),
+              blocking);
+  using Shape = RerankHandler::Shape;
+  router_.Add("POST", "/v1/rerank", RerankHandler(deps, Shape::kV1), blocking);
+  router_.Add("POST", "/v2/rerank", RerankHandler(deps, Shape::kCohereV2), blocking);
+  router_.Add("POST", "/rerank", RerankHandler(deps, Shape::kTei), blocking);
+}
+
+bool ApiService::RunsInline(const HttpRequest& request) const {
+  RouteMatch match = router_.Match(request.method, request.path);
+  return match.kind != RouteMatch::Kind::kFound || match.route->options.inline_ok;
+}
+
+HttpResponse ApiService::Handle(const HttpRequest& request, RequestContext& ctx) const {
+  RouteMatch match = router_.Match(request.method, request.path);
+  if (match.kind == RouteMatch::Kind::kMethodNotAllowed) {
+    return ErrorResponse(MethodNotAllowedError(request.method, request.path));
+  }
+  if (match.kind == RouteMatch::Kind::kNotFound) {
+    return ErrorResponse(RouteNotFoundError(request.method, request.path));
+  }
+  ctx.route = match.route->pattern;
+  ctx.params = std::move(match.params);
+  if (match.route->options.auth) {
+    Status auth = auth_.Check(request.Header("Authorization"));
+    if (!auth.ok()) return ErrorResponse(auth);
+  }
+  try {
+    return match.route->handler(request, ctx);
+  } catch (const nlohmann::json::exception& e) {
+    // A shape the handler did not validate: the client's input, not a server fault.
+    return ErrorResponse(InvalidArgumentError(std::string("invalid request: ") + e.what()));
+  } catch (const std::exception& e) {
+    Log("http")->error("request_id={} handler for {} threw: {}", ctx.request_id, ctx.route,
+                       e.what());
+    return ErrorResponse(InternalError("internal error"));
+  } catch (...) {
+    Log("http")->error("request_id={} handler for {} threw", ctx.request_id, ctx.route);
+    return ErrorResponse(InternalError("internal error"));
+  }
+}
+
+}  // namespace modelrt::server

@@ -1,0 +1,43 @@
+// ApiService: the HTTP API without the transport — routes every endpoint to its handler, checks
+// API keys, and stops exceptions at the boundary (a handler bug becomes a 500, a JSON type error
+// a 400; neither takes the server down).
+//
+//   ApiService api(deps, &server_metrics, std::move(auth), start_time);
+//   RequestContext ctx{.request_id = id};
+//   HttpResponse response = api.Handle(request, ctx);
+//
+// Thread-safety: immutable after construction; Handle is safe from many threads.
+#pragma once
+
+#include <cstdint>
+
+#include "server/api_key_auth.h"
+#include "server/handler_deps.h"
+#include "server/http_message.h"
+#include "server/request_context.h"
+#include "server/router.h"
+#include "server/server_metrics.h"
+
+namespace modelrt::server {
+
+class ApiService {
+ public:
+  ApiService(HandlerDeps deps, ServerMetrics* server_metrics, ApiKeyAuth auth, int64_t created);
+  ApiService(const ApiService&) = delete;
+  ApiService& operator=(const ApiService&) = delete;
+
+  // True for requests that never block (health, metrics, listings, errors), which the session
+  // answers on its I/O thread; the rest run on the blocking executor.
+  bool RunsInline(const HttpRequest& request) const;
+
+  // Routes, authenticates and runs the handler. Never throws. Sets ctx.route and ctx.params.
+  HttpResponse Handle(const HttpRequest& request, RequestContext& ctx) const;
+
+  const ApiKeyAuth& auth() const { return auth_; }
+
+ private:
+  Router router_;
+  ApiKeyAuth auth_;
+};
+
+}  // namespace modelrt::server

@@ -1,0 +1,201 @@
+#include "server/embeddings_handler.h"
+
+#include <bit>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+
+#include "server/error_mapper.h"
+#include "server/json_fields.h"
+
+namespace modelrt::server {
+namespace {
+
+constexpr int64_t kMaxTokenId = (int64_t{1} << 31) - 1;
+
+Result<std::vector<int32_t>> ParseTokens(const Json& array, std::string_view what) {
+  std::vector<int32_t> tokens;
+  tokens.reserve(array.size());
+  for (const Json& t : array) {
+    if (!t.is_number_integer()) {
+      return InvalidArgumentError(std::string(what) + " must contain only integer token ids");
+    }
+    int64_t id = t.is_number_unsigned() && t.get<uint64_t>() > static_cast<uint64_t>(kMaxTokenId)
+                     ? -1
+                     : t.get<int64_t>();
+    if (id < 0 || id > kMaxTokenId) {
+      return InvalidArgumentError(std::string(what) + " contains an invalid token id " + t.dump());
+    }
+    tokens.push_back(static_cast<int32_t>(id));
+  }
+  return tokens;
+}
+
+void AppendFloat(std::string& out, float v) {
+  if (!std::isfinite(v)) v = 0.0f;  // JSON has no NaN; a broken model must not break the body
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  out.append(buf, end);
+}
+
+}  // namespace
+
+Result<std::vector<EmbedInput>> EmbeddingsHandler::ParseInput(const Json& input,
+                                                              size_t max_inputs) {
+  std::vector<EmbedInput> inputs;
+  if (input.is_string()) {
+    if (input.get_ref<const std::string&>().empty()) {
+      return InvalidArgumentError("'input' must not be empty");
+    }
+    inputs.push_back({.text = input.get<std::string>()});
+    return inputs;
+  }
+  if (!input.is_array()) {
+    return InvalidArgumentError(
+        "'input' must be a string, an array of strings, an array of token ids or an array of "
+        "token-id arrays (got " + std::string(JsonTypeName(input)) + ")");
+  }
+  if (input.empty()) return InvalidArgumentError("'input' must not be an empty array");
+  if (input[0].is_number()) {  // one pre-tokenized input
+    MODELRT_ASSIGN_OR_RETURN(std::vector<int32_t> tokens, ParseTokens(input, "'input'"));
+    inputs.push_back({.tokens = std::move(tokens)});
+    return inputs;
+  }
+  if (input.size() > max_inputs) {
+    return InvalidArgumentError("'input' has " + std::to_string(input.size()) +
+                                " items; at most " + std::to_string(max_inputs) +
+                                " are allowed per request (server.max_batch_inputs)");
+  }
+  for (size_t i = 0; i < input.size(); ++i) {
+    const Json& item = input[i];
+    std::string where = "'input[" + std::to_string(i) + "]'";
+    if (item.is_string()) {
+      if (item.get_ref<const std::string&>().empty()) {
+        return InvalidArgumentError(where + " must not be empty");
+      }
+      inputs.push_back({.text = item.get<std::string>()});
+    } else if (item.is_array()) {
+      if (item.empty()) return InvalidArgumentError(where + " must not be an empty array");
+      MODELRT_ASSIGN_OR_RETURN(std::vector<int32_t> tokens, ParseTokens(item, where));
+      inputs.push_back({.tokens = std::move(tokens)});
+    } else {
+      return InvalidArgumentError(where + " must be a string or an array of token ids (got " +
+                                  std::string(JsonTypeName(item)) + ")");
+    }
+  }
+  return inputs;
+}
+
+void EmbeddingsHandler::TruncateAndNormalize(std::vector<float>& v, size_t dimensions) {
+  if (dimensions < v.size()) v.resize(dimensions);
+  double norm = 0;
+  for (float x : v) norm += static_cast<double>(x) * x;
+  norm = std::sqrt(norm);
+  if (norm > 0) {
+    for (float& x : v) x = static_cast<float>(x / norm);
+  }
+}
+
+std::string EmbeddingsHandler::EncodeBase64(const std::vector<float>& v) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string bytes(v.size() * sizeof(float), '\0');
+  // The wire format is little-endian; so is every platform we build for.
+  static_assert(std::endian::native == std::endian::little);
+  if (!v.empty()) std::memcpy(bytes.data(), v.data(), bytes.size());
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    uint32_t n = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8) | uint8_t(bytes[i + 2]);
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += kAlphabet[(n >> 6) & 63];
+    out += kAlphabet[n & 63];
+  }
+  if (i < bytes.size()) {
+    uint32_t n = uint8_t(bytes[i]) << 16;
+    if (i + 1 < bytes.size()) n |= uint8_t(bytes[i + 1]) << 8;
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += i + 1 < bytes.size() ? kAlphabet[(n >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+HttpResponse EmbeddingsHandler::operator()(const HttpRequest& request, RequestContext& ctx) const {
+  Result<HttpResponse> response = Handle(request, ctx);
+  if (!response) return ErrorResponse(response.error());
+  return std::move(response).value();
+}
+
+Result<HttpResponse> EmbeddingsHandler::Handle(const HttpRequest& request,
+                                               RequestContext& ctx) const {
+  MODELRT_ASSIGN_OR_RETURN(Json body, ParseJsonObject(request.body));
+  MODELRT_ASSIGN_OR_RETURN(std::string name, RequiredString(body, "model"));
+  const Json* input_field = FindField(body, "input");
+  if (!input_field) return InvalidArgumentError("missing required field 'input'");
+  MODELRT_ASSIGN_OR_RETURN(std::optional<std::string> format,
+                           OptionalString(body, "encoding_format"));
+  bool base64 = false;
+  if (format && *format == "base64") {
+    base64 = true;
+  } else if (format && *format != "float") {
+    return InvalidArgumentError("'encoding_format' must be 'float' or 'base64' (got '" + *format +
+                                "')");
+  }
+  MODELRT_ASSIGN_OR_RETURN(std::optional<int64_t> dimensions,
+                           OptionalInt(body, "dimensions", 1, 1 << 20));
+  MODELRT_ASSIGN_OR_RETURN(
+      std::vector<EmbedInput> inputs,
+      ParseInput(*input_field, static_cast<size_t>(deps_.limits->max_batch_inputs)));
+
+  MODELRT_ASSIGN_OR_RETURN(ResolvedModel model,
+                           deps_.resolver->Resolve(name, Task::kEmbed, "/v1/embeddings"));
+  ctx.model = model.name;
+  MODELRT_ASSIGN_OR_RETURN(AdmissionControl::Ticket ticket, deps_.admission->Admit(model.alias));
+  MODELRT_ASSIGN_OR_RETURN(EmbeddingHandle handle, deps_.runtime->Embedding(model.alias));
+  EmbedRequest embed_request;
+  embed_request.inputs = std::move(inputs);
+  MODELRT_ASSIGN_OR_RETURN(EmbedResult result, handle.Embed(embed_request, ctx.call));
+  ticket.Release();
+  ctx.prompt_tokens = result.prompt_tokens;
+  ctx.generation = result.generation;
+
+  if (dimensions) {
+    size_t model_dims = result.embeddings.empty() ? 0 : result.embeddings[0].size();
+    if (static_cast<size_t>(*dimensions) > model_dims) {
+      return InvalidArgumentError("'dimensions' is " + std::to_string(*dimensions) +
+                                  " but model '" + model.name + "' has " +
+                                  std::to_string(model_dims) + " dimensions");
+    }
+    for (auto& e : result.embeddings) TruncateAndNormalize(e, static_cast<size_t>(*dimensions));
+  }
+
+  // Written by hand: nlohmann would print each float as a 17-digit double; to_chars gives the
+  // shortest text that reads back to the same float.
+  std::string out = R"({"object":"list","data":[)";
+  for (size_t i = 0; i < result.embeddings.size(); ++i) {
+    if (i) out += ',';
+    out += R"({"object":"embedding","index":)" + std::to_string(i) + R"(,"embedding":)";
+    if (base64) {
+      out += '"' + EncodeBase64(result.embeddings[i]) + '"';
+    } else {
+      out += '[';
+      const auto& e = result.embeddings[i];
+      for (size_t j = 0; j < e.size(); ++j) {
+        if (j) out += ',';
+        AppendFloat(out, e[j]);
+      }
+      out += ']';
+    }
+    out += '}';
+  }
+  out += R"(],"model":)" + Json(model.name).dump() + R"(,"usage":{"prompt_tokens":)" +
+         std::to_string(result.prompt_tokens) +
+         R"(,"total_tokens":)" + std::to_string(result.prompt_tokens) + "}}";
+  return TextResponse(200, std::move(out), "application/json");
+}
+
+}  // namespace modelrt::server

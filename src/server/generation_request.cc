@@ -1,0 +1,213 @@
+#include "server/generation_request.h"
+
+#include "server/json_fields.h"
+
+namespace modelrt::server {
+namespace {
+
+constexpr size_t kMaxStopStrings = 16;
+
+// Request keys a profile's `params` may give defaults for.
+constexpr const char* kSamplingKeys[] = {"temperature", "top_p",          "top_k",
+                                         "min_p",       "repeat_penalty", "repeat_last_n",
+                                         "seed",        "max_tokens",     "stop"};
+
+// The profile's params overlaid with what the request sets (nulls count as unset).
+Json MergeWithProfile(const Json& body, const std::optional<ProfileSpec>& profile) {
+  Json merged = Json::object();
+  if (profile && profile->params.is_object()) {
+    for (const char* key : kSamplingKeys) {
+      if (const Json* v = FindField(profile->params, key)) merged[key] = *v;
+    }
+  }
+  for (const char* key : kSamplingKeys) {
+    if (const Json* v = FindField(body, key)) merged[key] = *v;
+  }
+  for (const char* key : {"max_completion_tokens", "presence_penalty", "frequency_penalty"}) {
+    if (const Json* v = FindField(body, key)) merged[key] = *v;
+  }
+  return merged;
+}
+
+Status RejectUnsupported(const Json& body) {
+  MODELRT_ASSIGN_OR_RETURN(std::optional<int64_t> n, OptionalInt(body, "n", 1, 128));
+  if (n && *n != 1) return InvalidArgumentError("'n' must be 1: one choice per request");
+  MODELRT_ASSIGN_OR_RETURN(std::optional<int64_t> best_of, OptionalInt(body, "best_of", 1, 128));
+  if (best_of && *best_of != 1) return InvalidArgumentError("'best_of' must be 1");
+  if (const Json* tools = FindField(body, "tools"); tools && !(tools->is_array() && tools->empty())) {
+    return InvalidArgumentError("'tools' are not supported");
+  }
+  if (FindField(body, "functions")) return InvalidArgumentError("'functions' are not supported");
+  if (const Json* logprobs = FindField(body, "logprobs")) {
+    bool off = (logprobs->is_boolean() && !logprobs->get<bool>()) ||
+               (logprobs->is_number_integer() && logprobs->get<int64_t>() == 0);
+    if (!off) return InvalidArgumentError("'logprobs' are not supported");
+  }
+  if (const Json* echo = FindField(body, "echo"); echo && !(echo->is_boolean() && !echo->get<bool>())) {
+    return InvalidArgumentError("'echo' is not supported");
+  }
+  if (const Json* suffix = FindField(body, "suffix"); suffix && !(suffix->is_string() && suffix->get_ref<const std::string&>().empty())) {
+    return InvalidArgumentError("'suffix' is not supported");
+  }
+  if (const Json* format = FindField(body, "response_format")) {
+    const Json* type = format->is_object() ? FindField(*format, "type") : nullptr;
+    if (!type || !type->is_string() || type->get<std::string>() != "text") {
+      return InvalidArgumentError("'response_format' must be {\"type\": \"text\"}: JSON modes "
+                                  "are not supported");
+    }
+  }
+  return OkStatus();
+}
+
+Status ParseCommon(const Json& body, const ServerConfig& limits, bool chat, GenerationCall* call) {
+  MODELRT_RETURN_IF_ERROR(RejectUnsupported(body));
+  Json params = MergeWithProfile(body, call->model.profile);
+  SamplingParams& s = call->request.sampling;
+
+  MODELRT_ASSIGN_OR_RETURN(std::optional<double> temperature,
+                           OptionalNumber(params, "temperature", 0, 2));
+  if (temperature) s.temperature = static_cast<float>(*temperature);
+  MODELRT_ASSIGN_OR_RETURN(std::optional<double> top_p, OptionalNumber(params, "top_p", 0, 1));
+  if (top_p) s.top_p = static_cast<float>(*top_p);
+  MODELRT_ASSIGN_OR_RETURN(std::optional<int64_t> top_k, OptionalInt(params, "top_k", 0, 1 << 20));
+  if (top_k) s.top_k = static_cast<int>(*top_k);
+  MODELRT_ASSIGN_OR_RETURN(std::optional<double> min_p, OptionalNumber(params, "min_p", 0, 1));
+  if (min_p) s.min_p = static_cast<float>(*min_p);
+  MODELRT_ASSIGN_OR_RETURN(std::optional<double> repeat_penalty,
+                           OptionalNumber(params, "repeat_penalty", 0, 10));
+  if (repeat_penalty) s.repeat_penalty = static_cast<float>(*repeat_penalty);
+  MODELRT_ASSIGN_OR_RETURN(std::optional<int64_t> repeat_last_n,
+                           OptionalInt(params, "repeat_last_n", -1, 1 << 20));
+  if (repeat_last_n) s.repeat_last_n = static_cast<int>(*repeat_last_n);
+  // OpenAI's seed is any 64-bit integer; the engine takes 32 bits.
+  MODELRT_ASSIGN_OR_RETURN(std::optional<int64_t> seed,
+                           OptionalInt(params, "seed", INT64_MIN, INT64_MAX));
+  if (seed) s.seed = static_cast<uint32_t>(static_cast<uint64_t>(*seed));
+  // Range-checked here; validated against penalties the engine lacks.
+  MODELRT_ASSIGN_OR_RETURN(std::optional<double> presence,
+                           OptionalNumber(params, "presence_penalty", -2, 2));
+  MODELRT_ASSIGN_OR_RETURN(std::optional<double> frequency,
+                           OptionalNumber(params, "frequency_penalty", -2, 2));
+  (void)presence;
+  (void)frequency;
+
+  // max_completion_tokens (newer chat API) wins over max_tokens.
+  const char* max_key = chat && FindField(params, "max_completion_tokens")
+                            ? "max_completion_tokens" : "max_tokens";
+  MODELRT_ASSIGN_OR_RETURN(std::optional<int64_t> max_tokens,
+                           OptionalInt(params, max_key, 1, INT64_MAX));
+  if (max_tokens && *max_tokens > limits.max_tokens_limit) {
+    return InvalidArgumentError("'" + std::string(max_key) + "' is " +
+                                std::to_string(*max_tokens) + " but this server allows at most " +
+                                std::to_string(limits.max_tokens_limit) +
+                                " (server.max_tokens_limit)");
+  }
+  call->request.max_tokens = static_cast<int>(max_tokens.value_or(limits.max_tokens_limit));
+  MODELRT_ASSIGN_OR_RETURN(call->request.stop,
+                           OptionalStringList(params, "stop", kMaxStopStrings));
+
+  // llama.cpp server's extension: keep generating past end-of-sequence tokens.
+  MODELRT_ASSIGN_OR_RETURN(std::optional<bool> ignore_eos, OptionalBool(body, "ignore_eos"));
+  call->request.ignore_eos = ignore_eos.value_or(false);
+
+  MODELRT_ASSIGN_OR_RETURN(std::optional<bool> stream, OptionalBool(body, "stream"));
+  call->stream = stream.value_or(false);
+  if (const Json* options = FindField(body, "stream_options")) {
+    if (!options->is_object()) return InvalidArgumentError("'stream_options' must be an object");
+    MODELRT_ASSIGN_OR_RETURN(std::optional<bool> usage, OptionalBool(*options, "include_usage"));
+    call->include_usage = usage.value_or(false);
+  }
+  return OkStatus();
+}
+
+Result<std::string> ContentText(const Json& content, const std::string& where) {
+  if (content.is_string()) return content.get<std::string>();
+  if (!content.is_array()) {
+    return InvalidArgumentError(where + " must be a string or an array of text parts");
+  }
+  std::string text;
+  for (const Json& part : content) {
+    const Json* type = part.is_object() ? FindField(part, "type") : nullptr;
+    const Json* value = part.is_object() ? FindField(part, "text") : nullptr;
+    if (!type || !type->is_string() || type->get<std::string>() != "text" || !value ||
+        !value->is_string()) {
+      return InvalidArgumentError(where + ": only {\"type\": \"text\", \"text\": ...} parts are "
+                                  "supported");
+    }
+    text += value->get<std::string>();
+  }
+  return text;
+}
+
+}  // namespace
+
+Result<std::vector<ChatMessage>> ParseMessages(const Json& body) {
+  const Json* messages = FindField(body, "messages");
+  if (!messages) return InvalidArgumentError("missing required field 'messages'");
+  if (!messages->is_array()) return InvalidArgumentError("'messages' must be an array");
+  if (messages->empty()) return InvalidArgumentError("'messages' must not be empty");
+  std::vector<ChatMessage> out;
+  for (size_t i = 0; i < messages->size(); ++i) {
+    const Json& m = (*messages)[i];
+    std::string where = "'messages[" + std::to_string(i) + "]";
+    if (!m.is_object()) return InvalidArgumentError(where + "' must be an object");
+    const Json* role = FindField(m, "role");
+    if (!role || !role->is_string()) {
+      return InvalidArgumentError(where + ".role' must be a string");
+    }
+    std::string r = role->get<std::string>();
+    if (r == "developer") r = "system";  // OpenAI's newer name for the system role
+    if (r != "system" && r != "user" && r != "assistant") {
+      return InvalidArgumentError(where + ".role' must be system, developer, user or assistant "
+                                  "(got '" + r + "')");
+    }
+    const Json* content = FindField(m, "content");
+    std::string text;
+    if (content) {
+      MODELRT_ASSIGN_OR_RETURN(text, ContentText(*content, where + ".content'"));
+    } else if (r != "assistant") {
+      return InvalidArgumentError(where + ".content' is required");
+    }
+    out.push_back({std::move(r), std::move(text)});
+  }
+  return out;
+}
+
+Result<GenerationCall> ParseChatRequest(const Json& body, const ModelResolver& resolver,
+                                        const ServerConfig& limits) {
+  GenerationCall call;
+  MODELRT_ASSIGN_OR_RETURN(std::string name, RequiredString(body, "model"));
+  MODELRT_ASSIGN_OR_RETURN(call.request.messages, ParseMessages(body));
+  MODELRT_ASSIGN_OR_RETURN(call.model,
+                           resolver.Resolve(name, Task::kGenerate, "/v1/chat/completions"));
+  MODELRT_RETURN_IF_ERROR(ParseCommon(body, limits, /*chat=*/true, &call));
+  if (call.model.profile && !call.model.profile->system.empty()) {
+    call.request.messages.insert(call.request.messages.begin(),
+                                 ChatMessage{"system", call.model.profile->system});
+  }
+  return call;
+}
+
+Result<GenerationCall> ParseCompletionRequest(const Json& body, const ModelResolver& resolver,
+                                              const ServerConfig& limits) {
+  GenerationCall call;
+  MODELRT_ASSIGN_OR_RETURN(std::string name, RequiredString(body, "model"));
+  const Json* prompt = FindField(body, "prompt");
+  if (!prompt) return InvalidArgumentError("missing required field 'prompt'");
+  if (prompt->is_array() && prompt->size() == 1 && (*prompt)[0].is_string()) prompt = &(*prompt)[0];
+  if (!prompt->is_string()) {
+    return InvalidArgumentError("'prompt' must be a string (or an array of one string); "
+                                "several prompts and token prompts are not supported");
+  }
+  call.request.prompt = prompt->get<std::string>();
+  if (call.request.prompt.empty()) return InvalidArgumentError("'prompt' must not be empty");
+  MODELRT_ASSIGN_OR_RETURN(call.model, resolver.Resolve(name, Task::kGenerate, "/v1/completions"));
+  MODELRT_RETURN_IF_ERROR(ParseCommon(body, limits, /*chat=*/false, &call));
+  // A profile's system prompt leads a plain completion too, as its first paragraph.
+  if (call.model.profile && !call.model.profile->system.empty()) {
+    call.request.prompt = call.model.profile->system + "\n\n" + call.request.prompt;
+  }
+  return call;
+}
+
+}  // namespace modelrt::server

@@ -1,0 +1,40 @@
+// Parses OpenAI chat-completion and completion requests into a GenerateRequest, applying the
+// profile (system prompt prepended, default parameters under the request's own) and the server
+// limits (max_tokens_limit).
+//
+//   MODELRT_ASSIGN_OR_RETURN(GenerationCall call,
+//                            ParseChatRequest(body, resolver, limits));
+//   handle.Generate(call.request, on_piece, ctx);
+//
+// Accepted parameters: model, messages | prompt, stream, stream_options.include_usage, stop,
+// max_tokens, max_completion_tokens, temperature, top_p, seed, and llama.cpp's top_k, min_p,
+// repeat_penalty, repeat_last_n, ignore_eos. Options that would change the answer's meaning and are not
+// supported (n > 1, tools, logprobs, echo, json response_format) are InvalidArgument rather
+// than silently ignored.
+//
+// Thread-safety: free functions.
+#pragma once
+
+#include "modelrt/catalog.h"
+#include "modelrt/model.h"
+#include "server/http_message.h"
+#include "server/model_resolver.h"
+
+namespace modelrt::server {
+
+struct GenerationCall {
+  ResolvedModel model;
+  GenerateRequest request;
+  bool stream = false;
+  bool include_usage = false;  // stream_options.include_usage
+};
+
+Result<GenerationCall> ParseChatRequest(const Json& body, const ModelResolver& resolver,
+                                        const ServerConfig& limits);
+Result<GenerationCall> ParseCompletionRequest(const Json& body, const ModelResolver& resolver,
+                                              const ServerConfig& limits);
+
+// Parses `messages` (content as a string, an array of text parts, or null for assistants).
+Result<std::vector<ChatMessage>> ParseMessages(const Json& body);
+
+}  // namespace modelrt::server

@@ -1,0 +1,67 @@
+// Library-neutral HTTP request and response types: handlers see these, never Beast types, so
+// they can be tested without sockets and the transport can change without touching them.
+//
+//   HttpResponse r = JsonResponse(200, Json{{"object", "list"}});
+//   r.SetHeader("Retry-After", "1");
+//   std::string_view auth = request.Header("authorization");
+//
+// Thread-safety: plain values.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace modelrt::server {
+
+using Json = nlohmann::json;
+
+// Header fields in arrival order; lookups ignore case.
+class HttpHeaders {
+ public:
+  // The first value of `name`, or "" when absent.
+  std::string_view Get(std::string_view name) const;
+  bool Has(std::string_view name) const;
+  // Replaces every field called `name` with one field.
+  void Set(std::string name, std::string value);
+  void Add(std::string name, std::string value);
+  const std::vector<std::pair<std::string, std::string>>& fields() const { return fields_; }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> fields_;
+};
+
+struct HttpRequest {
+  std::string method;  // GET, POST, ...
+  std::string target;  // path with query, as sent
+  std::string path;    // target without the query
+  std::string query;   // after '?', undecoded
+  HttpHeaders headers;
+  std::string body;
+  std::string remote;  // peer address, for logs
+
+  std::string_view Header(std::string_view name) const { return headers.Get(name); }
+};
+
+struct HttpResponse {
+  int status = 200;
+  HttpHeaders headers;
+  std::string body;
+
+  void SetHeader(std::string name, std::string value) {
+    headers.Set(std::move(name), std::move(value));
+  }
+};
+
+// A response whose body is `body` serialized, with Content-Type application/json.
+HttpResponse JsonResponse(int status, const Json& body);
+// A response with a text body and the given content type.
+HttpResponse TextResponse(int status, std::string body, std::string content_type);
+
+// Case-insensitive ASCII comparison, for header names.
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+
+}  // namespace modelrt::server

@@ -1,0 +1,160 @@
+#include "server/http_server.h"
+
+#include <algorithm>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "core/logging.h"
+#include "server/admission_control.h"
+#include "server/api_service.h"
+#include "server/blocking_executor.h"
+#include "server/http_session.h"
+#include "server/listener.h"
+#include "server/model_resolver.h"
+#include "server/server_metrics.h"
+#include "server/session_host.h"
+
+namespace modelrt::server {
+
+namespace net = boost::asio;
+using tcp = boost::asio::ip::tcp;
+
+namespace {
+
+// Cancelled requests end within a decode step or two; this bounds the wait after the grace.
+constexpr std::chrono::seconds kCancelWait{5};
+
+Result<tcp::endpoint> ResolveEndpoint(net::io_context& ioc, const std::string& host, int port) {
+  if (port < 0 || port > 65535) {
+    return InvalidArgumentError("server.port must be between 0 and 65535 (got " +
+                                std::to_string(port) + ")");
+  }
+  boost::system::error_code ec;
+  auto address = net::ip::make_address(host, ec);
+  if (!ec) return tcp::endpoint(address, static_cast<uint16_t>(port));
+  tcp::resolver resolver(ioc);
+  auto results = resolver.resolve(host, std::to_string(port), ec);
+  if (ec || results.empty()) {
+    return InvalidArgumentError("server.host: cannot resolve '" + host + "': " + ec.message());
+  }
+  return results.begin()->endpoint();
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  ModelRuntime& runtime;
+  Config config;
+  ServerMetrics server_metrics;
+  AdmissionControl admission;
+  ModelResolver resolver;
+  std::unique_ptr<ApiService> api;
+  std::unique_ptr<BlockingExecutor> executor;
+  std::shared_ptr<SessionHost> host;
+  net::io_context ioc;
+  std::unique_ptr<net::executor_work_guard<net::io_context::executor_type>> work;
+  std::shared_ptr<Listener> listener;
+  std::vector<std::thread> io_threads;
+  tcp::endpoint endpoint;
+  bool stopped = false;
+
+  Impl(ModelRuntime& rt, const Config& cfg)
+      : runtime(rt),
+        config(cfg),
+        server_metrics(rt.metrics()),
+        admission(cfg.server.queue_capacity, rt.metrics()),
+        resolver(rt, cfg.profiles) {}
+};
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HttpServer::~HttpServer() { Shutdown(std::chrono::milliseconds(0)); }
+
+Result<std::unique_ptr<HttpServer>> HttpServer::Create(ModelRuntime& runtime,
+                                                       const Config& config) {
+  auto impl = std::make_unique<Impl>(runtime, config);
+  const ServerConfig& sc = impl->config.server;
+  MODELRT_ASSIGN_OR_RETURN(ApiKeyAuth auth, ApiKeyAuth::FromConfig(sc));
+  MODELRT_ASSIGN_OR_RETURN(impl->endpoint, ResolveEndpoint(impl->ioc, sc.host, sc.port));
+
+  HandlerDeps deps{&runtime, &impl->config.server, &impl->resolver, &impl->admission};
+  int64_t created = std::chrono::duration_cast<std::chrono::seconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+  size_t key_count = auth.key_count();
+  impl->api = std::make_unique<ApiService>(deps, &impl->server_metrics, std::move(auth), created);
+  // Enough threads for every admitted request of every model to block at once, so admitted work
+  // never queues behind another model's (models registered later share the slack).
+  size_t models = std::max<size_t>(runtime.List().size(), 1) + 2;
+  impl->executor = std::make_unique<BlockingExecutor>(
+      std::min<size_t>(static_cast<size_t>(std::max(1, sc.queue_capacity)) * models + 16, 4096));
+
+  SessionOptions options;
+  options.max_body_bytes = sc.max_body_bytes;
+  impl->host = std::make_shared<SessionHost>(*impl->api, *impl->executor, impl->server_metrics,
+                                             options);
+  MODELRT_ASSIGN_OR_RETURN(impl->listener,
+                           Listener::Create(impl->ioc, impl->endpoint, impl->host));
+  impl->endpoint = tcp::endpoint(impl->endpoint.address(),
+                                 static_cast<uint16_t>(impl->listener->port()));
+
+  if (key_count == 0 && !impl->endpoint.address().is_loopback()) {
+    Log("http")->warn("no API keys configured (${} / server.api_keys_file) and bound to {}: the "
+                      "API is open to the network",
+                      sc.api_keys_env, impl->endpoint.address().to_string());
+  }
+  impl->work = std::make_unique<net::executor_work_guard<net::io_context::executor_type>>(
+      impl->ioc.get_executor());
+  impl->listener->Start();
+  int threads = sc.threads > 0 ? sc.threads
+                               : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+  for (int i = 0; i < threads; ++i) {
+    impl->io_threads.emplace_back([ioc = &impl->ioc] { ioc->run(); });
+  }
+  std::unique_ptr<HttpServer> server(new HttpServer(std::move(impl)));
+  Log("http")->info("listening on http://{} ({} I/O threads, {} API key(s))", server->address(),
+                    threads, key_count);
+  return server;
+}
+
+int HttpServer::port() const { return impl_->endpoint.port(); }
+
+std::string HttpServer::address() const {
+  const auto& a = impl_->endpoint.address();
+  std::string host = a.is_v6() ? "[" + a.to_string() + "]" : a.to_string();
+  return host + ":" + std::to_string(impl_->endpoint.port());
+}
+
+int64_t HttpServer::in_flight() const { return impl_->host->in_flight(); }
+
+void HttpServer::Shutdown(std::chrono::milliseconds grace) {
+  if (!impl_ || impl_->stopped) return;
+  impl_->stopped = true;
+  auto log = Log("http");
+  impl_->host->BeginDrain();
+  impl_->listener->Stop();
+  impl_->host->ForEachSession([](HttpSession& s) { s.CloseIfIdle(); });
+  int64_t pending = impl_->host->in_flight();
+  if (pending > 0) log->info("draining {} request(s) for up to {} ms", pending, grace.count());
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  if (!impl_->host->WaitIdle(deadline)) {
+    log->warn("{} request(s) still running after the grace period; cancelling them",
+              impl_->host->in_flight());
+    impl_->host->ForEachSession([](HttpSession& s) { s.CancelRequest(); });
+    if (!impl_->host->WaitIdle(std::chrono::steady_clock::now() + kCancelWait)) {
+      log->warn("{} request(s) did not end after cancellation", impl_->host->in_flight());
+    }
+  }
+  // Handlers have returned (or been abandoned by a stuck engine); nothing new is accepted.
+  impl_->executor->Shutdown();
+  impl_->work.reset();
+  impl_->host->ForEachSession([](HttpSession& s) { s.CloseIfIdle(); });
+  impl_->ioc.stop();
+  for (std::thread& t : impl_->io_threads) t.join();
+  impl_->io_threads.clear();
+  log->info("stopped");
+}
+
+}  // namespace modelrt::server

@@ -1,0 +1,108 @@
+// HttpSession: one client connection (Boost.Beast over a strand). Reads requests one after the
+// other (keep-alive), answers cheap routes on the I/O thread and hands model calls to the
+// blocking executor, then writes the response — whole, or as chunked SSE while the handler
+// streams. Every response carries X-Request-Id; every request ends in one access-log line.
+//
+// Request lifecycle (all transitions on the session's strand):
+//
+//   reading ──header+body──► handling ──response──► writing ──► reading (keep-alive)
+//      │  body over limit → 413, bad HTTP → 400     │  SSE: header, chunks…, last chunk
+//      └──EOF/timeout/drain──► closed ◄─────────────┘  write error / peer gone → closed
+//
+// While a request is handled the session watches the socket: when the client closes it, the
+// request's CallContext is cancelled so the engine stops and frees its slot.
+//
+//   std::make_shared<HttpSession>(std::move(socket), host)->Start();
+//
+// Thread-safety: public methods may be called from any thread; all state is on the strand,
+// except the ChunkedResponseStream, which the handler's thread uses (thread-safe).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "server/chunked_response_stream.h"
+#include "server/http_message.h"
+#include "server/request_context.h"
+#include "server/session_host.h"
+
+namespace modelrt::server {
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(boost::asio::ip::tcp::socket&& socket, std::shared_ptr<SessionHost> host);
+  ~HttpSession();
+  HttpSession(const HttpSession&) = delete;
+  HttpSession& operator=(const HttpSession&) = delete;
+
+  void Start();
+  // Closes the connection if no request is in progress (used when draining).
+  void CloseIfIdle();
+  // Cancels the request in progress, if any (drain past its grace period).
+  void CancelRequest();
+
+ private:
+  using Parser = boost::beast::http::request_parser<boost::beast::http::string_body>;
+
+  void DoReadHeader();
+  void OnReadHeader(boost::beast::error_code ec);
+  void DoReadBody();
+  void OnReadBody(boost::beast::error_code ec);
+  void OnReadError(boost::beast::error_code ec);
+  void BeginRequest();
+  void Dispatch();
+  void OnHandlerDone(HttpResponse response);
+  void WatchForDisconnect();
+  void OnPeerGone();
+  void WriteResponse(HttpResponse response, bool close);
+  void FinishRequest(bool close);
+
+  // SSE, posted to the strand by the ChunkedResponseStream.
+  void StreamBegin(int status, HttpHeaders headers);
+  void StreamEnqueue(std::string chunk);
+  void StreamWriteNext();
+  void OnStreamWrite(boost::beast::error_code ec);
+  void StreamFailed();
+
+  void Close();
+  // Sends nothing more, reads what the client still sends for a moment, then closes: a client
+  // that is still uploading a refused body then sees the response instead of a reset.
+  void LingeringClose();
+
+  boost::beast::tcp_stream stream_;
+  boost::beast::flat_buffer buffer_;
+  std::shared_ptr<SessionHost> host_;
+  std::optional<Parser> parser_;
+  std::string remote_;
+
+  // The request in progress (strand only).
+  bool in_request_ = false;
+  bool closed_ = false;
+  uint64_t request_seq_ = 0;
+  HttpRequest request_;
+  RequestContext ctx_;
+  bool keep_alive_ = true;
+  bool peer_gone_ = false;
+  int status_ = 0;
+  std::chrono::steady_clock::time_point started_;
+
+  // Streaming (strand only; response_stream_ itself is thread-safe).
+  std::shared_ptr<ChunkedResponseStream> response_stream_;
+  bool stream_header_sent_ = false;
+  bool stream_writing_ = false;
+  bool stream_failed_ = false;
+  bool stream_ending_ = false;  // the handler returned: send the last chunk after the queue
+  std::deque<std::string> stream_queue_;
+  std::vector<std::string> stream_batch_;  // chunks being written now
+};
+
+}  // namespace modelrt::server

@@ -1,0 +1,56 @@
+// ModelResolver: turns the `model` name of a request into a catalog alias. A name is an alias
+// of the runtime, or a profile (alias + system prompt + default sampling parameters).
+//
+//   MODELRT_ASSIGN_OR_RETURN(ResolvedModel m, resolver.Resolve(name, Task::kEmbed));
+//   runtime.Embedding(m.alias) ...
+//
+// Errors: NotFound (404 model_not_found) for an unknown name; CapabilityMismatch (400) when the
+// name serves another task.
+//
+// Thread-safety: thread-safe (profiles are immutable; the runtime is thread-safe).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "modelrt/catalog.h"
+#include "modelrt/runtime.h"
+
+namespace modelrt::server {
+
+struct ResolvedModel {
+  std::string name;   // as the client sent it
+  std::string alias;  // the runtime alias that serves it
+  Task task = Task::kEmbed;
+  std::optional<ProfileSpec> profile;  // set when `name` is a profile
+};
+
+// One entry of GET /v1/models.
+struct ModelListing {
+  std::string id;
+  Task task = Task::kEmbed;
+  std::string alias;    // == id for aliases; the target alias for profiles
+  bool is_profile = false;
+};
+
+class ModelResolver {
+ public:
+  // `runtime` must outlive the resolver.
+  ModelResolver(ModelRuntime& runtime, std::vector<ProfileSpec> profiles);
+
+  Result<ResolvedModel> Resolve(std::string_view name) const;
+  // Resolve, then check the task. `endpoint` names the caller in the mismatch message.
+  Result<ResolvedModel> Resolve(std::string_view name, Task task, std::string_view endpoint) const;
+  // The first alias serving `task`, for APIs whose requests may omit the model (TEI rerank).
+  std::optional<std::string> FirstAliasFor(Task task) const;
+  // Every alias, then every profile.
+  std::vector<ModelListing> List() const;
+
+ private:
+  ModelRuntime& runtime_;
+  const std::vector<ProfileSpec> profiles_;
+};
+
+}  // namespace modelrt::server

@@ -1,0 +1,150 @@
+#include "server/rerank_handler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "server/error_mapper.h"
+#include "server/json_fields.h"
+#include "server/request_id.h"
+
+namespace modelrt::server {
+namespace {
+
+std::string_view EndpointName(RerankHandler::Shape shape) {
+  switch (shape) {
+    case RerankHandler::Shape::kV1: return "/v1/rerank";
+    case RerankHandler::Shape::kCohereV2: return "/v2/rerank";
+    case RerankHandler::Shape::kTei: return "/rerank";
+  }
+  return "rerank";
+}
+
+// Documents as strings; /v1 also takes {"text": ...} objects (Jina, llama-server).
+Result<std::vector<std::string>> ParseDocuments(const Json& body, std::string_view key,
+                                                bool allow_objects, size_t max_documents) {
+  const Json* field = FindField(body, key);
+  if (!field) return InvalidArgumentError("missing required field '" + std::string(key) + "'");
+  if (!field->is_array()) {
+    return InvalidArgumentError("'" + std::string(key) + "' must be an array of strings (got " +
+                                std::string(JsonTypeName(*field)) + ")");
+  }
+  if (field->empty()) {
+    return InvalidArgumentError("'" + std::string(key) + "' must not be an empty array");
+  }
+  if (field->size() > max_documents) {
+    return InvalidArgumentError("'" + std::string(key) + "' has " +
+                                std::to_string(field->size()) + " documents; at most " +
+                                std::to_string(max_documents) +
+                                " are allowed per request (server.max_rerank_documents)");
+  }
+  std::vector<std::string> documents;
+  documents.reserve(field->size());
+  for (size_t i = 0; i < field->size(); ++i) {
+    const Json& doc = (*field)[i];
+    const Json* text = &doc;
+    if (allow_objects && doc.is_object()) text = FindField(doc, "text");
+    if (!text || !text->is_string()) {
+      return InvalidArgumentError("'" + std::string(key) + "[" + std::to_string(i) +
+                                  "]' must be a string" +
+                                  (allow_objects ? " or an object with a 'text' string" : ""));
+    }
+    documents.push_back(text->get<std::string>());
+  }
+  return documents;
+}
+
+}  // namespace
+
+HttpResponse RerankHandler::operator()(const HttpRequest& request, RequestContext& ctx) const {
+  Result<HttpResponse> response = Handle(request, ctx);
+  if (!response) return ErrorResponse(response.error());
+  return std::move(response).value();
+}
+
+Result<HttpResponse> RerankHandler::Handle(const HttpRequest& request, RequestContext& ctx) const {
+  const bool tei = shape_ == Shape::kTei;
+  MODELRT_ASSIGN_OR_RETURN(Json body, ParseJsonObject(request.body));
+  std::string name;
+  if (tei) {
+    MODELRT_ASSIGN_OR_RETURN(std::optional<std::string> given, OptionalString(body, "model"));
+    if (given) {
+      name = *given;
+    } else {
+      std::optional<std::string> first = deps_.resolver->FirstAliasFor(Task::kRerank);
+      if (!first) return NotFoundError("no rerank model is configured");
+      name = *first;
+    }
+  } else {
+    MODELRT_ASSIGN_OR_RETURN(name, RequiredString(body, "model"));
+  }
+  MODELRT_ASSIGN_OR_RETURN(std::string query, RequiredString(body, "query"));
+  MODELRT_ASSIGN_OR_RETURN(
+      std::vector<std::string> documents,
+      ParseDocuments(body, tei ? "texts" : "documents", shape_ == Shape::kV1,
+                     static_cast<size_t>(deps_.limits->max_rerank_documents)));
+  MODELRT_ASSIGN_OR_RETURN(std::optional<int64_t> top_n,
+                           OptionalInt(body, "top_n", 1, INT32_MAX));
+  MODELRT_ASSIGN_OR_RETURN(std::optional<bool> return_documents,
+                           OptionalBool(body, tei ? "return_text" : "return_documents"));
+  MODELRT_ASSIGN_OR_RETURN(std::optional<bool> raw_scores, OptionalBool(body, "raw_scores"));
+  MODELRT_ASSIGN_OR_RETURN(std::optional<bool> truncate, OptionalBool(body, "truncate"));
+  // Accepted for Cohere compatibility; the engine truncates to its context instead.
+  MODELRT_ASSIGN_OR_RETURN(std::optional<int64_t> max_tokens_per_doc,
+                           OptionalInt(body, "max_tokens_per_doc", 1, INT32_MAX));
+  (void)max_tokens_per_doc;
+
+  MODELRT_ASSIGN_OR_RETURN(ResolvedModel model,
+                           deps_.resolver->Resolve(name, Task::kRerank, EndpointName(shape_)));
+  ctx.model = model.name;
+  MODELRT_ASSIGN_OR_RETURN(AdmissionControl::Ticket ticket, deps_.admission->Admit(model.alias));
+  MODELRT_ASSIGN_OR_RETURN(RerankerHandle handle, deps_.runtime->Reranker(model.alias));
+  RerankRequest rerank_request;
+  rerank_request.query = std::move(query);
+  rerank_request.documents = documents;
+  rerank_request.truncate = truncate;
+  MODELRT_ASSIGN_OR_RETURN(RerankResult result, handle.Rerank(rerank_request, ctx.call));
+  ticket.Release();
+  ctx.prompt_tokens = result.prompt_tokens;
+  if (result.scores.size() != documents.size()) {
+    return InternalError("the reranker returned " + std::to_string(result.scores.size()) +
+                         " scores for " + std::to_string(documents.size()) + " documents");
+  }
+
+  std::vector<size_t> order(documents.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return result.scores[a] > result.scores[b]; });
+  if (top_n && static_cast<size_t>(*top_n) < order.size()) order.resize(*top_n);
+  const bool with_text = return_documents.value_or(false);
+
+  ctx.generation = result.generation;
+  Json results = Json::array();
+  for (size_t index : order) {
+    double score = result.scores[index];
+    Json item = {{"index", index}};
+    if (tei) {
+      item["score"] = raw_scores.value_or(false) ? score : 1.0 / (1.0 + std::exp(-score));
+      if (with_text) item["text"] = documents[index];
+    } else {
+      item["relevance_score"] = score;
+      if (with_text) item["document"] = {{"text", documents[index]}};
+    }
+    results.push_back(std::move(item));
+  }
+  if (tei) return JsonResponse(200, results);
+
+  Json out = {{"id", NewResponseId("rerank-")}, {"results", std::move(results)}};
+  if (shape_ == Shape::kV1) {
+    out["model"] = model.name;
+    out["usage"] = {{"prompt_tokens", result.prompt_tokens},
+                    {"total_tokens", result.prompt_tokens}};
+  } else {
+    out["meta"] = {{"api_version", {{"version", "2"}}},
+                   {"billed_units", {{"search_units", 1}}},
+                   {"tokens", {{"input_tokens", result.prompt_tokens}, {"output_tokens", 0}}}};
+  }
+  return JsonResponse(200, out);
+}
+
+}  // namespace modelrt::server

@@ -1,0 +1,43 @@
+#include "server/server_metrics.h"
+
+namespace modelrt::server {
+
+ServerMetrics::ServerMetrics(MetricsRegistry& registry)
+    : registry_(registry),
+      in_flight_(registry.GetGauge("modelrt_http_requests_in_flight",
+                                   "HTTP requests being handled now")) {}
+
+void ServerMetrics::RecordRequest(const RequestRecord& r) {
+  const std::string route = r.route.empty() ? "unmatched" : r.route;
+  registry_
+      .GetCounter("modelrt_http_requests_total", "HTTP requests by route, model and status",
+                  {{"route", route}, {"model", r.model}, {"status", std::to_string(r.status)}})
+      .Increment();
+  registry_
+      .GetHistogram("modelrt_http_request_duration_seconds",
+                    "HTTP request latency, from the request read to the last byte written",
+                    {{"route", route}, {"model", r.model}})
+      .Observe(r.seconds);
+  if (r.prompt_tokens > 0) {
+    registry_.GetCounter("modelrt_prompt_tokens_total", "Prompt (input) tokens processed",
+                         {{"model", r.model}})
+        .Increment(static_cast<double>(r.prompt_tokens));
+  }
+  if (r.completion_tokens > 0) {
+    registry_.GetCounter("modelrt_completion_tokens_total", "Completion (output) tokens produced",
+                         {{"model", r.model}})
+        .Increment(static_cast<double>(r.completion_tokens));
+  }
+}
+
+void ServerMetrics::RefreshModelGauges(const ModelRuntime& runtime) {
+  for (const ModelStatus& status : runtime.List()) {
+    Labels labels = {{"model", status.spec.alias}};
+    registry_.GetGauge("modelrt_model_loaded", "1 when the model is loaded", labels)
+        .Set(status.state == ModelState::kLoaded ? 1 : 0);
+    registry_.GetGauge("modelrt_model_in_flight", "Calls running on the model now", labels)
+        .Set(static_cast<double>(status.in_flight));
+  }
+}
+
+}  // namespace modelrt::server

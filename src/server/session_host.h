@@ -1,0 +1,75 @@
+// SessionHost: what every HTTP session shares with the server — the API, the blocking executor,
+// the transport limits — and the bookkeeping the server needs to drain: the in-flight request
+// count, the draining flag and the live sessions. It also writes the access log and the request
+// metrics when a request finishes.
+//
+//   host->RequestStarted(session);
+//   ...
+//   host->RequestFinished(record);     // one access-log line + metrics
+//   host->WaitIdle(deadline);          // drain: true when no request is left in flight
+//
+// Thread-safety: thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "core/thread_annotations.h"
+#include "server/api_service.h"
+#include "server/blocking_executor.h"
+#include "server/server_metrics.h"
+
+namespace modelrt::server {
+
+class HttpSession;
+
+struct SessionOptions {
+  int64_t max_body_bytes = 8 << 20;  // 413 past this
+  uint32_t max_header_bytes = 64 << 10;
+  std::chrono::seconds idle_timeout{60};    // keep-alive wait for the next request
+  std::chrono::seconds read_timeout{60};    // reading one request once it started
+  std::chrono::seconds write_timeout{60};   // one write; a stalled reader is dropped after it
+  size_t max_stream_buffer_bytes = 8 << 20;  // SSE bytes queued for a slow client before dropping it
+};
+
+class SessionHost {
+ public:
+  SessionHost(const ApiService& api, BlockingExecutor& executor, ServerMetrics& metrics,
+              SessionOptions options);
+  SessionHost(const SessionHost&) = delete;
+  SessionHost& operator=(const SessionHost&) = delete;
+
+  const ApiService& api() const { return api_; }
+  BlockingExecutor& executor() { return executor_; }
+  const SessionOptions& options() const { return options_; }
+
+  void AddSession(const std::shared_ptr<HttpSession>& session);
+  void ForEachSession(const std::function<void(HttpSession&)>& fn);
+
+  void RequestStarted();
+  // Logs the access line, records metrics and wakes WaitIdle.
+  void RequestFinished(const RequestRecord& record);
+  int64_t in_flight() const;
+
+  void BeginDrain();
+  bool draining() const;
+  // Waits until no request is in flight or `deadline` passes; true when idle.
+  bool WaitIdle(std::chrono::steady_clock::time_point deadline);
+
+ private:
+  const ApiService& api_;
+  BlockingExecutor& executor_;
+  ServerMetrics& metrics_;
+  const SessionOptions options_;
+
+  mutable Mutex mu_;
+  CondVar idle_cv_;
+  int64_t in_flight_ GUARDED_BY(mu_) = 0;
+  bool draining_ GUARDED_BY(mu_) = false;
+  std::vector<std::weak_ptr<HttpSession>> sessions_ GUARDED_BY(mu_);
+};
+
+}  // namespace modelrt::server

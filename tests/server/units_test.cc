@@ -1,0 +1,299 @@
+// Unit tests of the server's pure pieces: router, error mapper, JSON field access, API keys,
+// request ids, admission control, UTF-8 hold-back, base64, SSE chunk formats.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "support/llama_test_models.h"
+#include "server/admission_control.h"
+#include "server/api_key_auth.h"
+#include "server/blocking_executor.h"
+#include "server/chunked_response_stream.h"
+#include "server/completion_format.h"
+#include "server/embeddings_handler.h"
+#include "server/error_mapper.h"
+#include "server/json_fields.h"
+#include "server/request_id.h"
+#include "server/router.h"
+
+namespace modelrt::server {
+namespace {
+
+HttpResponse Named(std::string name) {
+  HttpResponse r;
+  r.body = std::move(name);
+  return r;
+}
+
+TEST(RouterTest, MatchesLiteralsCapturesAndMethods) {
+  Router router;
+  router.Add("GET", "/v1/models", [](const HttpRequest&, RequestContext&) { return Named("list"); });
+  router.Add("GET", "/v1/models/{id}",
+             [](const HttpRequest&, RequestContext&) { return Named("get"); });
+  router.Add("POST", "/v1/embeddings",
+             [](const HttpRequest&, RequestContext&) { return Named("embed"); });
+
+  RouteMatch m = router.Match("GET", "/v1/models/");
+  ASSERT_EQ(m.kind, RouteMatch::Kind::kFound);
+  EXPECT_EQ(m.route->pattern, "/v1/models");
+
+  m = router.Match("GET", "/v1/models/org%2Fname");
+  ASSERT_EQ(m.kind, RouteMatch::Kind::kFound);
+  EXPECT_EQ(m.route->pattern, "/v1/models/{id}");
+  EXPECT_EQ(m.params["id"], "org/name");
+
+  EXPECT_EQ(router.Match("GET", "/v1/embeddings").kind, RouteMatch::Kind::kMethodNotAllowed);
+  EXPECT_EQ(router.Match("POST", "/v1/nothing").kind, RouteMatch::Kind::kNotFound);
+  EXPECT_EQ(router.Match("GET", "/v1/models/a/b").kind, RouteMatch::Kind::kNotFound);
+}
+
+TEST(ErrorMapperTest, MapsEveryCodeToStatusTypeAndShape) {
+  struct Case {
+    Status status;
+    int http;
+    std::string type;
+    std::string code;
+  };
+  std::vector<Case> cases = {
+      {NotFoundError("m"), 404, "invalid_request_error", "model_not_found"},
+      {InvalidArgumentError("m"), 400, "invalid_request_error", "invalid_request"},
+      {CapabilityMismatchError("m"), 400, "invalid_request_error", "unsupported_task"},
+      {ResourceExhaustedError("m"), 429, "rate_limit_error", "queue_full"},
+      {DeadlineExceededError("m"), 504, "timeout_error", "timeout"},
+      {UnavailableError("m"), 503, "server_error", "unavailable"},
+      {UnauthenticatedError("m"), 401, "invalid_request_error", "invalid_api_key"},
+      {PermissionDeniedError("m"), 403, "permission_error", "permission_denied"},
+      {InternalError("m"), 500, "server_error", "internal_error"},
+  };
+  for (const Case& c : cases) {
+    HttpResponse r = ErrorResponse(c.status);
+    SCOPED_TRACE(c.status.ToString());
+    EXPECT_EQ(r.status, c.http);
+    Json body = Json::parse(r.body);
+    EXPECT_EQ(body["error"]["message"], "m");
+    EXPECT_EQ(body["error"]["type"], c.type);
+    EXPECT_EQ(body["error"]["code"], c.code);
+    EXPECT_EQ(r.headers.Get("content-type"), "application/json");
+  }
+  EXPECT_EQ(ErrorResponse(ResourceExhaustedError("full")).headers.Get("Retry-After"), "1");
+  EXPECT_EQ(ErrorResponse(UnauthenticatedError("no")).headers.Get("WWW-Authenticate"), "Bearer");
+  EXPECT_EQ(ErrorResponse(PayloadTooLargeError(10)).status, 413);
+}
+
+TEST(JsonFieldsTest, TypedAccessNamesTheField) {
+  EXPECT_FALSE(ParseJsonObject("{bad").ok());
+  EXPECT_FALSE(ParseJsonObject("[1]").ok());
+  EXPECT_FALSE(ParseJsonObject("").ok());
+  Json body = Json::parse(R"({"s":"x","i":5,"f":5.5,"n":null,"b":true,"e":""})");
+  EXPECT_EQ(*RequiredString(body, "s"), "x");
+  Result<std::string> missing = RequiredString(body, "n");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message().find("'n'"), std::string::npos);
+  EXPECT_FALSE(RequiredString(body, "e").ok());
+  EXPECT_FALSE(RequiredString(body, "i").ok());
+  EXPECT_EQ(**OptionalInt(body, "i", 0, 10), 5);
+  EXPECT_FALSE(OptionalInt(body, "i", 6, 10).ok());
+  EXPECT_FALSE(OptionalInt(body, "f", 0, 10).ok());
+  EXPECT_FALSE(OptionalInt(body, "n", 0, 10)->has_value());
+  EXPECT_DOUBLE_EQ(**OptionalNumber(body, "f", 0, 10), 5.5);
+  EXPECT_FALSE(OptionalNumber(body, "s", 0, 10).ok());
+  EXPECT_TRUE(**OptionalBool(body, "b"));
+  EXPECT_FALSE(OptionalBool(body, "i").ok());
+  Json stops = Json::parse(R"({"one":"a","many":["a","b","c"],"bad":[1]})");
+  EXPECT_EQ(OptionalStringList(stops, "one", 4)->size(), 1u);
+  EXPECT_EQ(OptionalStringList(stops, "many", 4)->size(), 3u);
+  EXPECT_FALSE(OptionalStringList(stops, "many", 2).ok());
+  EXPECT_FALSE(OptionalStringList(stops, "bad", 4).ok());
+}
+
+TEST(ApiKeyAuthTest, BearerKeysFromEnvAndFile) {
+  EXPECT_TRUE(ApiKeyAuth().Check("").ok());  // no keys: open
+
+  std::string file = testing::TestTempDir() + "/keys.txt";
+  std::ofstream(file) << "# comment\nfile-key\n\n";
+  setenv("MODELRT_UNIT_TEST_KEYS", "env-key-1, env-key-2", 1);
+  ServerConfig config;
+  config.api_keys_env = "MODELRT_UNIT_TEST_KEYS";
+  config.api_keys_file = file;
+  Result<ApiKeyAuth> auth = ApiKeyAuth::FromConfig(config);
+  ASSERT_TRUE(auth.ok()) << auth.error().ToString();
+  EXPECT_EQ(auth->key_count(), 3u);
+  EXPECT_TRUE(auth->Check("Bearer env-key-1").ok());
+  EXPECT_TRUE(auth->Check("bearer env-key-2").ok());
+  EXPECT_TRUE(auth->Check("Bearer file-key").ok());
+  for (const char* bad : {"", "Bearer", "Bearer wrong", "Basic env-key-1", "env-key-1",
+                          "Bearer env-key-1x", "Bearer # comment"}) {
+    Status s = auth->Check(bad);
+    EXPECT_EQ(s.code(), StatusCode::kUnauthenticated) << bad;
+    EXPECT_EQ(s.message().find("env-key"), std::string::npos) << "keys must not be echoed";
+  }
+  unsetenv("MODELRT_UNIT_TEST_KEYS");
+
+  config.api_keys_file = testing::TestTempDir() + "/missing-keys.txt";
+  EXPECT_EQ(ApiKeyAuth::FromConfig(config).error().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(RequestIdTest, EchoesSafeIdsAndReplacesOthers) {
+  EXPECT_EQ(RequestIdFor("abc-123"), "abc-123");
+  EXPECT_EQ(RequestIdFor("").size(), 16u);
+  EXPECT_NE(RequestIdFor("has space"), "has space");
+  EXPECT_NE(RequestIdFor(std::string(129, 'a')), std::string(129, 'a'));
+  EXPECT_NE(RequestIdFor(""), RequestIdFor(""));
+  EXPECT_EQ(NewResponseId("chatcmpl-").rfind("chatcmpl-", 0), 0u);
+}
+
+TEST(AdmissionControlTest, RefusesPastCapacityAndReleases) {
+  MetricsRegistry metrics;
+  AdmissionControl admission(2, metrics);
+  auto a = admission.Admit("m");
+  auto b = admission.Admit("m");
+  ASSERT_TRUE(a.ok() && b.ok());
+  auto c = admission.Admit("m");
+  EXPECT_EQ(c.error().code(), StatusCode::kResourceExhausted);
+  EXPECT_TRUE(admission.Admit("other").ok());  // per model
+  EXPECT_EQ(admission.Depth("m"), 2);
+  EXPECT_NE(metrics.RenderPrometheus().find("modelrt_queue_depth{model=\"m\"} 2"),
+            std::string::npos);
+  a->Release();
+  EXPECT_EQ(admission.Depth("m"), 1);
+  { auto d = admission.Admit("m"); EXPECT_TRUE(d.ok()); }
+  EXPECT_EQ(admission.Depth("m"), 1);
+}
+
+TEST(BlockingExecutorTest, RunsTasksConcurrentlyUpToTheLimit) {
+  BlockingExecutor executor(4);
+  std::mutex mu;
+  std::condition_variable cv;
+  int running = 0, max_running = 0, done = 0;
+  bool release = false;
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_TRUE(executor.Post([&] {
+      std::unique_lock<std::mutex> lock(mu);
+      max_running = std::max(max_running, ++running);
+      cv.notify_all();
+      cv.wait_for(lock, std::chrono::seconds(10), [&] { return release; });
+      --running;
+      ++done;
+      cv.notify_all();
+    }));
+  }
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait_for(lock, std::chrono::seconds(10), [&] { return running == 4; });
+    EXPECT_EQ(running, 4);  // four blocked at once: the limit, not one
+    release = true;
+    cv.notify_all();
+  }
+  executor.Shutdown();
+  EXPECT_EQ(done, 8);
+  EXPECT_EQ(max_running, 4);
+  EXPECT_EQ(executor.thread_count(), 0u);
+  EXPECT_FALSE(executor.Post([] {}));
+}
+
+TEST(ChunkedResponseStreamTest, FramesChunksAndDropsSlowClients) {
+  EXPECT_EQ(ChunkedResponseStream::Frame("hello"), "5\r\nhello\r\n");
+  EXPECT_EQ(ChunkedResponseStream::Frame(std::string(26, 'x')).substr(0, 4), "1a\r\n");
+  std::vector<std::string> chunks;
+  int begins = 0;
+  CallContext call;
+  ChunkedResponseStream stream(
+      [&](int status, HttpHeaders) { ++begins; return status == 200; },
+      [&](std::string frame) { chunks.push_back(std::move(frame)); return true; }, call, 64);
+  EXPECT_FALSE(stream.started());
+  EXPECT_TRUE(stream.Begin(200, {}));
+  EXPECT_TRUE(stream.Begin(200, {}));  // once only
+  EXPECT_EQ(begins, 1);
+  EXPECT_TRUE(stream.Write("data: 1\n\n"));
+  EXPECT_TRUE(stream.Write(""));  // nothing to send
+  EXPECT_EQ(chunks.size(), 1u);
+  stream.SubPending(chunks[0].size());  // the session wrote it
+  EXPECT_TRUE(stream.Write(std::string(40, 'a')));
+  // Unwritten bytes past the limit: the client is too slow, the call is cancelled.
+  EXPECT_FALSE(stream.Write(std::string(40, 'b')));
+  EXPECT_FALSE(stream.alive());
+  EXPECT_TRUE(call.cancelled());
+  EXPECT_FALSE(stream.Write("more"));
+
+  CallContext gone_call;
+  ChunkedResponseStream gone([](int, HttpHeaders) { return false; },
+                             [](std::string) { return false; }, gone_call, 64);
+  EXPECT_FALSE(gone.Begin(200, {}));
+  EXPECT_TRUE(gone_call.cancelled());
+}
+
+TEST(CompletionFormatTest, HoldsBackIncompleteUtf8) {
+  EXPECT_EQ(CompleteUtf8Prefix("abc"), 3u);
+  EXPECT_EQ(CompleteUtf8Prefix("a\xC3"), 1u);            // lead of a 2-byte sequence
+  EXPECT_EQ(CompleteUtf8Prefix("a\xC3\xA9"), 3u);        // é complete
+  EXPECT_EQ(CompleteUtf8Prefix("\xE2\x82"), 0u);         // 2 of 3 bytes of €
+  EXPECT_EQ(CompleteUtf8Prefix("x\xF0\x9F\x98\x80"), 5u);  // 4-byte emoji complete
+  EXPECT_EQ(CompleteUtf8Prefix("x\xF0\x9F\x98"), 1u);
+}
+
+TEST(CompletionFormatTest, ChunksHaveOpenAiShape) {
+  CompletionFormatter chat(CompletionKind::kChat, "chat", /*include_usage=*/true);
+  auto parse = [](const std::string& event) {
+    EXPECT_EQ(event.rfind("data: ", 0), 0u);
+    EXPECT_EQ(event.substr(event.size() - 2), "\n\n");
+    return Json::parse(event.substr(6));
+  };
+  Json role = parse(chat.RoleChunk());
+  EXPECT_EQ(role["object"], "chat.completion.chunk");
+  EXPECT_EQ(role["choices"][0]["delta"]["role"], "assistant");
+  EXPECT_TRUE(role["usage"].is_null());
+  Json content = parse(chat.ContentChunk("hi"));
+  EXPECT_EQ(content["choices"][0]["delta"]["content"], "hi");
+  EXPECT_EQ(content["id"], role["id"]);
+  Json finish = parse(chat.FinishChunk(FinishReason::kLength));
+  EXPECT_EQ(finish["choices"][0]["finish_reason"], "length");
+  GenerateResult result{.text = "hi", .prompt_tokens = 3, .completion_tokens = 1};
+  Json usage = parse(chat.UsageChunk(result));
+  EXPECT_TRUE(usage["choices"].empty());
+  EXPECT_EQ(usage["usage"]["total_tokens"], 4);
+
+  CompletionFormatter text(CompletionKind::kText, "chat", false);
+  EXPECT_EQ(text.RoleChunk(), "");
+  EXPECT_EQ(text.UsageChunk(result), "");
+  Json t = parse(text.ContentChunk("x"));
+  EXPECT_EQ(t["object"], "text_completion");
+  EXPECT_EQ(t["choices"][0]["text"], "x");
+  EXPECT_FALSE(t.contains("usage"));
+  Json whole = text.Response(result);
+  EXPECT_EQ(whole["choices"][0]["text"], "hi");
+  EXPECT_EQ(whole["usage"]["completion_tokens"], 1);
+}
+
+TEST(EmbeddingsHandlerTest, Base64IsLittleEndianFloat32) {
+  // 1.0f = 00 00 80 3F, 2.0f = 00 00 00 40 -> "AACAPwAAAEA="
+  EXPECT_EQ(EmbeddingsHandler::EncodeBase64({1.0f, 2.0f}), "AACAPwAAAEA=");
+  EXPECT_EQ(EmbeddingsHandler::EncodeBase64({1.0f}), "AACAPw==");
+  EXPECT_EQ(EmbeddingsHandler::EncodeBase64({}), "");
+  std::vector<float> v = {3, 4, 12};
+  EmbeddingsHandler::TruncateAndNormalize(v, 2);
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_FLOAT_EQ(v[0], 0.6f);
+  EXPECT_FLOAT_EQ(v[1], 0.8f);
+}
+
+TEST(EmbeddingsHandlerTest, ParsesEveryInputShape) {
+  auto parse = [](const char* json, size_t max = 8) {
+    return EmbeddingsHandler::ParseInput(Json::parse(json), max);
+  };
+  EXPECT_EQ(parse(R"("hi")")->size(), 1u);
+  EXPECT_EQ(parse(R"(["a","b"])")->size(), 2u);
+  auto tokens = parse(R"([1,2,3])");
+  ASSERT_TRUE(tokens.ok());
+  ASSERT_EQ(tokens->size(), 1u);
+  EXPECT_EQ((*tokens)[0].tokens, (std::vector<int32_t>{1, 2, 3}));
+  EXPECT_EQ(parse(R"([[1,2],[3]])")->size(), 2u);
+  for (const char* bad : {R"("")", "[]", R"([""])", "[[]]", "5", R"({"a":1})", R"(["a",1])",
+                          "[-1]", "[1.5]", R"([[1],"a",{}])", R"([[1,"x"]])"}) {
+    EXPECT_EQ(parse(bad).error().code(), StatusCode::kInvalidArgument) << bad;
+  }
+  EXPECT_FALSE(parse(R"(["a","b","c"])", 2).ok());
+}
+
+}  // namespace
+}  // namespace modelrt::server
