@@ -20,6 +20,7 @@ using runtime_test::ChatSpec;
 using runtime_test::CounterValue;
 using runtime_test::MakeFaultyLlama;
 using runtime_test::MakeLlama;
+using runtime_test::HeldGeneration;
 using runtime_test::ShortRequest;
 using runtime_test::StateOf;
 
@@ -50,32 +51,6 @@ EnginePool::Options Budget(int64_t bytes) {
   return options;  // metrics: the runtime's
 }
 
-// A generation held open inside its first piece until Release(): a call in flight.
-class HeldGeneration {
- public:
-  explicit HeldGeneration(GeneratorHandle handle) {
-    thread_ = std::thread([this, handle] {
-      result_ = handle.Generate(ShortRequest(16), [this](std::string_view) {
-        if (!in_piece_.exchange(true)) WaitFor([this] { return release_.load(); }, 60s);
-        return true;
-      });
-    });
-  }
-  ~HeldGeneration() { Finish(); }
-  bool Started() {
-    return WaitFor([this] { return in_piece_.load(); });
-  }
-  Result<GenerateResult>& Finish() {
-    release_.store(true);
-    if (thread_.joinable()) thread_.join();
-    return result_;
-  }
-
- private:
-  std::atomic<bool> in_piece_{false}, release_{false};
-  Result<GenerateResult> result_ = InternalError("not run");
-  std::thread thread_;
-};
 
 TEST(PoolRuntimeTest, LeastRecentlyUsedAliasIsEvictedToStayInBudget) {
   const int64_t size = ChatBytes();

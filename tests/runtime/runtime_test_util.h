@@ -6,6 +6,8 @@
 //   auto runtime = BuildRuntime(provider, {ChatSpec("chat")});
 #pragma once
 
+#include <atomic>
+
 #include <gtest/gtest.h>
 #include <chrono>
 #include <memory>
@@ -102,5 +104,32 @@ bool WaitFor(Pred done, std::chrono::milliseconds limit = 10s) {
   }
   return true;
 }
+
+// A generation held open inside its first piece until Finish(): a call in flight.
+class HeldGeneration {
+ public:
+  explicit HeldGeneration(GeneratorHandle handle) {
+    thread_ = std::thread([this, handle] {
+      result_ = handle.Generate(ShortRequest(16), [this](std::string_view) {
+        if (!in_piece_.exchange(true)) WaitFor([this] { return release_.load(); }, 60s);
+        return true;
+      });
+    });
+  }
+  ~HeldGeneration() { Finish(); }
+  bool Started() {
+    return WaitFor([this] { return in_piece_.load(); });
+  }
+  Result<GenerateResult>& Finish() {
+    release_.store(true);
+    if (thread_.joinable()) thread_.join();
+    return result_;
+  }
+
+ private:
+  std::atomic<bool> in_piece_{false}, release_{false};
+  Result<GenerateResult> result_ = InternalError("not run");
+  std::thread thread_;
+};
 
 }  // namespace modelrt::runtime_test
