@@ -1,9 +1,17 @@
 // modelrt-bench: library-level throughput of the llama provider, one JSON line per run, for
-// scripts/bench to print next to llama-bench and llama-embedding on the same model and threads.
+// scripts/bench to print next to llama-bench, llama-batched-bench and llama-embedding on the same
+// model and threads.
 //
 //   modelrt-bench generate --model m.gguf --threads 2 --prompt-tokens 128 --tokens 128 --reps 5
 //   modelrt-bench generate --model m.gguf --parallel 8 --streams 8 --tokens 128
 //   modelrt-bench embed --model e.gguf --threads 2 --texts 64 --reps 5
+//
+// generate: every stream sends a prompt of exactly --prompt-tokens tokens (built with the
+// model's own tokenizer) and greedy-decodes exactly --tokens tokens (ignore_eos), like
+// llama-bench's pp/tg (which sample nothing: greedy top-1 is the cheapest sampler we have).
+// pp_tps = prompt tokens / time to the first piece, tg_tps = (tokens - 1) / time from the
+// first piece to the end (both for stream 0, so at depth --prompt-tokens), aggregate_tps =
+// completion tokens of all streams / wall time. --verbose prints each rep on stderr.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -15,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "modelrt/runtime.h"
+#include "providers/llama/llama_common.h"
 
 using namespace modelrt;
 using Seconds = std::chrono::duration<double>;
@@ -30,6 +39,7 @@ struct Args {
   int tokens = 128;
   int prompt_tokens = 128;
   int streams = 1;
+  bool verbose = false;
   // embed
   int texts = 64;
   int words = 24;
@@ -63,7 +73,47 @@ std::string Words(int n, int salt) {
   return out;
 }
 
-int RunGenerate(const Args& a) {
+// A prompt of exactly `n` tokens (BOS included) for the model's tokenizer, or as close as the
+// vocabulary allows: words while they fit, then one-token fillers.
+std::string ExactPrompt(const llama_vocab* vocab, int n, int salt) {
+  auto count = [&](const std::string& text) {
+    return static_cast<int>(modelrt::llama::Tokenize(vocab, text, true, false).size());
+  };
+  std::string text;
+  for (int i = 0;; ++i) {
+    std::string next = Words(i + 1, salt);
+    if (count(next) > n) break;
+    text = std::move(next);
+  }
+  static const char* kFillers[] = {" a", " the", " and", ".", "a", "e", " "};
+  for (int have = count(text); have < n;) {
+    bool grew = false;
+    for (const char* filler : kFillers) {
+      if (count(text + filler) == have + 1) {
+        text += filler;
+        ++have;
+        grew = true;
+        break;
+      }
+    }
+    if (!grew) break;
+  }
+  return text;
+}
+
+int RunGenerate(Args a) {
+  // The prompts, from a vocabulary-only load of the model.
+  modelrt::llama::EnsureLlamaBackend();
+  llama_model_params vocab_params = llama_model_default_params();
+  vocab_params.vocab_only = true;
+  llama_model* vocab_model = llama_model_load_from_file(a.model.c_str(), vocab_params);
+  if (!vocab_model) { std::fprintf(stderr, "cannot load %s\n", a.model.c_str()); return 1; }
+  // One prompt per stream, the same in every rep (the engine caches no prompts between calls).
+  std::vector<std::string> prompts(a.streams);
+  for (int s = 0; s < a.streams; ++s)
+    prompts[s] = ExactPrompt(llama_model_get_vocab(vocab_model), a.prompt_tokens, s);
+  llama_model_free(vocab_model);
+
   auto runtime = MakeRuntime(a, Task::kGenerate);
   if (!runtime) { std::fprintf(stderr, "%s\n", runtime.error().ToString().c_str()); return 1; }
   auto handle = (*runtime)->Generator("bench");
@@ -77,7 +127,7 @@ int RunGenerate(const Args& a) {
     for (int s = 0; s < a.streams; ++s) {
       threads.emplace_back([&, s] {
         GenerateRequest req;
-        req.prompt = Words(a.prompt_tokens, s + rep);
+        req.prompt = prompts[s];
         req.max_tokens = a.tokens;
         req.ignore_eos = true;
         req.sampling.temperature = 0;
@@ -90,6 +140,11 @@ int RunGenerate(const Args& a) {
         });
         auto t1 = std::chrono::steady_clock::now();
         if (!result) { std::fprintf(stderr, "%s\n", result.error().ToString().c_str()); std::exit(1); }
+        if (result->completion_tokens != a.tokens) {
+          std::fprintf(stderr, "stream %d produced %lld tokens, not %d\n", s,
+                       static_cast<long long>(result->completion_tokens), a.tokens);
+          std::exit(1);
+        }
         ttft[s] = Seconds(first - t0).count();
         decode_s[s] = Seconds(t1 - first).count();
         produced[s] = result->completion_tokens;
@@ -98,6 +153,9 @@ int RunGenerate(const Args& a) {
     }
     for (auto& t : threads) t.join();
     double wall = Seconds(std::chrono::steady_clock::now() - start).count();
+    if (a.verbose)
+      std::fprintf(stderr, "rep %d: wall %.4f s, stream 0: first piece %.4f s, then %.4f s\n", rep,
+                   wall, ttft[0], decode_s[0]);
     int64_t total = 0;
     for (int s = 0; s < a.streams; ++s) total += produced[s];
     prompt_tokens = prompt[0];
@@ -153,6 +211,7 @@ int main(int argc, char** argv) {
   gen->add_option("--tokens", a.tokens);
   gen->add_option("--prompt-tokens", a.prompt_tokens);
   gen->add_option("--streams", a.streams);
+  gen->add_flag("--verbose", a.verbose);
   auto* emb = app.add_subcommand("embed");
   common(emb);
   emb->add_option("--texts", a.texts);
