@@ -8,7 +8,8 @@
 //
 // generate: every stream sends a prompt of exactly --prompt-tokens tokens (built with the
 // model's own tokenizer) and greedy-decodes exactly --tokens tokens (ignore_eos), like
-// llama-bench's pp/tg (which sample nothing: greedy top-1 is the cheapest sampler we have).
+// llama-bench's pp/tg (which sample nothing: greedy top-1 is the cheapest sampler we have;
+// --temperature T samples with the default chain instead, unseeded).
 // pp_tps = prompt tokens / time to the first piece, tg_tps = (tokens - 1) / time from the
 // first piece to the end (both for stream 0, so at depth --prompt-tokens), aggregate_tps =
 // completion tokens of all streams / wall time. --verbose prints each rep on stderr.
@@ -39,6 +40,8 @@ struct Args {
   int tokens = 128;
   int prompt_tokens = 128;
   int streams = 1;
+  float temperature = 0;  // 0 = greedy; above 0: the default sampler chain, unseeded
+  bool no_stream = false;  // no TokenCallback: only aggregate_tps is measured
   bool verbose = false;
   // embed
   int texts = 64;
@@ -133,15 +136,17 @@ int RunGenerate(Args a) {
         req.prompt = prompts[s];
         req.max_tokens = a.tokens;
         req.ignore_eos = true;
-        req.sampling.temperature = 0;
+        req.sampling.temperature = a.temperature;
         auto t0 = std::chrono::steady_clock::now();
         std::chrono::steady_clock::time_point first;
         bool got_first = false;
-        auto result = handle->Generate(req, [&](std::string_view) {
+        TokenCallback on_piece = [&](std::string_view) {
           if (!got_first) { first = std::chrono::steady_clock::now(); got_first = true; }
           return true;
-        });
+        };
+        auto result = handle->Generate(req, a.no_stream ? TokenCallback() : on_piece);
         auto t1 = std::chrono::steady_clock::now();
+        if (!got_first) first = t1;
         if (!result) { std::fprintf(stderr, "%s\n", result.error().ToString().c_str()); std::exit(1); }
         if (result->completion_tokens != a.tokens) {
           std::fprintf(stderr, "stream %d produced %lld tokens, not %d\n", s,
@@ -221,6 +226,8 @@ int main(int argc, char** argv) {
   gen->add_option("--tokens", a.tokens);
   gen->add_option("--prompt-tokens", a.prompt_tokens);
   gen->add_option("--streams", a.streams);
+  gen->add_option("--temperature", a.temperature);
+  gen->add_flag("--no-stream", a.no_stream);
   gen->add_flag("--verbose", a.verbose);
   auto* emb = app.add_subcommand("embed");
   common(emb);
