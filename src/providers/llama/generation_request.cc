@@ -9,7 +9,8 @@ void GenerationRequest::Emit(std::string text) {
     if (finished_) return;
     pieces_.push_back(std::move(text));
   }
-  cv_.notify_all();
+  // A waiting caller costs the worker a futex wake per piece: spent only when it streams.
+  if (input_.stream) cv_.notify_all();
 }
 
 void GenerationRequest::Finish(GenerationOutcome outcome) {
@@ -25,7 +26,7 @@ void GenerationRequest::Finish(GenerationOutcome outcome) {
 bool GenerationRequest::Wait(std::vector<std::string>* pieces, Clock::time_point deadline) {
   pieces->clear();
   MutexLock lock(mu_);
-  auto ready = [&]() REQUIRES(mu_) { return finished_ || !pieces_.empty(); };
+  auto ready = [&]() REQUIRES(mu_) { return finished_ || (input_.stream && !pieces_.empty()); };
   // time_point::max() means "no deadline"; some wait_until implementations overflow on it.
   if (deadline == Clock::time_point::max()) {
     cv_.wait(lock.native(), ready);

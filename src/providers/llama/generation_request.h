@@ -33,6 +33,9 @@ struct GenerationInput {
   std::vector<std::string> stop;
   bool ignore_eos = false;
   CallContext ctx;
+  // Whether the caller takes pieces as they come (a TokenCallback) or only the whole text at
+  // the end; a non-streaming caller is not woken for every piece.
+  bool stream = true;
 };
 
 // How the worker ended the generation.
@@ -61,8 +64,9 @@ class GenerationRequest {
   }
 
   // ---- caller side
-  // Blocks until text is queued, the request is finished, or `deadline` passes; moves the
-  // queued text into `pieces` (cleared first). Returns true once finished and fully drained.
+  // Blocks until text is queued (streaming requests only), the request is finished, or
+  // `deadline` passes; moves the queued text into `pieces` (cleared first). Returns true once
+  // finished and fully drained.
   bool Wait(std::vector<std::string>* pieces, Clock::time_point deadline);
   // Tells the worker to stop this generation (callback said stop, or the caller gave up).
   void Abandon() { abandoned_.store(true, std::memory_order_relaxed); }

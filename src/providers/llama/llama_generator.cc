@@ -66,6 +66,7 @@ class LlamaGenerator final : public GeneratorModel {
                                   const CallContext& ctx) override {
     if (ctx.expired()) return DeadlineExceededError("deadline exceeded before generation started");
     MODELRT_ASSIGN_OR_RETURN(GenerationInput input, MakeInput(request, ctx));
+    input.stream = static_cast<bool>(on_piece);
     GenerateResult result;
     result.prompt_tokens = static_cast<int64_t>(input.prompt.size());
     if (ctx.cancelled()) {
