@@ -5,6 +5,7 @@
 #include <cstring>
 #include <future>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,8 +40,10 @@ class GenerationEngineTest : public ::testing::Test {
     return engine.ok() ? std::move(*engine) : nullptr;
   }
 
+  // seed: unset = random (not reproducible unless greedy).
   std::shared_ptr<GenerationRequest> MakeRequest(const std::string& prompt, int max_tokens,
-                                                 float temperature, uint32_t seed) {
+                                                 float temperature,
+                                                 std::optional<uint32_t> seed) {
     GenerationInput input;
     input.prompt = Tokenize(llama_model_get_vocab(model_.get()), prompt, true, false);
     input.max_tokens = max_tokens;
@@ -105,6 +108,12 @@ void ExpectSameLogits(const std::vector<std::vector<float>>& alone,
   }
 }
 
+// Greedy requests carry no seed: they are reproducible by being greedy.
+std::optional<uint32_t> SeedFor(const Spec& spec, size_t i) {
+  if (spec.temperature <= 0) return std::nullopt;
+  return static_cast<uint32_t>(i);
+}
+
 TEST_F(GenerationEngineTest, BatchedLogitsEqualSoloLogitsBitForBit) {
   auto engine = MakeEngine(/*parallel=*/3);
   ASSERT_TRUE(engine);
@@ -112,19 +121,48 @@ TEST_F(GenerationEngineTest, BatchedLogitsEqualSoloLogitsBitForBit) {
   std::vector<std::shared_ptr<GenerationRequest>> alone, together;
   std::vector<std::string> alone_text;
   for (size_t i = 0; i < specs.size(); ++i) {
-    alone.push_back(MakeRequest(specs[i].prompt, specs[i].max_tokens, specs[i].temperature, i));
+    alone.push_back(
+        MakeRequest(specs[i].prompt, specs[i].max_tokens, specs[i].temperature, SeedFor(specs[i], i)));
     ASSERT_TRUE(engine->Submit(alone.back()).ok());
     alone_text.push_back(Collect(*alone.back()));
   }
   // All at once over 3 slots: sequences join and leave mid-flight and get moved between ids.
+  // An unseeded request rides along: it may make a batch unpadded whenever it runs alone, but
+  // never while a reproducible one is active.
+  auto random = MakeRequest("Once upon a time", 60, 1.0f, std::nullopt);
+  ASSERT_TRUE(engine->Submit(random).ok());
   for (size_t i = 0; i < specs.size(); ++i) {
-    together.push_back(MakeRequest(specs[i].prompt, specs[i].max_tokens, specs[i].temperature, i));
+    together.push_back(
+        MakeRequest(specs[i].prompt, specs[i].max_tokens, specs[i].temperature, SeedFor(specs[i], i)));
     ASSERT_TRUE(engine->Submit(together.back()).ok());
   }
   for (size_t i = 0; i < specs.size(); ++i) {
     EXPECT_EQ(Collect(*together[i]), alone_text[i]) << "request " << i;
     ExpectSameLogits(LogitsOf(*alone[i]), LogitsOf(*together[i]), i);
     EXPECT_EQ(LogitsOf(*together[i]).size(), static_cast<size_t>(specs[i].max_tokens));
+  }
+  Collect(*random);
+}
+
+TEST_F(GenerationEngineTest, OnlyReproducibleRequestsArePadded) {
+  auto engine = MakeEngine(/*parallel=*/4);
+  ASSERT_TRUE(engine);
+  // Unseeded sampling, alone: one row per step.
+  auto random = MakeRequest("Once upon a time", 8, 0.8f, std::nullopt);
+  ASSERT_TRUE(engine->Submit(random).ok());
+  Collect(*random);
+  GenerationEngine::Stats stats = engine->stats();
+  EXPECT_EQ(stats.decode_steps, 7);  // the first token comes from the prompt's decode
+  EXPECT_EQ(stats.padding_rows, 0);
+  // Seeded and greedy, alone: padded to 4 rows, like a batch of 4.
+  for (auto request : {MakeRequest("Once upon a time", 8, 0.8f, 1u),
+                       MakeRequest("Once upon a time", 8, 0.0f, std::nullopt)}) {
+    ASSERT_TRUE(engine->Submit(request).ok());
+    Collect(*request);
+    GenerationEngine::Stats after = engine->stats();
+    EXPECT_EQ(after.decode_steps - stats.decode_steps, 7);
+    EXPECT_EQ(after.padding_rows - stats.padding_rows, 7 * 3);
+    stats = after;
   }
 }
 

@@ -157,10 +157,16 @@ void GenerationEngine::DecodeStep() {
   for (int id = 0; id < n_active_; ++id)
     AddToken(slots_[id].last_token(), slots_[id].n_past(), id, true);
   // Padding rows live in free sequences at position 0 and are dropped right after the decode.
-  const int rows = std::max(n_active_, std::min(kMinDecodeRows, options_.parallel));
+  // They are only needed while a sequence that must be reproducible is active: a lone sequence
+  // with unseeded sampling decodes in one row (up to twice as fast on small models).
+  bool pad = false;
+  for (int id = 0; id < n_active_ && !pad; ++id) pad = slots_[id].reproducible();
+  const int rows = pad ? std::max(n_active_, std::min(kMinDecodeRows, options_.parallel)) : n_active_;
   for (int id = n_active_; id < rows; ++id) AddToken(pad_token_, 0, id, true);
   const int rc = llama_decode(ctx_.get(), batch_);
   for (int id = n_active_; id < rows; ++id) llama_memory_seq_rm(memory_, id, -1, -1);
+  decode_steps_.fetch_add(1, std::memory_order_relaxed);
+  padding_rows_.fetch_add(rows - n_active_, std::memory_order_relaxed);
   if (rc != 0) {
     Status error = InternalError("llama_decode failed during generation (code " +
                                  std::to_string(rc) + ")");

@@ -12,6 +12,8 @@
 //   - ggml's CPU matmul takes a different kernel for one row than for several (llamafile
 //     sgemm needs >= 2 rows, >= 4 on ARM): decode steps are padded with throw-away tokens in
 //     free sequences to min(4, parallel) rows, so a lone sequence uses the batched kernels.
+//     Only requests that can be reproduced (seeded or greedy sampling) need this: while none
+//     is active, a lone sequence decodes in one row, which costs up to half as much.
 //   - With a unified KV cache, a sequence's cells interleave with others' and get reused out
 //     of position order, which changes attention's summation order: each sequence gets its own
 //     KV stream (kv_unified = false), where its cells are always in position order.
@@ -28,6 +30,7 @@
 // Thread-safety: Submit is thread-safe; everything else runs on the worker thread.
 #pragma once
 
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -73,6 +76,13 @@ class GenerationEngine {
   // Non-OK after a llama_decode failure that is not the request's fault.
   Status health() const;
 
+  // Counters since creation (for tests and diagnostics).
+  struct Stats {
+    int64_t decode_steps = 0;  // llama_decode calls for generated tokens (prompts not counted)
+    int64_t padding_rows = 0;  // throw-away rows added to those steps (see "Reproducibility")
+  };
+  Stats stats() const { return {decode_steps_.load(), padding_rows_.load()}; }
+
  private:
   GenerationEngine(const llama_model* model, LlamaContextPtr ctx, const Options& options);
 
@@ -107,6 +117,7 @@ class GenerationEngine {
   llama_batch batch_{};
   std::vector<GenerationSlot> slots_;  // [0, n_active_) are generating, by sequence id
   int n_active_ = 0;
+  std::atomic<int64_t> decode_steps_{0}, padding_rows_{0};
 
   mutable Mutex mu_;
   CondVar cv_;

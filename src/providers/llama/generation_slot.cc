@@ -14,6 +14,7 @@ void GenerationSlot::Start(std::shared_ptr<GenerationRequest> request, LlamaSamp
   n_past_ = static_cast<int>(in.prompt.size());
   ctx_limit_ = ctx_limit;
   completion_tokens_ = 0;
+  reproducible_ = in.sampling.seed.has_value() || in.sampling.temperature <= 0;
   // Repetition penalties count the prompt too, as in llama-server.
   for (llama_token t : in.prompt) llama_sampler_accept(sampler_.get(), t);
 }
@@ -66,6 +67,7 @@ void GenerationSlot::Reset() {
   last_token_ = 0;
   n_past_ = 0;
   completion_tokens_ = 0;
+  reproducible_ = false;
 }
 
 }  // namespace modelrt::llama

@@ -43,6 +43,9 @@ class GenerationSlot {
   void Reset();
 
   bool active() const { return request_ != nullptr; }
+  // Whether the same request must give the same text again (seeded or greedy sampling), so
+  // that its logits must not depend on what else is decoded beside it.
+  bool reproducible() const { return reproducible_; }
   const std::shared_ptr<GenerationRequest>& request() const { return request_; }
   llama_sampler* sampler() const { return sampler_.get(); }
   llama_token last_token() const { return last_token_; }
@@ -59,6 +62,7 @@ class GenerationSlot {
   int n_past_ = 0;
   int ctx_limit_ = 0;
   int64_t completion_tokens_ = 0;
+  bool reproducible_ = false;
 };
 
 }  // namespace modelrt::llama
