@@ -58,9 +58,14 @@ GenerationEngine::GenerationEngine(const llama_model* model, LlamaContextPtr ctx
   int64_t kv_dim = llama_model_n_embd(model_) / n_head * llama_model_n_head_kv(model_);
   kv_bytes_ = static_cast<int64_t>(llama_n_ctx(ctx_.get())) * llama_model_n_layer(model_) * 2 *
               kv_dim * 2;
-  const int32_t n_vocab = llama_vocab_n_tokens(vocab_);
-  for (llama_token t = 0; t < n_vocab; ++t)
-    if (llama_vocab_is_eog(vocab_, t)) eog_tokens_.push_back(t);
+  n_vocab_ = llama_vocab_n_tokens(vocab_);
+  eog_mask_.assign(n_vocab_, 0);
+  for (llama_token t = 0; t < n_vocab_; ++t) {
+    if (llama_vocab_is_eog(vocab_, t)) {
+      eog_tokens_.push_back(t);
+      eog_mask_[t] = 1;
+    }
+  }
   llama_token bos = llama_vocab_bos(vocab_);
   pad_token_ = bos == LLAMA_TOKEN_NULL ? 0 : bos;
   batch_ = llama_batch_init(options_.batch, 0, 1);
@@ -242,8 +247,15 @@ void GenerationEngine::Release(int id) {
 llama_token GenerationEngine::Sample(int id, int row) {
   GenerationSlot& slot = slots_[id];
   if (options_.observe_logits)
-    options_.observe_logits(*slot.request(), llama_get_logits_ith(ctx_.get(), row),
-                            llama_vocab_n_tokens(vocab_));
+    options_.observe_logits(*slot.request(), llama_get_logits_ith(ctx_.get(), row), n_vocab_);
+  if (slot.plain_greedy()) {
+    // The chain would copy n_vocab candidates to find one maximum (~50 us for 32K tokens).
+    static const std::vector<uint8_t> kNoneBanned;
+    const float* logits = llama_get_logits_ith(ctx_.get(), row);
+    if (logits)
+      return GreedyToken(logits, n_vocab_,
+                         slot.request()->input().ignore_eos ? eog_mask_ : kNoneBanned);
+  }
   return llama_sampler_sample(slot.sampler(), ctx_.get(), row);
 }
 

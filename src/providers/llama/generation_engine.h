@@ -31,6 +31,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -111,6 +112,8 @@ class GenerationEngine {
   int ctx_limit_ = 0;
   int64_t kv_bytes_ = 0;
   std::vector<llama_token> eog_tokens_;  // banned when ignore_eos
+  std::vector<uint8_t> eog_mask_;        // the same, by token id (for GreedyToken)
+  int32_t n_vocab_ = 0;
   llama_token pad_token_ = 0;
 
   // Worker-only state.

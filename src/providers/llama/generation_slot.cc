@@ -1,5 +1,6 @@
 #include "providers/llama/generation_slot.h"
 
+#include "providers/llama/sampler_chain.h"
 #include "providers/llama/utf8.h"
 
 namespace modelrt::llama {
@@ -15,6 +16,7 @@ void GenerationSlot::Start(std::shared_ptr<GenerationRequest> request, LlamaSamp
   ctx_limit_ = ctx_limit;
   completion_tokens_ = 0;
   reproducible_ = in.sampling.seed.has_value() || in.sampling.temperature <= 0;
+  plain_greedy_ = IsPlainGreedy(in.sampling);
   // Repetition penalties count the prompt too, as in llama-server.
   for (llama_token t : in.prompt) llama_sampler_accept(sampler_.get(), t);
 }
@@ -68,6 +70,7 @@ void GenerationSlot::Reset() {
   n_past_ = 0;
   completion_tokens_ = 0;
   reproducible_ = false;
+  plain_greedy_ = false;
 }
 
 }  // namespace modelrt::llama

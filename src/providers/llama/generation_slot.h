@@ -46,6 +46,9 @@ class GenerationSlot {
   // Whether the same request must give the same text again (seeded or greedy sampling), so
   // that its logits must not depend on what else is decoded beside it.
   bool reproducible() const { return reproducible_; }
+  // Whether sampling is plain greedy (see IsPlainGreedy): the engine then picks the token from
+  // the logits directly instead of through sampler().
+  bool plain_greedy() const { return plain_greedy_; }
   const std::shared_ptr<GenerationRequest>& request() const { return request_; }
   llama_sampler* sampler() const { return sampler_.get(); }
   llama_token last_token() const { return last_token_; }
@@ -63,6 +66,7 @@ class GenerationSlot {
   int ctx_limit_ = 0;
   int64_t completion_tokens_ = 0;
   bool reproducible_ = false;
+  bool plain_greedy_ = false;
 };
 
 }  // namespace modelrt::llama

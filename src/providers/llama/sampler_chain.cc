@@ -19,6 +19,33 @@ Status ValidateSampling(const SamplingParams& p) {
   return OkStatus();
 }
 
+bool IsPlainGreedy(const SamplingParams& p) {
+  const bool penalties = p.repeat_penalty != 1.0f && p.repeat_last_n != 0;
+  return p.temperature <= 0 && !penalties;
+}
+
+llama_token GreedyToken(const float* logits, int32_t n_vocab,
+                        const std::vector<uint8_t>& banned_mask) {
+  if (banned_mask.empty()) {
+    llama_token best = 0;
+    for (llama_token t = 1; t < n_vocab; ++t)
+      if (logits[t] > logits[best]) best = t;
+    return best;
+  }
+  // Same arithmetic as llama_sampler_logit_bias (logit + -inf), same comparison as greedy.
+  auto value = [&](llama_token t) { return banned_mask[t] ? logits[t] + -INFINITY : logits[t]; };
+  llama_token best = 0;
+  float best_value = value(0);
+  for (llama_token t = 1; t < n_vocab; ++t) {
+    const float v = value(t);
+    if (v > best_value) {
+      best = t;
+      best_value = v;
+    }
+  }
+  return best;
+}
+
 LlamaSamplerPtr MakeSamplerChain(const SamplingParams& p, const llama_vocab* vocab,
                                  const std::vector<llama_token>& banned) {
   llama_sampler_chain_params chain_params = llama_sampler_chain_default_params();

@@ -1,14 +1,18 @@
 // Builds the llama.cpp sampler chain for one generation from SamplingParams, in llama-server's
 // order: penalties -> top-k -> top-p -> min-p -> temperature -> dist(seed), or greedy when
-// the temperature is 0.
+// the temperature is 0. Plain greedy requests (no penalties) can skip the chain: GreedyToken
+// picks the same token from the logits in place, without copying n_vocab candidates.
 //
 //   MODELRT_RETURN_IF_ERROR(ValidateSampling(request.sampling));
 //   LlamaSamplerPtr chain = MakeSamplerChain(request.sampling, vocab, eog_tokens);
-//   llama_token t = llama_sampler_sample(chain.get(), ctx, output_index);
+//   llama_token t = IsPlainGreedy(request.sampling)
+//                       ? GreedyToken(llama_get_logits_ith(ctx, i), n_vocab, banned_mask)
+//                       : llama_sampler_sample(chain.get(), ctx, output_index);
 //
 // Thread-safety: the functions are thread-safe; a chain is used by one thread at a time.
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 #include "modelrt/model.h"
@@ -23,5 +27,14 @@ Status ValidateSampling(const SamplingParams& params);
 // `banned` tokens get a -inf logit bias (end-of-generation tokens for ignore_eos).
 LlamaSamplerPtr MakeSamplerChain(const SamplingParams& params, const llama_vocab* vocab,
                                  const std::vector<llama_token>& banned);
+
+// True when the chain for `params` is only [logit bias ->] greedy, so GreedyToken may stand in.
+bool IsPlainGreedy(const SamplingParams& params);
+
+// The token that chain picks from `logits` (n_vocab floats): the first highest logit, where a
+// token with a nonzero `banned_mask` entry counts as its logit plus -inf, exactly as the logit
+// bias sampler makes it. An empty mask bans nothing.
+llama_token GreedyToken(const float* logits, int32_t n_vocab,
+                        const std::vector<uint8_t>& banned_mask);
 
 }  // namespace modelrt::llama
