@@ -49,23 +49,27 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--bin", required=True, help="modelrt's build/bin")
     p.add_argument("--llama-bin", required=True, help="llama.cpp's build/bin (llama-server)")
-    p.add_argument("--quick", action="store_true", help="short points (3 s, one overhead round)")
-    p.add_argument("--duration", type=float, help="seconds per point (default 10; --quick 3)")
+    p.add_argument("--quick", action="store_true", help="short points (4 s in 2 slices)")
+    p.add_argument("--duration", type=float,
+                   help="seconds per point and server, split into --rounds slices (default 12; "
+                        "--quick 4)")
     p.add_argument("--threads", type=int, default=1, help="compute threads of both servers")
     p.add_argument("--http-threads", type=int, default=1,
                    help="modelrt's HTTP (Asio) threads; llama-server keeps its default (slots + 2), "
                         "since its HTTP threads each hold one keep-alive connection")
     p.add_argument("--only", default="gen,embed,overhead", help="sections: gen,embed,overhead")
     p.add_argument("--max-tokens", type=int, default=64, help="tokens per completion request")
-    p.add_argument("--rounds", type=int, help="overhead rounds, medians reported (default 3; --quick 1)")
+    p.add_argument("--rounds", type=int,
+                   help="slices per point: the servers take turns slice by slice so both see the "
+                        "same machine load (default 4; --quick 2)")
     p.add_argument("--nice", type=int, default=0,
                    help="run servers, wrk and modelrt-bench under `nice -n N` (negative: root only)")
     p.add_argument("--logs", help="keep server logs and configs in this folder")
     a = p.parse_args()
     if a.duration is None:
-        a.duration = 3.0 if a.quick else 10.0
+        a.duration = 4.0 if a.quick else 12.0
     if a.rounds is None:
-        a.rounds = 1 if a.quick else 3
+        a.rounds = 2 if a.quick else 4
     a.only = set(a.only.split(","))
     return a
 
@@ -173,26 +177,39 @@ class Bench:
 
     # ---- wrk -----------------------------------------------------------------------------
 
-    def wrk(self, server, path, body, count, connections, threads, duration=None):
+    def wrk(self, server, path, body, count, connections, threads, seconds):
+        """One wrk run of `seconds` (whole seconds: wrk takes no fractions) on `server`."""
         env = dict(os.environ, WRK_BODY=json.dumps(body), WRK_COUNT=count)
-        cmd = self.prefix + ["wrk", f"-t{threads}", f"-c{connections}",
-                             f"-d{max(1, round(duration or self.a.duration))}s", "--timeout", "120s", "-s", LUA,
-                             f"http://127.0.0.1:{server.port}{path}"]
+        cmd = self.prefix + ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s",
+                             "--timeout", "120s", "-s", LUA, f"http://127.0.0.1:{server.port}{path}"]
         cpu0 = cpu_seconds(server.proc.pid)
         out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
         cpu1 = cpu_seconds(server.proc.pid)
         line = next(l for l in out.splitlines() if l.startswith("WRK_RESULT "))
         r = json.loads(line[len("WRK_RESULT "):])
-        r["seconds"] = r["duration_us"] / 1e6
-        r["rps"] = r["requests"] / r["seconds"]
-        r["tps"] = r["tokens"] / r["seconds"]
-        r["cpu_us_per_request"] = (cpu1 - cpu0) * 1e6 / max(1, r["requests"])
+        r["connections"] = connections
+        r["cpu_s"] = cpu1 - cpu0
         return r
 
-    def pair(self, index, servers, run):
-        """Runs `run(server)` on each server, alternating which goes first by point index."""
-        order = servers if index % 2 == 0 else list(reversed(servers))
-        return {s.name: run(s) for s in order}
+    def slices(self):
+        """(number of slices, seconds each) for one point on one server."""
+        n = max(1, self.a.rounds)
+        return n, max(1, round(self.a.duration / n))
+
+    def point(self, index, servers, run):
+        """Runs `run(server, seconds)` on each server in alternating slices (A B, B A, ...) so
+        both see the same machine load, and merges each server's slices."""
+        n, seconds = self.slices()
+        runs = {s.name: [] for s in servers}
+        for k in range(n):
+            order = servers if (index + k) % 2 == 0 else list(reversed(servers))
+            for s in order:
+                runs[s.name].append(run(s, seconds))
+        return {name: merge(rs) for name, rs in runs.items()}
+
+    def slice_note(self):
+        n, seconds = self.slices()
+        return f"{n} × {seconds} s per point and server, taking turns"
 
     # ---- sections ------------------------------------------------------------------------
 
@@ -215,8 +232,8 @@ class Bench:
                     s.text = s.post("/v1/completions", body)["choices"][0]["text"]
                 same = "same text" if ls.text == mr.text else "texts DIFFER"
                 for i, n in enumerate(GEN_STREAMS):
-                    r = self.pair(i, [ls, mr], lambda s: self.wrk(
-                        s, "/v1/completions", body, "completion_tokens", n, n))
+                    r = self.point(i, [ls, mr], lambda s, sec: self.wrk(
+                        s, "/v1/completions", body, "completion_tokens", n, n, sec))
                     rows.append((name, n, r["llama-server"], r["modelrt"], same, max_tokens))
                     print(f"  gen {name} x{n}: llama-server {r['llama-server']['tps']:.0f} tok/s, "
                           f"modelrt {r['modelrt']['tps']:.0f} tok/s", file=sys.stderr)
@@ -225,13 +242,18 @@ class Bench:
                 mr.stop()
         print(f"\n### Generation: aggregate completion tokens/s (non-streaming /v1/completions, "
               f"{GEN_SLOTS} slots, ctx {ctx} per slot, {a.threads} compute threads, "
-              f"{a.duration:g} s per point)\n")
-        print("| model | tokens per request | streams | llama-server tok/s | modelrt tok/s | ratio | llama-server p50 / p99 ms | modelrt p50 / p99 ms |")
-        print("|---|---|---|---|---|---|---|---|")
+              f"{self.slice_note()})\n")
+        print("| model | tokens per request | streams | llama-server tok/s | modelrt tok/s | ratio | llama-server p50 / p99 ms | modelrt p50 / p99 ms | CPU µs/token llama-server / modelrt |")
+        print("|---|---|---|---|---|---|---|---|---|")
         for name, n, l, m, same, max_tokens in rows:
             print(f"| {name} | {max_tokens} | {n} | {fmt_tps(l)} | {fmt_tps(m)} | {ratio(m['tps'], l['tps'])} | "
-                  f"{l['p50_us']/1e3:.1f} / {l['p99_us']/1e3:.1f} | {m['p50_us']/1e3:.1f} / {m['p99_us']/1e3:.1f} |")
-        print(f"\n(greedy on both: {rows[0][4] if rows else ''} for the check request)")
+                  f"{l['p50_us']/1e3:.1f} / {l['p99_us']/1e3:.1f} | {m['p50_us']/1e3:.1f} / {m['p99_us']/1e3:.1f} | "
+                  f"{cpu_per_token(l):.0f} / {cpu_per_token(m):.0f} |")
+        print(f"\nTokens/s = completion tokens summed from the responses' usage / the time the "
+              f"connections spent on completed requests × streams (Little's law: no loss from "
+              f"requests cut off at the end of a slice). CPU µs/token: the server process's CPU "
+              f"time per completion token, steadier than rates on a busy machine. Greedy on both: "
+              f"{rows[0][4] if rows else '-'} for the check request.")
 
     def embeddings(self, model):
         a = self.a
@@ -247,8 +269,8 @@ class Bench:
             for s in (ls, mr):
                 s.post("/v1/embeddings", body)
             for i, n in enumerate(EMBED_CLIENTS):
-                r = self.pair(i, [ls, mr], lambda s: self.wrk(
-                    s, "/v1/embeddings", body, "prompt_tokens", n, min(n, 2)))
+                r = self.point(i, [ls, mr], lambda s, sec: self.wrk(
+                    s, "/v1/embeddings", body, "prompt_tokens", n, min(n, 2), sec))
                 rows.append((n, r["llama-server"], r["modelrt"]))
                 print(f"  embed x{n}: llama-server {r['llama-server']['rps']:.0f} req/s, "
                       f"modelrt {r['modelrt']['rps']:.0f} req/s", file=sys.stderr)
@@ -257,12 +279,15 @@ class Bench:
             mr.stop()
         print(f"\n### Embeddings: requests/s and latency (BERT E384 L4 generated, one "
               f"{len(EMBED_TEXT.split())}-word text per request, {EMBED_SLOTS} slots, "
-              f"{a.threads} compute threads, {a.duration:g} s per point)\n")
-        print("| clients | llama-server req/s | p50 ms | p99 ms | modelrt req/s | p50 ms | p99 ms | ratio (req/s) |")
-        print("|---|---|---|---|---|---|---|---|")
+              f"{a.threads} compute threads, {self.slice_note()})\n")
+        print("| clients | llama-server req/s | p50 ms | p99 ms | CPU ms/req | modelrt req/s | p50 ms | p99 ms | CPU ms/req | ratio (req/s) |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         for n, l, m in rows:
             print(f"| {n} | {fmt_rps(l)} | {l['p50_us']/1e3:.2f} | {l['p99_us']/1e3:.2f} | "
-                  f"{fmt_rps(m)} | {m['p50_us']/1e3:.2f} | {m['p99_us']/1e3:.2f} | {ratio(m['rps'], l['rps'])} |")
+                  f"{l['cpu_us_per_request']/1e3:.2f} | {fmt_rps(m)} | {m['p50_us']/1e3:.2f} | "
+                  f"{m['p99_us']/1e3:.2f} | {m['cpu_us_per_request']/1e3:.2f} | {ratio(m['rps'], l['rps'])} |")
+        print("\nCPU ms/req: the server process's CPU time (all threads) per request, from /proc: "
+              "steadier than wall-clock rates on a busy machine.")
 
     def overhead(self, model):
         a = self.a
@@ -273,49 +298,78 @@ class Bench:
                                 "-b", str(EMBED_BATCH), "-ub", str(EMBED_BATCH)])
         body = {"model": "bench", "input": TINY_TEXT}
         server_runs, lib_runs, ls_runs = [], [], []
+        n, seconds = self.slices()
         try:
             self.start_all([mr, ls])
             for s in (mr, ls):
                 s.post("/v1/embeddings", body)
-            for i in range(a.rounds):
+            for k in range(n):
                 def server_run():
-                    server_runs.append(self.wrk(mr, "/v1/embeddings", body, "prompt_tokens", 1, 1))
+                    server_runs.append(self.wrk(mr, "/v1/embeddings", body, "prompt_tokens", 1, 1,
+                                                seconds))
 
                 def lib_run():
                     cmd = self.prefix + [f"{a.bin}/modelrt-bench", "embed-latency", "--model", model,
                                          "--threads", str(a.threads), "--parallel", str(EMBED_SLOTS),
                                          "--ctx", str(EMBED_CTX), "--batch", str(EMBED_BATCH),
-                                         "--duration", str(a.duration), "--text", TINY_TEXT]
+                                         "--duration", str(seconds), "--text", TINY_TEXT]
                     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
                     lib_runs.append(json.loads(out.strip().splitlines()[-1]))
 
-                for run in ((server_run, lib_run) if i % 2 == 0 else (lib_run, server_run)):
+                for run in ((server_run, lib_run) if k % 2 == 0 else (lib_run, server_run)):
                     run()
-                ls_runs.append(self.wrk(ls, "/v1/embeddings", body, "prompt_tokens", 1, 1))
-                print(f"  overhead round {i + 1}: server p50 {server_runs[-1]['p50_us']} us, "
+                ls_runs.append(self.wrk(ls, "/v1/embeddings", body, "prompt_tokens", 1, 1, seconds))
+                print(f"  overhead slice {k + 1}: server p50 {server_runs[-1]['p50_us']} us, "
                       f"library p50 {lib_runs[-1]['p50_us']:.0f} us", file=sys.stderr)
         finally:
             mr.stop()
             ls.stop()
+        server_m, ls_m = merge(server_runs), merge(ls_runs)
         med = lambda runs, key: statistics.median(r[key] for r in runs)
-        sp50, sp99 = med(server_runs, "p50_us"), med(server_runs, "p99_us")
+        sp50, sp99, scpu = server_m["p50_us"], server_m["p99_us"], server_m["cpu_us_per_request"]
         lp50, lp99 = med(lib_runs, "p50_us"), med(lib_runs, "p99_us")
-        scpu, lcpu = med(server_runs, "cpu_us_per_request"), med(lib_runs, "cpu_us_per_call")
+        lcpu = sum(r["cpu_us_per_call"] * r["calls"] for r in lib_runs) / sum(r["calls"] for r in lib_runs)
         print(f"\n### Server overhead: one client, one-text embedding ('{TINY_TEXT}') on a generated BERT E128 L2, medians of "
-              f"{a.rounds} round(s) of {a.duration:g} s\n")
+              f"{n} slice(s) of {seconds} s each, taking turns\n")
         print("| path | p50 µs | p99 µs | CPU µs per request |")
         print("|---|---|---|---|")
         print(f"| modelrt serve + wrk (HTTP keep-alive) | {sp50:.0f} | {sp99:.0f} | {scpu:.0f} |")
         print(f"| library call (modelrt-bench embed-latency) | {lp50:.0f} | {lp99:.0f} | {lcpu:.0f} |")
         print(f"| **server overhead** (difference) | **{sp50 - lp50:.0f}** | **{sp99 - lp99:.0f}** | "
               f"**{scpu - lcpu:.0f}** |")
-        print(f"| llama-server + wrk, same request (reference) | {med(ls_runs, 'p50_us'):.0f} | "
-              f"{med(ls_runs, 'p99_us'):.0f} | {med(ls_runs, 'cpu_us_per_request'):.0f} |")
+        print(f"| llama-server + wrk, same request (reference) | {ls_m['p50_us']:.0f} | "
+              f"{ls_m['p99_us']:.0f} | {ls_m['cpu_us_per_request']:.0f} |")
         ok50 = "met" if sp50 - lp50 < 200 else "NOT met"
         ok99 = "met" if sp99 - lp99 < 1000 else "NOT met"
         print(f"\nGoals: overhead p50 < 200 µs ({ok50}), p99 < 1 ms ({ok99}). CPU time is of the "
               f"whole server process (HTTP + engine) per request, from /proc; the library's "
               f"includes its engine thread.")
+
+
+def merge(runs):
+    """One point from its slices: sums, rates over the summed time, percentiles as the median of
+    the slices' (wrk reports no histograms to merge)."""
+    requests = sum(r["requests"] for r in runs)
+    seconds = sum(r["duration_us"] for r in runs) / 1e6
+    tokens = sum(r["tokens"] for r in runs)
+    busy = sum(r["mean_us"] * r["requests"] for r in runs) / 1e6
+    return {
+        "requests": requests,
+        "tokens": tokens,
+        "bad": sum(r["bad"] for r in runs),
+        "errors": sum(r["errors"] for r in runs),
+        "rps": requests / seconds if seconds else 0,
+        # Each connection always has one request out, so connections / mean latency is the
+        # request rate, without the loss of the requests still running when a slice ends.
+        "tps": tokens / busy * runs[0]["connections"] if busy else 0,
+        "p50_us": statistics.median(r["p50_us"] for r in runs),
+        "p99_us": statistics.median(r["p99_us"] for r in runs),
+        "cpu_us_per_request": sum(r["cpu_s"] for r in runs) * 1e6 / max(1, requests),
+    }
+
+
+def cpu_per_token(r):
+    return r["cpu_us_per_request"] * r["requests"] / r["tokens"] if r["tokens"] else 0
 
 
 def fmt_tps(r):
