@@ -7,9 +7,11 @@ Run through scripts/bench-server (which builds modelrt and finds llama.cpp's too
     scripts/bench-server --duration 20 --threads 2
     scripts/bench-server --only overhead --rounds 5
 
-Both servers run the same model with the same compute threads and slots; each point is measured
-on one server right after the other (alternating which goes first) so both see the same machine
-load. Prints markdown tables:
+Both servers run the same model with the same compute threads and slots. Each point is measured
+in slices that alternate between the servers (A B, B A, ...), so both see the same machine load,
+and CPU time per request or token (from /proc) is printed beside the rates, as it drifts less than
+wall-clock numbers on a busy machine. Defaults keep a 2-core machine near full: 1 compute thread
+and 1 HTTP thread for modelrt (--threads, --http-threads). Prints markdown tables:
   1. generation: aggregate completion tokens/s at 1, 4 and 8 concurrent non-streaming
      /v1/completions (wrk -c N -t N, fixed max_tokens, ignore_eos, temperature 0, no prompt cache),
      on stories260K (overhead-bound) and a generated E512 L8 llama (compute-bound);
