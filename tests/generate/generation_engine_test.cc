@@ -121,8 +121,8 @@ TEST_F(GenerationEngineTest, BatchedLogitsEqualSoloLogitsBitForBit) {
   std::vector<std::shared_ptr<GenerationRequest>> alone, together;
   std::vector<std::string> alone_text;
   for (size_t i = 0; i < specs.size(); ++i) {
-    alone.push_back(
-        MakeRequest(specs[i].prompt, specs[i].max_tokens, specs[i].temperature, SeedFor(specs[i], i)));
+    alone.push_back(MakeRequest(specs[i].prompt, specs[i].max_tokens, specs[i].temperature,
+                                SeedFor(specs[i], i)));
     ASSERT_TRUE(engine->Submit(alone.back()).ok());
     alone_text.push_back(Collect(*alone.back()));
   }
@@ -132,8 +132,8 @@ TEST_F(GenerationEngineTest, BatchedLogitsEqualSoloLogitsBitForBit) {
   auto random = MakeRequest("Once upon a time", 60, 1.0f, std::nullopt);
   ASSERT_TRUE(engine->Submit(random).ok());
   for (size_t i = 0; i < specs.size(); ++i) {
-    together.push_back(
-        MakeRequest(specs[i].prompt, specs[i].max_tokens, specs[i].temperature, SeedFor(specs[i], i)));
+    together.push_back(MakeRequest(specs[i].prompt, specs[i].max_tokens, specs[i].temperature,
+                                   SeedFor(specs[i], i)));
     ASSERT_TRUE(engine->Submit(together.back()).ok());
   }
   for (size_t i = 0; i < specs.size(); ++i) {

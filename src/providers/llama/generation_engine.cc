@@ -166,7 +166,8 @@ void GenerationEngine::DecodeStep() {
   // with unseeded sampling decodes in one row (up to twice as fast on small models).
   bool pad = false;
   for (int id = 0; id < n_active_ && !pad; ++id) pad = slots_[id].reproducible();
-  const int rows = pad ? std::max(n_active_, std::min(kMinDecodeRows, options_.parallel)) : n_active_;
+  const int rows =
+      pad ? std::max(n_active_, std::min(kMinDecodeRows, options_.parallel)) : n_active_;
   for (int id = n_active_; id < rows; ++id) AddToken(pad_token_, 0, id, true);
   const int rc = llama_decode(ctx_.get(), batch_);
   for (int id = n_active_; id < rows; ++id) llama_memory_seq_rm(memory_, id, -1, -1);
