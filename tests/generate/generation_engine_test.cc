@@ -40,7 +40,7 @@ class GenerationEngineTest : public ::testing::Test {
     return engine.ok() ? std::move(*engine) : nullptr;
   }
 
-  // seed: unset = random (not reproducible unless greedy).
+  // seed: unset = not reproducible under batching (random, or greedy like llama-server).
   std::shared_ptr<GenerationRequest> MakeRequest(const std::string& prompt, int max_tokens,
                                                  float temperature,
                                                  std::optional<uint32_t> seed) {
@@ -108,11 +108,8 @@ void ExpectSameLogits(const std::vector<std::vector<float>>& alone,
   }
 }
 
-// Greedy requests carry no seed: they are reproducible by being greedy.
-std::optional<uint32_t> SeedFor(const Spec& spec, size_t i) {
-  if (spec.temperature <= 0) return std::nullopt;
-  return static_cast<uint32_t>(i);
-}
+// Every request of the workload asks for reproducibility with a seed, greedy ones included.
+std::optional<uint32_t> SeedFor(const Spec&, size_t i) { return static_cast<uint32_t>(i); }
 
 TEST_F(GenerationEngineTest, BatchedLogitsEqualSoloLogitsBitForBit) {
   auto engine = MakeEngine(/*parallel=*/3);
@@ -154,9 +151,17 @@ TEST_F(GenerationEngineTest, OnlyReproducibleRequestsArePadded) {
   GenerationEngine::Stats stats = engine->stats();
   EXPECT_EQ(stats.decode_steps, 7);  // the first token comes from the prompt's decode
   EXPECT_EQ(stats.padding_rows, 0);
-  // Seeded and greedy, alone: padded to 4 rows, like a batch of 4.
+  // Greedy without a seed, alone: one row per step too.
+  auto greedy = MakeRequest("Once upon a time", 8, 0.0f, std::nullopt);
+  ASSERT_TRUE(engine->Submit(greedy).ok());
+  Collect(*greedy);
+  GenerationEngine::Stats unseeded = engine->stats();
+  EXPECT_EQ(unseeded.decode_steps - stats.decode_steps, 7);
+  EXPECT_EQ(unseeded.padding_rows, 0);
+  stats = unseeded;
+  // Seeded, sampled or greedy, alone: padded to 4 rows, like a batch of 4.
   for (auto request : {MakeRequest("Once upon a time", 8, 0.8f, 1u),
-                       MakeRequest("Once upon a time", 8, 0.0f, std::nullopt)}) {
+                       MakeRequest("Once upon a time", 8, 0.0f, 2u)}) {
     ASSERT_TRUE(engine->Submit(request).ok());
     Collect(*request);
     GenerationEngine::Stats after = engine->stats();

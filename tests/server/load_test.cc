@@ -49,6 +49,7 @@ TEST(LoadTest, SixtyFourConcurrentMixedRequestsAllAnsweredCorrectly) {
                     {{"model", "chat"},
                      {"messages", {{{"role", "user"}, {"content", prompts[v]}}}},
                      {"temperature", 0},
+                     {"seed", v},  // a seed asks for the same text under any load
                      {"max_tokens", 8}});
   };
   // Answers computed one at a time, to compare the concurrent ones with.

@@ -15,7 +15,10 @@ void GenerationSlot::Start(std::shared_ptr<GenerationRequest> request, LlamaSamp
   n_past_ = static_cast<int>(in.prompt.size());
   ctx_limit_ = ctx_limit;
   completion_tokens_ = 0;
-  reproducible_ = in.sampling.seed.has_value() || in.sampling.temperature <= 0;
+  // A seed asks for the same text whatever else runs: only then are decode steps padded (see
+  // GenerationEngine::DecodeStep). Greedy without a seed decodes like llama-server's slots: the
+  // same text alone, but batch-dependent rounding may flip a near-tie under load.
+  reproducible_ = in.sampling.seed.has_value();
   plain_greedy_ = IsPlainGreedy(in.sampling);
   // Repetition penalties count the prompt too, as in llama-server.
   for (llama_token t : in.prompt) llama_sampler_accept(sampler_.get(), t);
