@@ -146,7 +146,7 @@ TEST(AdminLifecycleTest, WatchedConfigFileIsReappliedWhenItChanges) {
   Json embed = {{"alias", "embed"}, {"task", "embed"},
                 {"model", TestModel(llama::TestModelKind::kBertEmbed)}};
   Json reload = {{"reload", {{"watch_config", true}, {"debounce_ms", 50}}}};
-  std::string path = WriteConfig(dir, {embed}, Json::array(), reload);
+  std::string path = WriteConfig(dir, Json::array({embed}), Json::array(), reload);
   Result<Config> config = LoadConfigFile(path);
   ASSERT_TRUE(config.ok()) << config.error().ToString();
   config->server.admin_key_file = AdminConfig().server.admin_key_file;
@@ -181,8 +181,8 @@ TEST(AdminLifecycleTest, PoolAndReloadSeriesOnMetrics) {
   EXPECT_EQ(MetricValue(text, "modelrt_pool_bytes_in_use"), static_cast<double>(stats.bytes_in_use));
   EXPECT_GT(MetricValue(text, "modelrt_pool_bytes_in_use"), 0);
   EXPECT_THAT(text, HasSubstr("modelrt_pool_engines"));
-  EXPECT_THAT(text, HasSubstr("modelrt_reloads_total{alias=\"embed\",outcome=\"success\","
-                              "trigger=\"api\"} 1"));
+  EXPECT_THAT(text, HasSubstr("modelrt_reloads_total{alias=\"embed\",trigger=\"api\","
+                              "outcome=\"success\"} 1"));
   EXPECT_THAT(text, HasSubstr("modelrt_reload_seconds_count{alias=\"embed\"} 1"));
 }
 

@@ -124,7 +124,8 @@ std::set<std::string> Aliases(int port) {
   std::set<std::string> aliases;
   HttpResult r = AdminCall(port, "GET", "/admin/models", "", kProcessKey);
   if (r.status != 200) return aliases;
-  for (const Json& model : r.json()["data"]) aliases.insert(model["alias"].get<std::string>());
+  const Json body = r.json();  // kept: a range-for over a temporary's member would dangle
+  for (const Json& model : body["data"]) aliases.insert(model["alias"].get<std::string>());
   return aliases;
 }
 
