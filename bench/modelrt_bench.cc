@@ -4,8 +4,16 @@
 //   modelrt-bench generate --model m.gguf --threads 2 --prompt-tokens 128 --tokens 128 --reps 5
 //   modelrt-bench generate --model m.gguf --parallel 8 --streams 8 --tokens 128
 //   modelrt-bench embed --model e.gguf --threads 2 --texts 64 --reps 5
+//   modelrt-bench embed-latency --model e.gguf --threads 1 --parallel 32 --duration 5
+//
+// embed-latency times single small Embed calls (one short text) back to back, the same call a
+// lone HTTP client makes through `modelrt serve`, so scripts/bench-server can subtract it from
+// the server's latency and report the server's own overhead: {"p50_us":..,"p99_us":..}.
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <string>
 #include <thread>
@@ -33,6 +41,13 @@ struct Args {
   // embed
   int texts = 64;
   int words = 24;
+  // embed-latency
+  int ctx = 0;                // per-sequence context (0 = the model's)
+  int batch = 0;              // tokens per decode (0 = the provider's default)
+  int batch_wait_us = -1;     // -1 = the provider's default
+  int iterations = 1000000;   // stop after this many calls...
+  double duration_s = 5;      // ...or after this long, whichever comes first
+  std::string text = "hello world";
 };
 
 Result<std::unique_ptr<ModelRuntime>> MakeRuntime(const Args& a, Task task) {
@@ -45,6 +60,9 @@ Result<std::unique_ptr<ModelRuntime>> MakeRuntime(const Args& a, Task task) {
   spec.model = a.model;
   spec.options = {{"parallel", a.parallel}};
   if (task == Task::kGenerate) spec.options["ctx"] = a.prompt_tokens + a.tokens + 8;
+  if (task == Task::kEmbed && a.ctx > 0) spec.options["ctx"] = a.ctx;
+  if (task == Task::kEmbed && a.batch > 0) spec.options["batch"] = a.batch;
+  if (task == Task::kEmbed && a.batch_wait_us >= 0) spec.options["batch_wait_us"] = a.batch_wait_us;
   spec.warmup = WarmupPolicy::kEager;
   spec.required = true;
   config.models.push_back(spec);
@@ -136,6 +154,62 @@ int RunEmbed(const Args& a) {
   return 0;
 }
 
+// CPU time of the whole process (every thread, the engine's included).
+double CpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+// Percentile by nearest rank over sorted samples (wrk reports the same way).
+double Percentile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(sorted.size())));
+  return sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1];
+}
+
+int RunEmbedLatency(const Args& a) {
+  auto runtime = MakeRuntime(a, Task::kEmbed);
+  if (!runtime) { std::fprintf(stderr, "%s\n", runtime.error().ToString().c_str()); return 1; }
+  auto handle = (*runtime)->Embedding("bench");
+  if (!handle) { std::fprintf(stderr, "%s\n", handle.error().ToString().c_str()); return 1; }
+  EmbedRequest req;
+  req.inputs.push_back({.text = a.text});
+  // A few untimed calls first, as the server's wrk run gets its connection set up untimed.
+  for (int i = 0; i < 3; ++i) {
+    auto result = handle->Embed(req);
+    if (!result) { std::fprintf(stderr, "%s\n", result.error().ToString().c_str()); return 1; }
+  }
+  std::vector<double> us;
+  const double cpu_start = CpuSeconds();
+  const auto start = std::chrono::steady_clock::now();
+  const auto until = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                 Seconds(a.duration_s));
+  while (static_cast<int>(us.size()) < a.iterations &&
+         (us.size() < 2 || std::chrono::steady_clock::now() < until)) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto result = handle->Embed(req);
+    auto t1 = std::chrono::steady_clock::now();
+    if (!result) { std::fprintf(stderr, "%s\n", result.error().ToString().c_str()); return 1; }
+    us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+  }
+  double wall = Seconds(std::chrono::steady_clock::now() - start).count();
+  const double cpu = CpuSeconds() - cpu_start;
+  double sum = 0;
+  for (double v : us) sum += v;
+  std::sort(us.begin(), us.end());
+  nlohmann::json out = {{"task", "embed-latency"}, {"threads", a.threads},
+                        {"parallel", a.parallel}, {"calls", us.size()},
+                        {"calls_per_s", static_cast<double>(us.size()) / wall},
+                        {"cpu_us_per_call", cpu * 1e6 / static_cast<double>(us.size())},
+                        {"mean_us", sum / static_cast<double>(us.size())},
+                        {"p50_us", Percentile(us, 50)}, {"p90_us", Percentile(us, 90)},
+                        {"p99_us", Percentile(us, 99)}, {"max_us", us.back()}};
+  std::printf("%s\n", out.dump().c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -157,7 +231,17 @@ int main(int argc, char** argv) {
   common(emb);
   emb->add_option("--texts", a.texts);
   emb->add_option("--words", a.words);
+  auto* lat = app.add_subcommand("embed-latency", "p50/p99 of single one-text Embed calls");
+  common(lat);
+  lat->add_option("--ctx", a.ctx, "context per sequence (0 = the model's)");
+  lat->add_option("--batch", a.batch, "tokens per decode (0 = provider's default)");
+  lat->add_option("--batch-wait-us", a.batch_wait_us, "options.batch_wait_us (default: provider's)");
+  lat->add_option("--iterations", a.iterations, "timed calls at most")->check(CLI::Range(1, 1 << 30));
+  lat->add_option("--duration", a.duration_s, "seconds of timed calls at most");
+  lat->add_option("--text", a.text, "the text embedded by every call");
   CLI11_PARSE(app, argc, argv);
   if (a.parallel < a.streams) a.parallel = a.streams;
-  return gen->parsed() ? RunGenerate(a) : RunEmbed(a);
+  if (gen->parsed()) return RunGenerate(a);
+  if (lat->parsed()) return RunEmbedLatency(a);
+  return RunEmbed(a);
 }

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <random>
 
 #include "modelrt/catalog.h"
@@ -38,7 +39,8 @@ class Backoff {
  private:
   RetryPolicy policy_;
   int retries_ = 0;
-  std::mt19937_64 rng_;
+  uint64_t seed_;
+  std::optional<std::mt19937_64> rng_;
 };
 
 // Sleeps `delay` unless the retry could not start before ctx's deadline, or ctx gets cancelled

@@ -9,15 +9,22 @@ BlockingExecutor::BlockingExecutor(size_t max_threads) : max_threads_(std::max<s
 BlockingExecutor::~BlockingExecutor() { Shutdown(); }
 
 bool BlockingExecutor::Post(std::function<void()> task) {
-  MutexLock lock(mu_);
-  if (stopping_) return false;
-  queue_.push_back(std::move(task));
-  // Start a thread only when nobody idle will pick the task up.
-  if (idle_ < queue_.size() && threads_.size() < max_threads_) {
-    threads_.emplace_back([this] { WorkerLoop(); });
-  } else {
-    cv_.notify_one();
+  bool wake = false;
+  {
+    MutexLock lock(mu_);
+    if (stopping_) return false;
+    queue_.push_back(std::move(task));
+    // Start a thread only when nobody idle will pick the task up.
+    if (idle_ < queue_.size() && threads_.size() < max_threads_) {
+      threads_.emplace_back([this] { WorkerLoop(); });
+    } else {
+      wake = true;
+    }
   }
+  // Notified after unlocking, so the woken thread does not block on mu_ at once (a futex round
+  // trip per request otherwise). The executor outlives every Post: the server posts from its
+  // I/O threads and joins them before destroying the executor.
+  if (wake) cv_.notify_one();
   return true;
 }
 

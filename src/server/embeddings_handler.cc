@@ -175,7 +175,12 @@ Result<HttpResponse> EmbeddingsHandler::Handle(const HttpRequest& request,
 
   // Written by hand: nlohmann would print each float as a 17-digit double; to_chars gives the
   // shortest text that reads back to the same float.
-  std::string out = R"({"object":"list","data":[)";
+  std::string out;
+  // Sized up front (a float prints in at most ~14 characters): one allocation, not one per
+  // doubling, for bodies of tens of kilobytes.
+  const size_t dims = result.embeddings.empty() ? 0 : result.embeddings[0].size();
+  out.reserve(128 + result.embeddings.size() * (64 + dims * (base64 ? 6 : 14)));
+  out += R"({"object":"list","data":[)";
   for (size_t i = 0; i < result.embeddings.size(); ++i) {
     if (i) out += ',';
     out += R"({"object":"embedding","index":)" + std::to_string(i) + R"(,"embedding":)";

@@ -7,27 +7,53 @@ ServerMetrics::ServerMetrics(MetricsRegistry& registry)
       in_flight_(registry.GetGauge("modelrt_http_requests_in_flight",
                                    "HTTP requests being handled now")) {}
 
+ServerMetrics::Series& ServerMetrics::SeriesFor(const RequestRecord& r) {
+  std::string key = r.route;
+  key += '\n';
+  key += r.model;
+  key += '\n';
+  key += std::to_string(r.status);
+  auto [it, inserted] = series_.try_emplace(std::move(key));
+  if (inserted) {
+    const std::string route = r.route.empty() ? "unmatched" : r.route;
+    it->second.requests = &registry_.GetCounter(
+        "modelrt_http_requests_total", "HTTP requests by route, model and status",
+        {{"route", route}, {"model", r.model}, {"status", std::to_string(r.status)}});
+    it->second.duration = &registry_.GetHistogram(
+        "modelrt_http_request_duration_seconds",
+        "HTTP request latency, from the request read to the last byte written",
+        {{"route", route}, {"model", r.model}});
+  }
+  return it->second;
+}
+
 void ServerMetrics::RecordRequest(const RequestRecord& r) {
-  const std::string route = r.route.empty() ? "unmatched" : r.route;
-  registry_
-      .GetCounter("modelrt_http_requests_total", "HTTP requests by route, model and status",
-                  {{"route", route}, {"model", r.model}, {"status", std::to_string(r.status)}})
-      .Increment();
-  registry_
-      .GetHistogram("modelrt_http_request_duration_seconds",
-                    "HTTP request latency, from the request read to the last byte written",
-                    {{"route", route}, {"model", r.model}})
-      .Observe(r.seconds);
-  if (r.prompt_tokens > 0) {
-    registry_.GetCounter("modelrt_prompt_tokens_total", "Prompt (input) tokens processed",
-                         {{"model", r.model}})
-        .Increment(static_cast<double>(r.prompt_tokens));
+  Counter* requests;
+  Histogram* duration;
+  Counter* prompt = nullptr;
+  Counter* completion = nullptr;
+  {
+    MutexLock lock(mu_);
+    Series& series = SeriesFor(r);
+    if (r.prompt_tokens > 0 && !series.prompt_tokens) {
+      series.prompt_tokens = &registry_.GetCounter(
+          "modelrt_prompt_tokens_total", "Prompt (input) tokens processed", {{"model", r.model}});
+    }
+    if (r.completion_tokens > 0 && !series.completion_tokens) {
+      series.completion_tokens =
+          &registry_.GetCounter("modelrt_completion_tokens_total",
+                                "Completion (output) tokens produced", {{"model", r.model}});
+    }
+    requests = series.requests;
+    duration = series.duration;
+    prompt = series.prompt_tokens;
+    completion = series.completion_tokens;
   }
-  if (r.completion_tokens > 0) {
-    registry_.GetCounter("modelrt_completion_tokens_total", "Completion (output) tokens produced",
-                         {{"model", r.model}})
-        .Increment(static_cast<double>(r.completion_tokens));
-  }
+  // Counters and histograms are thread-safe on their own (atomics).
+  requests->Increment();
+  duration->Observe(r.seconds);
+  if (r.prompt_tokens > 0) prompt->Increment(static_cast<double>(r.prompt_tokens));
+  if (r.completion_tokens > 0) completion->Increment(static_cast<double>(r.completion_tokens));
 }
 
 void ServerMetrics::RefreshModelGauges(const ModelRuntime& runtime) {

@@ -19,7 +19,9 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 
+#include "core/thread_annotations.h"
 #include "modelrt/metrics.h"
 #include "modelrt/runtime.h"
 
@@ -47,8 +49,22 @@ class ServerMetrics {
   void RefreshModelGauges(const ModelRuntime& runtime);
 
  private:
+  // The series one (route, model, status) feeds, looked up once: the registry's lookup takes
+  // its global mutex and builds label maps, which is most of what recording costs. Token
+  // counters stay null until a request reports tokens (so none appear for models without).
+  struct Series {
+    Counter* requests = nullptr;
+    Histogram* duration = nullptr;
+    Counter* prompt_tokens = nullptr;
+    Counter* completion_tokens = nullptr;
+  };
+  Series& SeriesFor(const RequestRecord& r) REQUIRES(mu_);
+
   MetricsRegistry& registry_;
   Gauge& in_flight_;
+  Mutex mu_;
+  // Bounded like the label sets: routes are patterns and models are catalog names.
+  std::unordered_map<std::string, Series> series_ GUARDED_BY(mu_);
 };
 
 }  // namespace modelrt::server

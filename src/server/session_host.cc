@@ -7,7 +7,11 @@ namespace modelrt::server {
 
 SessionHost::SessionHost(const ApiService& api, BlockingExecutor& executor,
                          ServerMetrics& metrics, SessionOptions options)
-    : api_(api), executor_(executor), metrics_(metrics), options_(options) {}
+    : api_(api),
+      executor_(executor),
+      metrics_(metrics),
+      options_(options),
+      access_log_(Log("http")) {}
 
 void SessionHost::AddSession(const std::shared_ptr<HttpSession>& session) {
   MutexLock lock(mu_);
@@ -37,7 +41,7 @@ void SessionHost::RequestStarted() {
 
 void SessionHost::RequestFinished(const RequestRecord& r) {
   metrics_.RecordRequest(r);
-  Log("http")->info(
+  access_log_->info(
       "method={} path={} status={} model={} duration_ms={:.1f} request_id={} prompt_tokens={} "
       "completion_tokens={}",
       r.method, r.path, r.status, r.model.empty() ? "-" : r.model, r.seconds * 1000.0,

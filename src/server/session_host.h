@@ -17,6 +17,8 @@
 #include <memory>
 #include <vector>
 
+#include <spdlog/logger.h>
+
 #include "core/thread_annotations.h"
 #include "server/api_service.h"
 #include "server/blocking_executor.h"
@@ -64,6 +66,8 @@ class SessionHost {
   BlockingExecutor& executor_;
   ServerMetrics& metrics_;
   const SessionOptions options_;
+  // Looked up once: Log() takes a global mutex and a registry lookup, once per request otherwise.
+  const std::shared_ptr<spdlog::logger> access_log_;
 
   mutable Mutex mu_;
   CondVar idle_cv_;

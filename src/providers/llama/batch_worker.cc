@@ -16,10 +16,12 @@ struct BatchWorker::Request {
   std::vector<std::vector<float>> outputs;
   std::promise<Result<std::vector<std::vector<float>>>> promise;
   bool finished = false;
+  std::atomic<int>* active = nullptr;  // the worker's count of unfinished requests
 
   void Finish(Result<std::vector<std::vector<float>>> result) {
     if (finished) return;
     finished = true;
+    active->fetch_sub(1);
     promise.set_value(std::move(result));
   }
 };
@@ -81,7 +83,7 @@ Result<std::unique_ptr<BatchWorker>> BatchWorker::Create(const llama_model* mode
 }
 
 BatchWorker::BatchWorker(LlamaContextPtr context, BatchWorkerOptions options)
-    : options_(std::move(options)), context_(std::move(context)) {
+    : options_(std::move(options)), context_(std::move(context)), peak_active_(options_.parallel) {
   const llama_model* model = llama_get_model(context_.get());
   pooling_ = llama_pooling_type(context_.get());
   output_size_ = pooling_ == LLAMA_POOLING_TYPE_RANK
@@ -117,6 +119,7 @@ Result<std::vector<std::vector<float>>> BatchWorker::Run(
   request->outputs.resize(sequences.size());
   request->inputs = std::move(sequences);
   request->ctx = ctx;
+  request->active = &active_;
   auto future = request->promise.get_future();
   {
     MutexLock lock(mu_);
@@ -125,9 +128,12 @@ Result<std::vector<std::vector<float>>> BatchWorker::Run(
       return ResourceExhaustedError("queue full (" + std::to_string(options_.max_queue) +
                                     " requests waiting)");
     queue_.push_back(request);
+    peak_active_ = std::max(peak_active_, active_.fetch_add(1) + 1);
     // Notified under the lock: from here on this call touches only its own request, so the
-    // worker may be stopped under a waiting caller without a use-after-free.
-    cv_.notify_all();
+    // worker may be stopped under a waiting caller without a use-after-free. A worker that is
+    // decoding needs no wake-up (it looks at the queue next), which saves a futex call per
+    // request under load.
+    if (worker_waiting_) cv_.notify_all();
   }
   // A cancelled or expired caller returns at once; the worker drops the request when it reaches
   // it (the request shares the caller's cancel flag and deadline).
@@ -197,14 +203,23 @@ void BatchWorker::Loop() {
     std::vector<Slot> slots;
     {
       MutexLock lock(mu_);
+      worker_waiting_ = true;
       while (!stop_ && queue_.empty()) cv_.wait(lock.native());
       if (stop_) break;
-      // Gather: a batch that is not full waits a little for more requests to join it.
+      // Gather: a batch that is not full waits a little for more requests to join it, but only
+      // while fewer requests are queued than were in flight together since the last batch was
+      // taken. A lone caller (or clients that take turns) then never waits, and clients that
+      // come back together after their answers are gathered into one decode again.
+      const int expected = peak_active_;
       const auto gather_until = Clock::now() + std::chrono::microseconds(options_.batch_wait_us);
-      while (!stop_ && !BatchFull() && Clock::now() < gather_until)
+      while (!stop_ && !BatchFull() && static_cast<int>(queue_.size()) < expected &&
+             Clock::now() < gather_until)
         cv_.wait_until(lock.native(), gather_until);
+      worker_waiting_ = false;
       if (stop_) break;
       slots = TakeBatch();
+      // The requests now in flight are where the next peak starts.
+      peak_active_ = active_.load();
     }
     if (!slots.empty()) Decode(slots, batch);
   }

@@ -2,7 +2,8 @@
 // in embedding mode, owned by one worker thread, fed by a bounded queue of requests. The worker
 // packs the token sequences of one or many queued requests into a single llama_batch (one
 // sequence id per input, up to `parallel` sequences and `batch` tokens), waiting up to
-// `batch_wait_us` for more work while a batch is not full, runs it, and hands every request its
+// `batch_wait_us` for more work while a batch is not full and more requests are expected (as
+// many as were in flight together during the previous batch), runs it, and hands every request its
 // pooled outputs (llama_get_embeddings_seq) when all of its sequences are done.
 //
 //   MODELRT_ASSIGN_OR_RETURN(auto worker, BatchWorker::Create(model, options));
@@ -111,6 +112,12 @@ class BatchWorker {
   CondVar cv_;
   std::deque<std::shared_ptr<Request>> queue_ GUARDED_BY(mu_);
   bool stop_ GUARDED_BY(mu_) = false;
+  bool worker_waiting_ GUARDED_BY(mu_) = false;  // in cv_.wait: a new request must notify
+  // Requests queued or being decoded (decremented when finished, on the worker thread).
+  std::atomic<int> active_{0};
+  // Most requests in flight at once since the worker last took a batch: how many a gather waits
+  // for. Starts at `parallel`, so the first batch after start waits the full window.
+  int peak_active_ GUARDED_BY(mu_);
   std::atomic<bool> alive_{false};
   std::atomic<int64_t> decodes_{0}, sequences_{0}, tokens_{0};
   std::thread thread_;
