@@ -26,6 +26,16 @@ HttpResponse AdminRegistryHandler::operator()(const HttpRequest& request,
       for (const auto& [key, provider] : snapshot->providers) data.push_back(ProviderJson(provider));
       return JsonResponse(200, {{"version", snapshot->version}, {"data", std::move(data)}});
     }
+    case Action::kGetProvider: {
+      std::shared_ptr<const RegistrySnapshot> snapshot = registry.Current();
+      auto it = snapshot->providers.find(id);
+      if (it == snapshot->providers.end()) {
+        return AdminErrorResponse(NotFoundError("provider '" + id + "' is not registered"));
+      }
+      Json json = ProviderJson(it->second);
+      json["version"] = snapshot->version;
+      return JsonResponse(200, json);
+    }
     case Action::kPutProvider: return PutProvider(request, id);
     case Action::kRemovalPreview: {
       Result<RemovalPreview> preview = registry.PreviewProviderRemoval(id);

@@ -2,6 +2,7 @@
 //
 //   GET    /admin/registry                          the current snapshot
 //   GET    /admin/providers
+//   GET    /admin/providers/{id}                    one PROVIDER (+ "version")
 //   PUT    /admin/providers/{id}                    create (201) or replace (200)
 //   GET    /admin/providers/{id}/removal-preview
 //   DELETE /admin/providers/{id}?policy=block|cascade
@@ -20,7 +21,14 @@ namespace modelrt::server {
 
 class AdminRegistryHandler {
  public:
-  enum class Action { kSnapshot, kProviders, kPutProvider, kRemovalPreview, kDeleteProvider };
+  enum class Action {
+    kSnapshot,
+    kProviders,
+    kGetProvider,
+    kPutProvider,
+    kRemovalPreview,
+    kDeleteProvider
+  };
   // deps.control must be set.
   AdminRegistryHandler(HandlerDeps deps, Action action) : deps_(deps), action_(action) {}
   HttpResponse operator()(const HttpRequest& request, RequestContext& ctx) const;

@@ -67,6 +67,7 @@ void ApiService::AddAdminRoutes(const HandlerDeps& deps) {
   auto registry = [&](Registry action) { return AdminRegistryHandler(deps, action); };
   router_.Add("GET", "/admin/registry", registry(Registry::kSnapshot), admin_inline);
   router_.Add("GET", "/admin/providers", registry(Registry::kProviders), admin_inline);
+  router_.Add("GET", "/admin/providers/{id}", registry(Registry::kGetProvider), admin_inline);
   router_.Add("PUT", "/admin/providers/{id}", registry(Registry::kPutProvider), admin_blocking);
   router_.Add("DELETE", "/admin/providers/{id}", registry(Registry::kDeleteProvider),
               admin_blocking);

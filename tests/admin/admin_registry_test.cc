@@ -56,6 +56,13 @@ TEST(AdminRegistryTest, PutCreatesThenReplacesAProvider) {
   EXPECT_EQ(created.json()["created"], true);
   const uint64_t v1 = created.json()["version"];
   EXPECT_TRUE(server.runtime().HasProvider("second"));
+  HttpResult shown = AdminCall(port, "GET", "/admin/providers/second");
+  ASSERT_EQ(shown.status, 200) << shown.body;
+  EXPECT_EQ(shown.json()["id"], "second");
+  EXPECT_EQ(shown.json()["type"], "llama");
+  EXPECT_EQ(shown.json()["options"], Json({{"threads", 1}}));
+  EXPECT_EQ(shown.json()["version"], v1);
+  EXPECT_EQ(AdminCall(port, "GET", "/admin/providers/nobody").status, 404);
 
   Json spec = EmbedSpecJson("on-second");
   spec["provider"] = "second";
