@@ -33,7 +33,12 @@ int ServeUntilSignal(const Config& config, const std::string& config_path) {
   auto control = control::ControlPlane::Create(
       {.config = config, .config_path = config_path, .state_path = state_path});
   if (!control) {
-    log->error("cannot start: {}", control.error().ToString());
+    const bool locked = control.error().code() == StatusCode::kUnavailable &&
+                        control.error().message().find("registry journal") != std::string::npos;
+    log->error("cannot start: {}{}", control.error().ToString(),
+               locked ? " (another server uses this data directory: set server.data_dir or "
+                        "MODELRT_DATA_DIR)"
+                      : "");
     restore();
     return 1;
   }
