@@ -88,9 +88,9 @@ TEST(ApplyConfigTest, FailuresAreListedAndLeaveTheRestApplied) {
   ASSERT_TRUE(runtime.Load("swap").ok());
 
   Config next = BaseConfig();
-  next.providers.push_back({.id = "cloud", .type = "llama"});
+  next.providers.push_back({.id = "cloud", .type = "no-such-type"});
   ModelSpec orphan = EmbedderSpec("orphan");
-  orphan.provider = "cloud";  // not created at Build: providers are fixed
+  orphan.provider = "cloud";  // its provider cannot be created
   next.models.push_back(orphan);
   next.models[3].model = testing::TestTempDir() + "/missing-swap.gguf";  // swap: a bad file
   ModelSpec retyped = ChatSpec("keep");  // a task change: removed and added
@@ -113,6 +113,49 @@ TEST(ApplyConfigTest, FailuresAreListedAndLeaveTheRestApplied) {
   EXPECT_EQ(swap->spec.model, EmbedderSpec("swap", 42).model);
   EXPECT_EQ(EmbedOne(runtime, "swap")->generation, 1u);
   EXPECT_FALSE(runtime.Contains("orphan"));
+}
+
+TEST(ApplyConfigTest, ProvidersAreAddedReplacedAndRemoved) {
+  auto built = ModelRuntime::Builder().SetConfig(BaseConfig()).Build();
+  ASSERT_TRUE(built.ok()) << built.error().ToString();
+  ModelRuntime& runtime = **built;
+  ASSERT_TRUE(runtime.Prefetch({"keep", "swap"}).ok());
+
+  // A new provider with an alias on it, and new options for the existing one.
+  Config next = BaseConfig();
+  next.providers[0].options = {{"threads", 1}};
+  next.providers.push_back({.id = "extra", .type = "llama"});
+  ModelSpec on_extra = EmbedderSpec("on-extra");
+  on_extra.provider = "extra";
+  next.models.push_back(on_extra);
+  next.models[3] = EmbedderSpec("swap", 7);  // changed too: one reload, not two
+  auto summary = runtime.ApplyConfig(next);
+  ASSERT_TRUE(summary.ok()) << summary.error().ToString();
+  EXPECT_TRUE(summary->ok());
+  EXPECT_THAT(summary->providers_added, ElementsAre("extra"));
+  EXPECT_THAT(summary->providers_replaced, ElementsAre("local"));
+  EXPECT_THAT(summary->added, ElementsAre("on-extra"));
+  // Loaded aliases of the replaced provider get a new engine on it; unloaded ones just rebind.
+  EXPECT_THAT(summary->reloaded, UnorderedElementsAre("keep", "swap"));
+  EXPECT_EQ(runtime.Describe("keep")->generation, 2u);
+  EXPECT_EQ(runtime.Describe("swap")->generation, 2u);
+  EXPECT_TRUE(runtime.HasProvider("extra"));
+  ASSERT_TRUE(EmbedOne(runtime, "on-extra").ok());
+
+  // The same config again: nothing to do.
+  auto again = runtime.ApplyConfig(next);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->providers_added.empty() && again->providers_replaced.empty() &&
+              again->providers_removed.empty() && again->reloaded.empty());
+
+  // The provider and its alias leave the file: both go.
+  auto gone = runtime.ApplyConfig(BaseConfig());
+  ASSERT_TRUE(gone.ok()) << gone.error().ToString();
+  EXPECT_THAT(gone->removed, ElementsAre("on-extra"));
+  EXPECT_THAT(gone->providers_removed, ElementsAre("extra"));
+  EXPECT_THAT(gone->providers_replaced, ElementsAre("local"));
+  EXPECT_FALSE(runtime.HasProvider("extra"));
+  EXPECT_TRUE(gone->notes.empty());
 }
 
 TEST(ConfigDiffTest, SortsAliasesByWhatChanged) {

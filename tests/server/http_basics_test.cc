@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include "http_test_client.h"
 #include "test_server.h"
@@ -146,7 +147,19 @@ TEST(HttpBasicsTest, MetricsParseWithThePrometheusParser) {
   int port = server.port();
   ASSERT_EQ(PostJson(port, "/v1/embeddings", {{"model", "embed"}, {"input", "hello"}}).status, 200);
   ASSERT_EQ(PostJson(port, "/v1/embeddings", {{"model", "nope"}, {"input", "x"}}).status, 404);
-  HttpResult r = HttpCall(port, "GET", "/metrics");
+  // A request is counted once its response is written, so the client may ask for /metrics a
+  // moment before its requests are in: wait (at most 5 s) for both.
+  HttpResult r;
+  for (int i = 0; i < 100; ++i) {
+    r = HttpCall(port, "GET", "/metrics");
+    if (r.body.find("route=\"/v1/embeddings\",model=\"embed\",status=\"200\"") !=
+            std::string::npos &&
+        r.body.find("route=\"/v1/embeddings\",model=\"\",status=\"404\"") !=
+            std::string::npos) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
   ASSERT_EQ(r.status, 200);
   EXPECT_NE(r.Header("Content-Type").find("text/plain"), std::string::npos);
 
