@@ -1,13 +1,12 @@
 #include "cli/admin_client.h"
 
-#include <cstdio>
-#include <exception>
-
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cstdio>
+#include <exception>
 
 namespace modelrt::cli {
 namespace {
@@ -29,17 +28,32 @@ std::string SecondsText(std::chrono::milliseconds d) {
 
 StatusCode CodeForHttpStatus(int status) {
   switch (status) {
-    case 400: case 413: case 422: return StatusCode::kInvalidArgument;
-    case 401: return StatusCode::kUnauthenticated;
-    case 403: return StatusCode::kPermissionDenied;
-    case 404: return StatusCode::kNotFound;
-    case 408: case 504: return StatusCode::kDeadlineExceeded;
-    case 409: return StatusCode::kFailedPrecondition;
-    case 429: return StatusCode::kResourceExhausted;
-    case 500: return StatusCode::kInternal;
-    case 501: return StatusCode::kUnimplemented;
-    case 502: case 503: return StatusCode::kUnavailable;
-    default: return StatusCode::kUnknown;
+    case 400:
+    case 413:
+    case 422:
+      return StatusCode::kInvalidArgument;
+    case 401:
+      return StatusCode::kUnauthenticated;
+    case 403:
+      return StatusCode::kPermissionDenied;
+    case 404:
+      return StatusCode::kNotFound;
+    case 408:
+    case 504:
+      return StatusCode::kDeadlineExceeded;
+    case 409:
+      return StatusCode::kFailedPrecondition;
+    case 429:
+      return StatusCode::kResourceExhausted;
+    case 500:
+      return StatusCode::kInternal;
+    case 501:
+      return StatusCode::kUnimplemented;
+    case 502:
+    case 503:
+      return StatusCode::kUnavailable;
+    default:
+      return StatusCode::kUnknown;
   }
 }
 
@@ -215,10 +229,10 @@ Result<HttpAnswer> AdminClient::Call(std::string_view method, std::string_view p
   }
   answer.json = nlohmann::json::parse(answer.body, nullptr, false);
   if (answer.json.is_discarded()) {
-    return Status(StatusCode::kUnknown,
-                  "modelrt server at " + options_.server.text + " answered HTTP " +
-                      std::to_string(answer.status) + " with a body that is not JSON: '" +
-                      FirstLine(answer.body) + "'");
+    return Status(StatusCode::kUnknown, "modelrt server at " + options_.server.text +
+                                            " answered HTTP " + std::to_string(answer.status) +
+                                            " with a body that is not JSON: '" +
+                                            FirstLine(answer.body) + "'");
   }
   return answer;
 }

@@ -22,10 +22,9 @@
 
 #include <chrono>
 #include <cstddef>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "cli/server_url.h"
 #include "modelrt/status.h"
@@ -46,9 +45,9 @@ struct AdminClientOptions {
 };
 
 struct HttpAnswer {
-  int status = 0;          // the HTTP status
-  std::string body;        // as received
-  nlohmann::json json;     // the parsed body (Call only; null for Exchange)
+  int status = 0;       // the HTTP status
+  std::string body;     // as received
+  nlohmann::json json;  // the parsed body (Call only; null for Exchange)
 };
 
 class AdminClient {

@@ -134,16 +134,16 @@ Status RunProviderShow(const AdminContext& context, const std::string& id) {
   const Json& registry = answer.json;
   if (!registry.is_object() || !registry.contains("providers") ||
       !registry["providers"].is_array()) {
-    return Status(StatusCode::kUnknown, "unexpected answer to GET /admin/registry: no 'providers' list");
+    return Status(StatusCode::kUnknown,
+                  "unexpected answer to GET /admin/registry: no 'providers' list");
   }
   for (const Json& provider : registry["providers"]) {
     if (StringField(provider, "id") != id) continue;
     if (context.json) {
       context.out << provider.dump(-1, ' ', false, Json::error_handler_t::replace) << '\n';
     } else {
-      context.out << RenderProvider(provider, registry.contains("bindings")
-                                                  ? registry["bindings"]
-                                                  : Json::array());
+      context.out << RenderProvider(
+          provider, registry.contains("bindings") ? registry["bindings"] : Json::array());
     }
     return OkStatus();
   }
@@ -157,9 +157,9 @@ Status RunProviderPreview(const AdminContext& context, const std::string& id) {
 
 Status RunProviderRemove(const AdminContext& context, const std::string& id,
                          const std::string& policy) {
-  return CallAndPrint(context, "DELETE", ProviderPath(id) + "?policy=" + EscapePathSegment(policy),
-                      nullptr,
-                      [](const Json& j) -> Result<std::string> { return RenderProviderRemoval(j); });
+  return CallAndPrint(
+      context, "DELETE", ProviderPath(id) + "?policy=" + EscapePathSegment(policy), nullptr,
+      [](const Json& j) -> Result<std::string> { return RenderProviderRemoval(j); });
 }
 
 Status RunProviderPut(const AdminContext& context, const std::string& id, const std::string& file) {

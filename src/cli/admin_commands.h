@@ -22,9 +22,9 @@ namespace modelrt::cli {
 
 struct AdminContext {
   const AdminClient& client;
-  bool json = false;    // print the server's JSON as received instead of text for people
-  std::ostream& out;    // where results go (stdout in the CLI)
-  int64_t now_s = 0;    // "now" for ages like "12s ago"; 0 = the system clock
+  bool json = false;  // print the server's JSON as received instead of text for people
+  std::ostream& out;  // where results go (stdout in the CLI)
+  int64_t now_s = 0;  // "now" for ages like "12s ago"; 0 = the system clock
 };
 
 struct ReloadArgs {

@@ -27,8 +27,8 @@ std::optional<std::string> ProcessEnv(const char* name) {
 Result<std::string> ReadAdminKeyFile(const std::string& path) {
   std::ifstream in(path);
   if (!in) {
-    return InvalidArgumentError("cannot read admin key file '" + path + "': " +
-                                std::strerror(errno));
+    return InvalidArgumentError("cannot read admin key file '" + path +
+                                "': " + std::strerror(errno));
   }
   std::string line;
   while (std::getline(in, line)) {

@@ -2,7 +2,6 @@
 
 #include <cstdio>
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
 namespace modelrt::cli {
@@ -24,8 +23,9 @@ AdminVerbs::AdminVerbs(CLI::App& app) {
   reload_cmd_->add_option("alias", reload_.alias, "model alias")->required();
   reload_cmd_->add_option("--model", reload_.model,
                           "new model file (a path on the server's machine) or upstream name");
-  reload_cmd_->add_option("--options", reload_.options_json,
-                          "provider options to change, as a JSON object, e.g. '{\"ctx\":512}'")
+  reload_cmd_
+      ->add_option("--options", reload_.options_json,
+                   "provider options to change, as a JSON object, e.g. '{\"ctx\":512}'")
       ->check(
           [](const std::string& text) -> std::string {
             return nlohmann::json::parse(text, nullptr, false).is_object()
@@ -51,8 +51,8 @@ AdminVerbs::AdminVerbs(CLI::App& app) {
       "preview", "what removing a provider would take with it, per policy");
   providers_remove_ = providers_->add_subcommand("remove", "remove a provider");
   providers_put_ = providers_->add_subcommand("put", "add or replace a provider from a file");
-  for (CLI::App* cmd : {providers_list_, providers_show_, providers_preview_, providers_remove_,
-                        providers_put_}) {
+  for (CLI::App* cmd :
+       {providers_list_, providers_show_, providers_preview_, providers_remove_, providers_put_}) {
     AddServerOptions(cmd);
     if (cmd != providers_list_) {
       cmd->add_option("id", provider_id_, "provider id")->required();
@@ -66,8 +66,9 @@ AdminVerbs::AdminVerbs(CLI::App& app) {
 }
 
 void AdminVerbs::AddServerOptions(CLI::App* cmd) {
-  cmd->add_option("--server", args_.server,
-                  "server URL, http:// only (default: $MODELRT_SERVER, else http://127.0.0.1:8080)");
+  cmd->add_option(
+      "--server", args_.server,
+      "server URL, http:// only (default: $MODELRT_SERVER, else http://127.0.0.1:8080)");
   cmd->add_option("--admin-key-file", args_.admin_key_file,
                   "file holding the admin key (default: $MODELRT_ADMIN_KEY)");
   cmd->add_option("--timeout", args_.timeout_s, "seconds a call may take (default 600)")
@@ -92,8 +93,8 @@ Status AdminVerbs::Dispatch(const AdminContext& context) {
 
 std::optional<int> AdminVerbs::RunParsed() {
   bool any = false;
-  for (CLI::App* cmd : {ps_, load_, unload_, reload_cmd_, registry_, reloads_, config_reload_,
-                        providers_}) {
+  for (CLI::App* cmd :
+       {ps_, load_, unload_, reload_cmd_, registry_, reloads_, config_reload_, providers_}) {
     any |= cmd->parsed();
   }
   if (!any) return std::nullopt;

@@ -11,10 +11,9 @@
 // Thread-safety: main thread only; not copyable (CLI11 holds pointers into it).
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <optional>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "cli/admin_commands.h"
 #include "cli/admin_options.h"

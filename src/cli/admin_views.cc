@@ -140,8 +140,8 @@ std::string RenderModelState(const Json& model) {
 
 std::string RenderReload(const Json& record) {
   const std::string alias = Text(record, "alias");
-  const std::string generations =
-      "generation " + IntText(record, "old_generation") + " -> " + IntText(record, "new_generation");
+  const std::string generations = "generation " + IntText(record, "old_generation") + " -> " +
+                                  IntText(record, "new_generation");
   if (Text(record, "outcome") == "succeeded") {
     return alias + ": reloaded, " + generations + " (" + Duration(record) + ")\n";
   }
@@ -159,8 +159,8 @@ Result<std::string> RenderReloads(const Json& answer, int64_t now_s) {
     std::string started = Text(r, "started_at");
     if (Result<int64_t> t = ParseUtcTimestamp(started)) started = FormatAgo(now_s - *t);
     table.AddRow({started, Text(r, "alias"), IntText(r, "old_generation"),
-                  IntText(r, "new_generation"), Text(r, "outcome"), Text(r, "trigger"),
-                  Duration(r), Text(r, "error")});
+                  IntText(r, "new_generation"), Text(r, "outcome"), Text(r, "trigger"), Duration(r),
+                  Text(r, "error")});
   }
   if (table.rows() == 0) return out + "no reloads yet\n";
   return out + table.Render();
@@ -196,8 +196,8 @@ Result<std::string> RenderRegistry(const Json& answer) {
 }
 
 std::string RenderProvider(const Json& provider, const Json& bindings) {
-  std::string out = "id:        " + Text(provider, "id") + "\n" +
-                    "type:      " + Text(provider, "type") + "\n";
+  std::string out =
+      "id:        " + Text(provider, "id") + "\n" + "type:      " + Text(provider, "type") + "\n";
   if (Text(provider, "base_url") != kNone) out += "base_url:  " + Text(provider, "base_url") + "\n";
   if (Text(provider, "api_key_env") != kNone) {
     out += "key env:   " + Text(provider, "api_key_env") + "\n";
@@ -226,7 +226,8 @@ std::string RenderRemovalPreview(const Json& answer) {
     const bool ok = allowed != nullptr && Bool(*allowed, policy);
     std::string line = std::string(policy) + ":" + (policy[0] == 'b' ? "     " : "   ") +
                        (ok ? "allowed" : "refused");
-    if (reasons != nullptr && Text(*reasons, policy) != kNone) line += " - " + Text(*reasons, policy);
+    if (reasons != nullptr && Text(*reasons, policy) != kNone)
+      line += " - " + Text(*reasons, policy);
     out += line + "\n";
   }
   return out;
@@ -234,8 +235,8 @@ std::string RenderRemovalPreview(const Json& answer) {
 
 std::string RenderProviderRemoval(const Json& answer) {
   return "removed provider " + Text(answer, "id") + " (registry version " +
-         IntText(answer, "version") + "); removed bindings: " +
-         Names(List(answer, "removed_bindings")) + "\n";
+         IntText(answer, "version") +
+         "); removed bindings: " + Names(List(answer, "removed_bindings")) + "\n";
 }
 
 std::string RenderProviderPut(const Json& answer) {

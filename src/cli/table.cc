@@ -14,8 +14,8 @@ void Table::AlignRight(size_t column) {
 void Table::AddRow(std::vector<std::string> cells) {
   cells.resize(headers_.size());
   for (std::string& cell : cells) {
-    std::replace_if(cell.begin(), cell.end(), [](char c) { return c == '\n' || c == '\r' || c == '\t'; },
-                    ' ');
+    std::replace_if(
+        cell.begin(), cell.end(), [](char c) { return c == '\n' || c == '\r' || c == '\t'; }, ' ');
   }
   rows_.push_back(std::move(cells));
 }

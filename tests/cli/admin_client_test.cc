@@ -2,9 +2,9 @@
 // can fail it (refused, an HTTP error, garbage, an early close, a cut-off body, silence).
 #include "cli/admin_client.h"
 
-#include <cstdio>
-
 #include <gtest/gtest.h>
+
+#include <cstdio>
 
 #include "scripted_server.h"
 
@@ -82,7 +82,8 @@ TEST(AdminClientTest, UnknownHostCannotBeReached) {
 
 TEST(AdminClientTest, HttpErrorCarriesTheServersMessageAndStatus) {
   ScriptedServer server(Always(HttpReply(
-      409, R"({"error":{"message":"provider 'local' is used by chat, embed","type":"conflict_error","code":"conflict"}})")));
+      409,
+      R"({"error":{"message":"provider 'local' is used by chat, embed","type":"conflict_error","code":"conflict"}})")));
   AdminClient client(OptionsFor(server.url()));
   Result<HttpAnswer> r = client.Call("DELETE", "/admin/providers/local?policy=block");
   ASSERT_FALSE(r.ok());
@@ -106,13 +107,16 @@ TEST(AdminClientTest, StatusCodesMapToStatusCodes) {
 
 TEST(AdminClientTest, ForbiddenWithoutAKeySaysHowToGiveOne) {
   ScriptedServer server(Always(HttpReply(
-      403, R"({"error":{"message":"admin key required","type":"permission_error","code":"admin_key_required"}})")));
-  Result<HttpAnswer> no_key = AdminClient(OptionsFor(server.url(), "")).Call("GET", "/admin/models");
+      403,
+      R"({"error":{"message":"admin key required","type":"permission_error","code":"admin_key_required"}})")));
+  Result<HttpAnswer> no_key =
+      AdminClient(OptionsFor(server.url(), "")).Call("GET", "/admin/models");
   ASSERT_FALSE(no_key.ok());
   EXPECT_EQ(no_key.error().message(),
             "admin key required (HTTP 403); no admin key was given: set MODELRT_ADMIN_KEY or pass "
             "--admin-key-file");
-  Result<HttpAnswer> wrong = AdminClient(OptionsFor(server.url(), "wrong")).Call("GET", "/admin/models");
+  Result<HttpAnswer> wrong =
+      AdminClient(OptionsFor(server.url(), "wrong")).Call("GET", "/admin/models");
   ASSERT_FALSE(wrong.ok());
   EXPECT_EQ(wrong.error().message(), "admin key required (HTTP 403)");
 }
@@ -122,10 +126,10 @@ TEST(AdminClientTest, GarbageInsteadOfHttpIsAnError) {
   Result<HttpAnswer> r = AdminClient(OptionsFor(server.url())).Call("GET", "/admin/models");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code(), StatusCode::kUnavailable);
-  EXPECT_EQ(r.error().message().rfind("no complete answer from modelrt server at " + server.url() +
-                                          ": not an HTTP answer",
-                                      0),
-            0u)
+  EXPECT_EQ(
+      r.error().message().rfind(
+          "no complete answer from modelrt server at " + server.url() + ": not an HTTP answer", 0),
+      0u)
       << r.error().message();
 }
 
@@ -139,8 +143,9 @@ TEST(AdminClientTest, ClosedWithoutAnAnswerIsAnError) {
 }
 
 TEST(AdminClientTest, CutOffBodyIsAnError) {
-  ScriptedServer server(Always(
-      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"data\":["));
+  ScriptedServer server(
+      Always("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+             "100\r\n\r\n{\"data\":["));
   Result<HttpAnswer> r = AdminClient(OptionsFor(server.url())).Call("GET", "/admin/models");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().message(), "no complete answer from modelrt server at " + server.url() +
@@ -167,8 +172,8 @@ TEST(AdminClientTest, SilentServerRunsIntoTheTimeout) {
   Result<HttpAnswer> r = AdminClient(std::move(o)).Call("POST", "/admin/models/chat/load");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code(), StatusCode::kDeadlineExceeded);
-  EXPECT_EQ(r.error().message(), "no answer from modelrt server at " + server.url() +
-                                     " within 0.3s (see --timeout)");
+  EXPECT_EQ(r.error().message(),
+            "no answer from modelrt server at " + server.url() + " within 0.3s (see --timeout)");
 }
 
 TEST(AdminClientTest, OversizedAnswerIsRefused) {
@@ -177,12 +182,14 @@ TEST(AdminClientTest, OversizedAnswerIsRefused) {
   o.max_body_bytes = 1 << 20;
   Result<HttpAnswer> r = AdminClient(std::move(o)).Call("GET", "/admin/models");
   ASSERT_FALSE(r.ok()) << r->body.size();
-  EXPECT_NE(r.error().message().find("larger than 1 MiB"), std::string::npos) << r.error().message();
+  EXPECT_NE(r.error().message().find("larger than 1 MiB"), std::string::npos)
+      << r.error().message();
 }
 
 TEST(AdminClientTest, OversizedChunkedAnswerIsRefused) {
   const std::string chunk(512 << 10, ' ');
-  std::string reply = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+  std::string reply =
+      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
   char size[16];
   std::snprintf(size, sizeof(size), "%zx\r\n", chunk.size());
   for (int i = 0; i < 4; ++i) reply += size + chunk + "\r\n";
@@ -192,7 +199,8 @@ TEST(AdminClientTest, OversizedChunkedAnswerIsRefused) {
   o.max_body_bytes = 1 << 20;
   Result<HttpAnswer> r = AdminClient(std::move(o)).Exchange("GET", "/admin/models");
   ASSERT_FALSE(r.ok()) << r->body.size();
-  EXPECT_NE(r.error().message().find("larger than 1 MiB"), std::string::npos) << r.error().message();
+  EXPECT_NE(r.error().message().find("larger than 1 MiB"), std::string::npos)
+      << r.error().message();
 }
 
 TEST(AdminClientTest, ChunkedAnswerWithinTheLimitIsRead) {

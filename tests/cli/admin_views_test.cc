@@ -2,21 +2,22 @@
 // robustness against answers that lack fields or carry the wrong types.
 #include "cli/admin_views.h"
 
-#include <algorithm>
-
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 namespace modelrt::cli {
 namespace {
 
 constexpr int64_t kNow = 1795647662;  // 2026-11-25T23:01:02Z
 
-Json Model(std::string alias, std::string state, int generation, int64_t memory,
-           Json last_used, std::string last_error = "") {
-  return {{"alias", alias}, {"task", "generate"}, {"provider", "local"}, {"model", "/m.gguf"},
-          {"state", state}, {"generation", generation}, {"in_flight", 0},
-          {"memory_bytes", memory}, {"last_used", last_used}, {"last_error", last_error},
-          {"required", false}, {"pinned", false}, {"device", "cpu"}};
+Json Model(std::string alias, std::string state, int generation, int64_t memory, Json last_used,
+           std::string last_error = "") {
+  return {{"alias", alias},           {"task", "generate"},     {"provider", "local"},
+          {"model", "/m.gguf"},       {"state", state},         {"generation", generation},
+          {"in_flight", 0},           {"memory_bytes", memory}, {"last_used", last_used},
+          {"last_error", last_error}, {"required", false},      {"pinned", false},
+          {"device", "cpu"}};
 }
 
 TEST(AdminViewsTest, PsTableHasTheColumnsMemoryInMibAndAges) {
@@ -43,8 +44,11 @@ TEST(AdminViewsTest, PsShowsPinnedAndTheLastErrorOfFailedModels) {
 }
 
 TEST(AdminViewsTest, MistypedOrMissingFieldsShowAsDashNeverThrow) {
-  Json odd = {{"alias", 42}, {"state", nullptr}, {"generation", "three"},
-              {"memory_bytes", "lots"}, {"last_used", "not a time"}};
+  Json odd = {{"alias", 42},
+              {"state", nullptr},
+              {"generation", "three"},
+              {"memory_bytes", "lots"},
+              {"last_used", "not a time"}};
   Json answer = {{"data", {odd, "a string", Json::object(), Json::array()}}};
   std::string text;
   ASSERT_NO_THROW(text = RenderModels(answer, kNow).value());
@@ -72,9 +76,14 @@ TEST(AdminViewsTest, ModelStateLine) {
 }
 
 TEST(AdminViewsTest, ReloadRecordSucceededAndFailed) {
-  Json ok = {{"alias", "chat"}, {"old_generation", 1}, {"new_generation", 2},
-             {"outcome", "succeeded"}, {"error", ""}, {"trigger", "api"},
-             {"started_at", "2026-11-25T23:01:00Z"}, {"duration_ms", 340}};
+  Json ok = {{"alias", "chat"},
+             {"old_generation", 1},
+             {"new_generation", 2},
+             {"outcome", "succeeded"},
+             {"error", ""},
+             {"trigger", "api"},
+             {"started_at", "2026-11-25T23:01:00Z"},
+             {"duration_ms", 340}};
   EXPECT_EQ(RenderReload(ok), "chat: reloaded, generation 1 -> 2 (340 ms)\n");
   Json failed = ok;
   failed["outcome"] = "failed";
@@ -95,8 +104,11 @@ Json Registry() {
   return {{"version", 4},
           {"providers",
            {{{"id", "local"}, {"type", "llama"}, {"options", {{"threads", 1}}}},
-            {{"id", "oai"}, {"type", "openai"}, {"base_url", "http://up"},
-             {"api_key_env", "OAI_KEY"}, {"options", Json::object()}}}},
+            {{"id", "oai"},
+             {"type", "openai"},
+             {"base_url", "http://up"},
+             {"api_key_env", "OAI_KEY"},
+             {"options", Json::object()}}}},
           {"bindings",
            {{{"alias", "chat"}, {"task", "generate"}, {"provider", "local"}, {"model", "/s.gguf"}},
             {{"alias", "embed"}, {"task", "embed"}, {"provider", "local"}, {"model", "/e.gguf"}}}},
@@ -105,7 +117,8 @@ Json Registry() {
 
 TEST(AdminViewsTest, RegistryHasProvidersModelsAndProfiles) {
   std::string text = RenderRegistry(Registry()).value();
-  EXPECT_EQ(text.rfind("registry version 4\n\nPROVIDERS\nID     TYPE    BASE-URL   KEY-ENV  OPTIONS\n", 0),
+  EXPECT_EQ(text.rfind(
+                "registry version 4\n\nPROVIDERS\nID     TYPE    BASE-URL   KEY-ENV  OPTIONS\n", 0),
             0u)
       << text;
   EXPECT_NE(text.find("oai    openai  http://up  OAI_KEY  {}"), std::string::npos) << text;
@@ -134,7 +147,9 @@ TEST(AdminViewsTest, ProvidersListAndShow) {
 }
 
 TEST(AdminViewsTest, RemovalPreviewRemovalAndPut) {
-  Json preview = {{"provider", "local"}, {"version", 4}, {"bindings", {"chat", "embed"}},
+  Json preview = {{"provider", "local"},
+                  {"version", 4},
+                  {"bindings", {"chat", "embed"}},
                   {"profiles", {{{"name", "storyteller"}}}},
                   {"allowed", {{"block", false}, {"cascade", true}}},
                   {"reasons", {{"block", "used by chat, embed"}, {"cascade", ""}}}};
@@ -144,11 +159,12 @@ TEST(AdminViewsTest, RemovalPreviewRemovalAndPut) {
             "profiles:  storyteller\n"
             "block:     refused - used by chat, embed\n"
             "cascade:   allowed\n");
-  EXPECT_EQ(RenderProviderRemoval({{"id", "local"}, {"version", 5},
-                                   {"removed_bindings", {"chat", "embed"}}}),
+  EXPECT_EQ(RenderProviderRemoval(
+                {{"id", "local"}, {"version", 5}, {"removed_bindings", {"chat", "embed"}}}),
             "removed provider local (registry version 5); removed bindings: chat, embed\n");
-  EXPECT_EQ(RenderProviderRemoval({{"id", "x"}, {"version", 6}, {"removed_bindings", Json::array()}}),
-            "removed provider x (registry version 6); removed bindings: -\n");
+  EXPECT_EQ(
+      RenderProviderRemoval({{"id", "x"}, {"version", 6}, {"removed_bindings", Json::array()}}),
+      "removed provider x (registry version 6); removed bindings: -\n");
   EXPECT_EQ(RenderProviderPut({{"id", "x"}, {"version", 7}, {"created", true}}),
             "created provider x (registry version 7)\n");
   EXPECT_EQ(RenderProviderPut({{"id", "x"}, {"version", 8}, {"created", false}}),
@@ -156,12 +172,16 @@ TEST(AdminViewsTest, RemovalPreviewRemovalAndPut) {
 }
 
 TEST(AdminViewsTest, ConfigReloadListsWhatChanged) {
-  EXPECT_EQ(RenderConfigReload({{"added", Json::array()}, {"removed", Json::array()},
-                                {"changed", Json::array()}, {"reloaded", Json::array()},
+  EXPECT_EQ(RenderConfigReload({{"added", Json::array()},
+                                {"removed", Json::array()},
+                                {"changed", Json::array()},
+                                {"reloaded", Json::array()},
                                 {"notes", Json::array()}}),
             "configuration reloaded: no changes\n");
-  EXPECT_EQ(RenderConfigReload({{"added", {"a", "b"}}, {"removed", Json::array()},
-                                {"changed", {"c"}}, {"reloaded", {"c"}},
+  EXPECT_EQ(RenderConfigReload({{"added", {"a", "b"}},
+                                {"removed", Json::array()},
+                                {"changed", {"c"}},
+                                {"reloaded", {"c"}},
                                 {"notes", {"server.port changes need a restart"}}}),
             "configuration reloaded\nadded: a, b\nchanged: c\nreloaded: c\n"
             "note: server.port changes need a restart\n");

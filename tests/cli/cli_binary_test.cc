@@ -1,10 +1,10 @@
 // The built `modelrt` binary's admin verbs against a scripted loopback server: the requests they
 // make, what they print, their one-line errors and exit codes (0 ok, 1 refused or unreachable,
 // 2 bad usage).
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <fstream>
-
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "scripted_server.h"
@@ -25,16 +25,24 @@ CommandResult Modelrt(const std::string& args, const std::string& env = "") {
 Json ModelsAnswer() {
   return {{"object", "list"},
           {"data",
-           {{{"alias", "chat"}, {"task", "generate"}, {"provider", "local"}, {"model", "/s.gguf"},
-             {"state", "loaded"}, {"generation", 4}, {"in_flight", 1},
-             {"memory_bytes", 3 << 20}, {"last_used", "2020-01-01T00:00:00Z"},
-             {"last_error", ""}, {"required", false}, {"pinned", false}, {"device", "cpu"}}}}};
+           {{{"alias", "chat"},
+             {"task", "generate"},
+             {"provider", "local"},
+             {"model", "/s.gguf"},
+             {"state", "loaded"},
+             {"generation", 4},
+             {"in_flight", 1},
+             {"memory_bytes", 3 << 20},
+             {"last_used", "2020-01-01T00:00:00Z"},
+             {"last_error", ""},
+             {"required", false},
+             {"pinned", false},
+             {"device", "cpu"}}}}};
 }
 
 TEST(CliBinaryTest, PsPrintsATableFromGetAdminModelsWithTheKeyFromTheEnvironment) {
-  ScriptedServer server([](const RecordedRequest&) {
-    return Reply::Bytes(HttpReply(200, ModelsAnswer().dump()));
-  });
+  ScriptedServer server(
+      [](const RecordedRequest&) { return Reply::Bytes(HttpReply(200, ModelsAnswer().dump())); });
   CommandResult r = Modelrt("ps --server " + server.url(), "MODELRT_ADMIN_KEY=sekrit");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.err, "");
@@ -125,9 +133,9 @@ TEST(CliBinaryTest, ReloadSendsTheNewModelAndOptions) {
     return Reply::Bytes(HttpReply(200, R"({"alias":"chat","old_generation":3,"new_generation":4,
         "outcome":"succeeded","error":"","trigger":"api","duration_ms":1500})"));
   });
-  CommandResult r = Modelrt("reload chat --model /new.gguf --options '{\"ctx\":512}' --server " +
-                                server.url(),
-                            "MODELRT_ADMIN_KEY=k");
+  CommandResult r =
+      Modelrt("reload chat --model /new.gguf --options '{\"ctx\":512}' --server " + server.url(),
+              "MODELRT_ADMIN_KEY=k");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "chat: reloaded, generation 3 -> 4 (1.5 s)\n");
   ASSERT_EQ(server.requests().size(), 1u);
@@ -138,9 +146,11 @@ TEST(CliBinaryTest, ReloadSendsTheNewModelAndOptions) {
 TEST(CliBinaryTest, ServerErrorIsOneLineOnStderrAndExitOne) {
   ScriptedServer server([](const RecordedRequest&) {
     return Reply::Bytes(HttpReply(
-        409, R"({"error":{"message":"provider 'local' is used by chat","type":"x","code":"conflict"}})"));
+        409,
+        R"({"error":{"message":"provider 'local' is used by chat","type":"x","code":"conflict"}})"));
   });
-  CommandResult r = Modelrt("providers remove local --server " + server.url(), "MODELRT_ADMIN_KEY=k");
+  CommandResult r =
+      Modelrt("providers remove local --server " + server.url(), "MODELRT_ADMIN_KEY=k");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(r.err, "modelrt: error: provider 'local' is used by chat (HTTP 409)\n");
@@ -150,14 +160,15 @@ TEST(CliBinaryTest, UnreachableServerIsOneLineAndExitOne) {
   const std::string url = "http://127.0.0.1:" + std::to_string(ClosedPort());
   CommandResult r = Modelrt("ps --server " + url);
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_EQ(r.err, "modelrt: error: cannot reach modelrt server at " + url + ": Connection refused\n");
+  EXPECT_EQ(r.err,
+            "modelrt: error: cannot reach modelrt server at " + url + ": Connection refused\n");
 }
 
 TEST(CliBinaryTest, GarbageEarlyCloseAndNonJsonAreErrorsNotCrashes) {
-  for (const Reply& reply : {Reply::Bytes("garbage\r\n\r\n"), Reply::Close(),
-                             Reply::Bytes(HttpReply(200, "not json")),
-                             Reply::Bytes(HttpReply(200, R"({"unexpected":true})")),
-                             Reply::Bytes("HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{")}) {
+  for (const Reply& reply :
+       {Reply::Bytes("garbage\r\n\r\n"), Reply::Close(), Reply::Bytes(HttpReply(200, "not json")),
+        Reply::Bytes(HttpReply(200, R"({"unexpected":true})")),
+        Reply::Bytes("HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{")}) {
     ScriptedServer server([&](const RecordedRequest&) { return reply; });
     CommandResult r = Modelrt("ps --server " + server.url());
     EXPECT_EQ(r.exit_code, 1) << reply.bytes;

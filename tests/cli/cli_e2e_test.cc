@@ -1,15 +1,15 @@
 // End to end: the `modelrt` admin verbs as child processes against a real `modelrt serve` child
 // (real llama.cpp models: stories260K and generated BERT embedder/reranker), checking their
 // output, their exit codes and that the server's state really changed.
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "cli/admin_client.h"
 #include "serve_process.h"
@@ -25,12 +25,18 @@ std::string StoriesPath() { return std::string(MODELRT_SOURCE_DIR) + "/models/st
 
 Json E2eConfig() {
   auto model = [](const char* alias, const char* task, const std::string& path) {
-    return Json{{"alias", alias}, {"task", task}, {"provider", "local"}, {"model", path},
+    return Json{{"alias", alias},
+                {"task", task},
+                {"provider", "local"},
+                {"model", path},
                 {"options", {{"ctx", 256}, {"parallel", 1}}}};
   };
   return {{"server",
-           {{"host", "127.0.0.1"}, {"port", 0}, {"threads", 2},
-            {"api_keys_env", "MODELRT_CLI_E2E_UNSET_KEYS"}, {"drain_grace_s", 5}}},
+           {{"host", "127.0.0.1"},
+            {"port", 0},
+            {"threads", 2},
+            {"api_keys_env", "MODELRT_CLI_E2E_UNSET_KEYS"},
+            {"drain_grace_s", 5}}},
           {"providers", {{{"id", "local"}, {"type", "llama"}, {"options", {{"threads", 1}}}}}},
           {"models",
            {model("chat", "generate", StoriesPath()),
@@ -134,7 +140,8 @@ TEST_F(CliE2eTest, PsListsTheCatalogUnloadedAtFirst) {
 TEST_F(CliE2eTest, LoadReloadUnloadChangeStateAndGeneration) {
   std::string loaded = Ok("load chat");
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(loaded, m, std::regex(R"(^chat: loaded \(generation (\d+), [0-9.]+ MiB\)\n$)")))
+  ASSERT_TRUE(std::regex_search(
+      loaded, m, std::regex(R"(^chat: loaded \(generation (\d+), [0-9.]+ MiB\)\n$)")))
       << loaded;
   const int g1 = std::stoi(m[1]);
   Json entry = PsEntry("chat");
@@ -146,8 +153,8 @@ TEST_F(CliE2eTest, LoadReloadUnloadChangeStateAndGeneration) {
   EXPECT_NE(row.find(" MiB"), std::string::npos) << row;
 
   std::string reloaded = Ok("reload chat");
-  ASSERT_TRUE(std::regex_search(reloaded, m,
-                                std::regex(R"(^chat: reloaded, generation (\d+) -> (\d+) \(.+\)\n$)")))
+  ASSERT_TRUE(std::regex_search(
+      reloaded, m, std::regex(R"(^chat: reloaded, generation (\d+) -> (\d+) \(.+\)\n$)")))
       << reloaded;
   EXPECT_EQ(std::stoi(m[1]), g1);
   const int g2 = std::stoi(m[2]);
@@ -188,7 +195,8 @@ TEST_F(CliE2eTest, ReloadOntoANewFileAndAFailedReloadKeepsTheOldEngine) {
   std::ofstream(junk) << "this is not a gguf file";
   CommandResult r = Cli("reload chat --model " + junk);
   EXPECT_EQ(r.exit_code, 1) << r.out;
-  EXPECT_TRUE(std::regex_match(r.err, std::regex(R"(modelrt: error: .+ \(HTTP [45]\d\d\)\n)"))) << r.err;
+  EXPECT_TRUE(std::regex_match(r.err, std::regex(R"(modelrt: error: .+ \(HTTP [45]\d\d\)\n)")))
+      << r.err;
   entry = PsEntry("chat");
   EXPECT_EQ(entry["state"], "loaded");
   EXPECT_EQ(entry["generation"], g2);
@@ -198,13 +206,15 @@ TEST_F(CliE2eTest, ReloadOntoANewFileAndAFailedReloadKeepsTheOldEngine) {
 TEST_F(CliE2eTest, ErrorsAreOneLineWithTheHttpStatus) {
   CommandResult r = Cli("load no-such-alias");
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_TRUE(std::regex_match(r.err, std::regex(R"(modelrt: error: .*no-such-alias.* \(HTTP 404\)\n)")))
+  EXPECT_TRUE(
+      std::regex_match(r.err, std::regex(R"(modelrt: error: .*no-such-alias.* \(HTTP 404\)\n)")))
       << r.err;
 
-  r = RunCommand("env -u MODELRT_ADMIN_KEY " + std::string(MODELRT_BIN_DIR) + "/modelrt ps --server " +
-                 server_->url());
+  r = RunCommand("env -u MODELRT_ADMIN_KEY " + std::string(MODELRT_BIN_DIR) +
+                 "/modelrt ps --server " + server_->url());
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_TRUE(std::regex_match(r.err, std::regex(R"(modelrt: error: .+ \(HTTP 403\); no admin key was given: .+\n)")))
+  EXPECT_TRUE(std::regex_match(
+      r.err, std::regex(R"(modelrt: error: .+ \(HTTP 403\); no admin key was given: .+\n)")))
       << r.err;
 
   const std::string wrong = dir_ + "/wrong.key";
@@ -259,8 +269,11 @@ TEST_F(CliE2eTest, CascadeRemovalTakesTheBoundAliasesWithIt) {
   std::ofstream(file) << R"({"id":"second","type":"llama","options":{"threads":1}})";
   Ok("providers put second --file " + file);
   // The CLI has no verb to add an alias: POST /admin/models directly.
-  Json spec = {{"alias", "chat2"}, {"task", "generate"}, {"provider", "second"},
-               {"model", StoriesPath()}, {"options", {{"ctx", 256}}}};
+  Json spec = {{"alias", "chat2"},
+               {"task", "generate"},
+               {"provider", "second"},
+               {"model", StoriesPath()},
+               {"options", {{"ctx", 256}}}};
   Result<cli::HttpAnswer> added = Admin().Call("POST", "/admin/models", &spec);
   ASSERT_TRUE(added.ok()) << added.error().ToString();
   EXPECT_FALSE(PsEntry("chat2").is_null());
@@ -290,7 +303,9 @@ TEST_F(CliE2eTest, RegistryPrintsTheSnapshot) {
 
 TEST_F(CliE2eTest, ConfigReloadAppliesTheEditedFile) {
   Json config = E2eConfig();
-  config["models"].push_back({{"alias", "embed2"}, {"task", "embed"}, {"provider", "local"},
+  config["models"].push_back({{"alias", "embed2"},
+                              {"task", "embed"},
+                              {"provider", "local"},
                               {"model", TestModel(llama::TestModelKind::kBertEmbed)},
                               {"options", {{"ctx", 256}}}});
   WriteConfig(config);

@@ -43,7 +43,8 @@ struct RecordedRequest {
     while (pos != std::string::npos && pos + 2 < head.size()) {
       const size_t start = pos + 2;
       const size_t end = head.find("\r\n", start);
-      const std::string line = head.substr(start, end == std::string::npos ? std::string::npos : end - start);
+      const std::string line =
+          head.substr(start, end == std::string::npos ? std::string::npos : end - start);
       const size_t colon = line.find(':');
       if (colon != std::string::npos && colon == name.size() &&
           strncasecmp(line.c_str(), name.c_str(), name.size()) == 0) {
@@ -158,7 +159,8 @@ class ScriptedServer {
       ssize_t n = recv(fd, buf, sizeof(buf), 0);
       if (n <= 0) break;
       data.append(buf, static_cast<size_t>(n));
-      if (head_end == std::string::npos && (head_end = data.find("\r\n\r\n")) != std::string::npos) {
+      if (head_end == std::string::npos &&
+          (head_end = data.find("\r\n\r\n")) != std::string::npos) {
         request.head = data.substr(0, head_end);
         const std::string length = request.Header("Content-Length");
         want = length.empty() ? 0 : std::stoul(length);

@@ -31,7 +31,9 @@ namespace modelrt::testing {
 class ServeProcess {
  public:
   ServeProcess(std::string config_path, std::vector<std::string> env, std::string log_path)
-      : config_path_(std::move(config_path)), env_(std::move(env)), log_path_(std::move(log_path)) {}
+      : config_path_(std::move(config_path)),
+        env_(std::move(env)),
+        log_path_(std::move(log_path)) {}
   ~ServeProcess() { Stop(); }
   ServeProcess(const ServeProcess&) = delete;
   ServeProcess& operator=(const ServeProcess&) = delete;
@@ -39,8 +41,14 @@ class ServeProcess {
   // Spawns the server and waits (at most 60 s) until it listens. False when it exited or never
   // said where it listens; log() tells why.
   bool Start() {
-    std::vector<std::string> args = {std::string(MODELRT_BIN_DIR) + "/modelrt", "--log-level",
-                                     "info", "serve", "--config", config_path_, "--port", "0"};
+    std::vector<std::string> args = {std::string(MODELRT_BIN_DIR) + "/modelrt",
+                                     "--log-level",
+                                     "info",
+                                     "serve",
+                                     "--config",
+                                     config_path_,
+                                     "--port",
+                                     "0"};
     std::vector<std::string> env;
     for (char** e = environ; *e; ++e) {
       std::string var(*e);

@@ -2,10 +2,10 @@
 // environment become the admin client's options.
 #include "cli/server_url.h"
 
+#include <gtest/gtest.h>
+
 #include <fstream>
 #include <map>
-
-#include <gtest/gtest.h>
 
 #include "cli/admin_options.h"
 #include "support/llama_test_models.h"
@@ -71,7 +71,8 @@ TEST(ServerUrlTest, RejectsWhatItCannotUseAndSaysWhy) {
     Result<ServerUrl> r = ParseServerUrl(c.url);
     ASSERT_FALSE(r.ok()) << c.url;
     EXPECT_EQ(r.error().code(), StatusCode::kInvalidArgument);
-    EXPECT_NE(r.error().message().find(c.why), std::string::npos) << c.url << ": " << r.error().message();
+    EXPECT_NE(r.error().message().find(c.why), std::string::npos)
+        << c.url << ": " << r.error().message();
     EXPECT_NE(r.error().message().find(c.url), std::string::npos) << r.error().message();
   }
 }
@@ -117,13 +118,15 @@ TEST(AdminOptionsTest, FlagBeatsEnvironmentForTheServer) {
 }
 
 TEST(AdminOptionsTest, KeyFromEnvironmentOrFileFirstNonEmptyLineTrimmed) {
-  EXPECT_EQ(ResolveClientOptions({}, FakeEnv({{"MODELRT_ADMIN_KEY", " env-key\n"}})).value().admin_key,
-            "env-key");
+  EXPECT_EQ(
+      ResolveClientOptions({}, FakeEnv({{"MODELRT_ADMIN_KEY", " env-key\n"}})).value().admin_key,
+      "env-key");
   AdminArgs args;
   args.admin_key_file = WriteFile("key.txt", "\n   \n  file-key  \nsecond\n");
   // The file, named on purpose, wins over the environment.
-  EXPECT_EQ(ResolveClientOptions(args, FakeEnv({{"MODELRT_ADMIN_KEY", "env-key"}})).value().admin_key,
-            "file-key");
+  EXPECT_EQ(
+      ResolveClientOptions(args, FakeEnv({{"MODELRT_ADMIN_KEY", "env-key"}})).value().admin_key,
+      "file-key");
 }
 
 TEST(AdminOptionsTest, UnreadableOrEmptyKeyFileIsAnError) {
@@ -153,7 +156,8 @@ TEST(AdminOptionsTest, TimeoutBoundsTheCallAndCapsTheConnect) {
 }
 
 TEST(AdminOptionsTest, BadUrlFromTheEnvironmentIsReported) {
-  Result<AdminClientOptions> r = ResolveClientOptions({}, FakeEnv({{"MODELRT_SERVER", "https://x"}}));
+  Result<AdminClientOptions> r =
+      ResolveClientOptions({}, FakeEnv({{"MODELRT_SERVER", "https://x"}}));
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message().find("https is not supported"), std::string::npos);
 }

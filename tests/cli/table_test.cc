@@ -46,7 +46,7 @@ TEST(TableTest, NewlinesAndTabsInCellsKeepARowOnOneLine) {
 
 TEST(TableTest, WidthCountsUtf8CodePointsNotBytes) {
   EXPECT_EQ(Table::DisplayWidth("abc"), 3u);
-  EXPECT_EQ(Table::DisplayWidth("caf\xc3\xa9"), 4u);       // café
+  EXPECT_EQ(Table::DisplayWidth("caf\xc3\xa9"), 4u);               // café
   EXPECT_EQ(Table::DisplayWidth("\xe6\x97\xa5\xe6\x9c\xac"), 2u);  // two CJK characters
   Table t({"ALIAS", "X"});
   t.AddRow({"caf\xc3\xa9", "1"});
@@ -95,9 +95,10 @@ TEST(HumanFormatTest, ParsesRfc3339Timestamps) {
 }
 
 TEST(HumanFormatTest, RejectsWhatIsNotATimestamp) {
-  for (const char* bad : {"", "yesterday", "2026-11-25", "2026-11-25T23:01:02",
-                          "2026-13-01T00:00:00Z", "2026-11-25T24:00:00Z", "2026-11-25T23:01:02Zx",
-                          "2026-11-25T23:01:02.Z", "2026-11-25T23:01:02+0200", "26-11-25T23:01:02Z"}) {
+  for (const char* bad :
+       {"", "yesterday", "2026-11-25", "2026-11-25T23:01:02", "2026-13-01T00:00:00Z",
+        "2026-11-25T24:00:00Z", "2026-11-25T23:01:02Zx", "2026-11-25T23:01:02.Z",
+        "2026-11-25T23:01:02+0200", "26-11-25T23:01:02Z"}) {
     Result<int64_t> r = ParseUtcTimestamp(bad);
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.error().code(), StatusCode::kInvalidArgument);
