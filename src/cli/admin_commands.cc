@@ -120,8 +120,23 @@ Status RunReloads(const AdminContext& context) {
 }
 
 Status RunConfigReload(const AdminContext& context) {
-  return CallAndPrint(context, "POST", "/admin/config/reload", nullptr,
-                      [](const Json& j) -> Result<std::string> { return RenderConfigReload(j); });
+  MODELRT_ASSIGN_OR_RETURN(HttpAnswer answer,
+                           context.client.Call("POST", "/admin/config/reload", nullptr));
+  if (context.json) {
+    PrintRaw(context, answer);
+  } else {
+    context.out << RenderConfigReload(answer.json);
+  }
+  // The file was applied, but an alias whose reload failed keeps its old engine: a script
+  // should notice.
+  const Json* failed =
+      answer.json.is_object() && answer.json.contains("failed") ? &answer.json["failed"] : nullptr;
+  if (failed != nullptr && failed->is_array() && !failed->empty()) {
+    return Status(StatusCode::kAborted, "configuration applied, but " +
+                                            std::to_string(failed->size()) +
+                                            " alias(es) failed to reload (old engines kept)");
+  }
+  return OkStatus();
 }
 
 Status RunProvidersList(const AdminContext& context) {

@@ -30,7 +30,7 @@ struct AdminContext {
 struct ReloadArgs {
   std::string alias;
   std::string model;         // --model: a new file path or upstream name; "" = keep
-  std::string options_json;  // --options: a JSON object of provider options to change; "" = keep
+  std::string options_json;  // --options: a JSON object merged into the options; "" = keep
 };
 
 // GET /admin/models as a table.

@@ -25,7 +25,7 @@ AdminVerbs::AdminVerbs(CLI::App& app) {
                           "new model file (a path on the server's machine) or upstream name");
   reload_cmd_
       ->add_option("--options", reload_.options_json,
-                   "provider options to change, as a JSON object, e.g. '{\"ctx\":512}'")
+                   "options to merge into the spec's (a JSON object; null removes one)")
       ->check(
           [](const std::string& text) -> std::string {
             return nlohmann::json::parse(text, nullptr, false).is_object()

@@ -250,6 +250,22 @@ std::string RenderConfigReload(const Json& answer) {
     const Json* list = List(answer, key);
     if (list != nullptr && !list->empty()) out += std::string(key) + ": " + Names(list) + "\n";
   }
+  if (const Json* providers = Field(answer, "providers"); providers && providers->is_object()) {
+    for (const char* key : {"added", "replaced", "removed"}) {
+      const Json* list = List(*providers, key);
+      if (list != nullptr && !list->empty()) {
+        out += std::string("providers ") + key + ": " + Names(list) + "\n";
+      }
+    }
+  }
+  if (Bool(answer, "pool_limits_changed")) out += "pool limits changed\n";
+  if (const Json* failed = List(answer, "failed")) {
+    for (const Json& f : *failed) {
+      out += "failed: " +
+             (f.is_string() ? f.get<std::string>() : Text(f, "alias") + ": " + Text(f, "error")) +
+             "\n";
+    }
+  }
   if (const Json* notes = List(answer, "notes")) {
     for (const Json& note : *notes) {
       out += "note: " +

@@ -44,7 +44,7 @@ std::string RenderRemovalPreview(const Json& answer);
 std::string RenderProviderRemoval(const Json& answer);
 // PUT /admin/providers/{id}.
 std::string RenderProviderPut(const Json& answer);
-// POST /admin/config/reload.
+// POST /admin/config/reload: what was added, removed, changed, reloaded, failed; notes.
 std::string RenderConfigReload(const Json& answer);
 
 }  // namespace modelrt::cli

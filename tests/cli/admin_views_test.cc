@@ -185,6 +185,15 @@ TEST(AdminViewsTest, ConfigReloadListsWhatChanged) {
                                 {"notes", {"server.port changes need a restart"}}}),
             "configuration reloaded\nadded: a, b\nchanged: c\nreloaded: c\n"
             "note: server.port changes need a restart\n");
+  EXPECT_EQ(RenderConfigReload(
+                {{"version", 9},
+                 {"added", Json::array()},
+                 {"failed", {{{"alias", "chat"}, {"error", "bad magic"}}}},
+                 {"providers",
+                  {{"added", {"remote"}}, {"replaced", Json::array()}, {"removed", {"old"}}}},
+                 {"pool_limits_changed", true}}),
+            "configuration reloaded\nproviders added: remote\nproviders removed: old\n"
+            "pool limits changed\nfailed: chat: bad magic\n");
 }
 
 TEST(AdminViewsTest, StringFieldNeverThrows) {
