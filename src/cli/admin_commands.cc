@@ -45,6 +45,25 @@ Status CallAndPrint(const AdminContext& context, std::string_view method, const 
   return OkStatus();
 }
 
+// Prints an answer raw (--json) or as `render` writes it.
+void Print(const AdminContext& context, const HttpAnswer& answer,
+           std::string (*render)(const Json&)) {
+  if (context.json) {
+    PrintRaw(context, answer);
+  } else {
+    context.out << render(answer.json);
+  }
+}
+
+// A change the server applied, but where some aliases failed to reload (they keep their old
+// engines): scripts should notice, so it is an error after the output.
+Status FailuresToStatus(const std::string& what, const Json& answer) {
+  const size_t failed = FailedCount(answer);
+  if (failed == 0) return OkStatus();
+  return Status(StatusCode::kAborted, what + ", but " + std::to_string(failed) +
+                                          " alias(es) failed to reload (old engines kept)");
+}
+
 Result<Json> ReadProviderFile(const std::string& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) return InvalidArgumentError("cannot read provider file '" + file + "'");
@@ -95,11 +114,7 @@ Status RunReload(const AdminContext& context, const ReloadArgs& args) {
   const Json* send = body.empty() ? nullptr : &body;
   MODELRT_ASSIGN_OR_RETURN(HttpAnswer answer,
                            context.client.Call("POST", ModelPath(args.alias, "reload"), send));
-  if (context.json) {
-    PrintRaw(context, answer);
-  } else {
-    context.out << RenderReload(answer.json);
-  }
+  Print(context, answer, RenderReload);
   // The contract answers a failed reload with an error status; a 200 saying "failed" is still
   // a failure for scripts.
   if (StringField(answer.json, "outcome") == "failed") {
@@ -122,21 +137,8 @@ Status RunReloads(const AdminContext& context) {
 Status RunConfigReload(const AdminContext& context) {
   MODELRT_ASSIGN_OR_RETURN(HttpAnswer answer,
                            context.client.Call("POST", "/admin/config/reload", nullptr));
-  if (context.json) {
-    PrintRaw(context, answer);
-  } else {
-    context.out << RenderConfigReload(answer.json);
-  }
-  // The file was applied, but an alias whose reload failed keeps its old engine: a script
-  // should notice.
-  const Json* failed =
-      answer.json.is_object() && answer.json.contains("failed") ? &answer.json["failed"] : nullptr;
-  if (failed != nullptr && failed->is_array() && !failed->empty()) {
-    return Status(StatusCode::kAborted, "configuration applied, but " +
-                                            std::to_string(failed->size()) +
-                                            " alias(es) failed to reload (old engines kept)");
-  }
-  return OkStatus();
+  Print(context, answer, RenderConfigReload);
+  return FailuresToStatus("configuration applied", answer.json);
 }
 
 Status RunProvidersList(const AdminContext& context) {
@@ -179,8 +181,10 @@ Status RunProviderRemove(const AdminContext& context, const std::string& id,
 
 Status RunProviderPut(const AdminContext& context, const std::string& id, const std::string& file) {
   MODELRT_ASSIGN_OR_RETURN(Json provider, ReadProviderFile(file));
-  return CallAndPrint(context, "PUT", ProviderPath(id), &provider,
-                      [](const Json& j) -> Result<std::string> { return RenderProviderPut(j); });
+  MODELRT_ASSIGN_OR_RETURN(HttpAnswer answer,
+                           context.client.Call("PUT", ProviderPath(id), &provider));
+  Print(context, answer, RenderProviderPut);
+  return FailuresToStatus("provider " + id + " saved", answer.json);
 }
 
 }  // namespace modelrt::cli

@@ -102,7 +102,25 @@ std::string ProviderTable(const Json& providers) {
   return table.Render();
 }
 
+// "failed: alias: error" for each entry of the answer's "failed" list.
+std::string FailedLines(const Json& answer) {
+  std::string out;
+  if (const Json* failed = List(answer, "failed")) {
+    for (const Json& f : *failed) {
+      out += "failed: " +
+             (f.is_string() ? f.get<std::string>() : Text(f, "alias") + ": " + Text(f, "error")) +
+             "\n";
+    }
+  }
+  return out;
+}
+
 }  // namespace
+
+size_t FailedCount(const Json& answer) {
+  const Json* failed = List(answer, "failed");
+  return failed == nullptr ? 0 : failed->size();
+}
 
 std::string StringField(const Json& j, const char* key) {
   const Json* f = Field(j, key);
@@ -240,8 +258,11 @@ std::string RenderProviderRemoval(const Json& answer) {
 }
 
 std::string RenderProviderPut(const Json& answer) {
-  return std::string(Bool(answer, "created") ? "created" : "replaced") + " provider " +
-         Text(answer, "id") + " (registry version " + IntText(answer, "version") + ")\n";
+  std::string out = std::string(Bool(answer, "created") ? "created" : "replaced") + " provider " +
+                    Text(answer, "id") + " (registry version " + IntText(answer, "version") + ")\n";
+  const Json* reloaded = List(answer, "reloaded");
+  if (reloaded != nullptr && !reloaded->empty()) out += "reloaded: " + Names(reloaded) + "\n";
+  return out + FailedLines(answer);
 }
 
 std::string RenderConfigReload(const Json& answer) {
@@ -259,13 +280,7 @@ std::string RenderConfigReload(const Json& answer) {
     }
   }
   if (Bool(answer, "pool_limits_changed")) out += "pool limits changed\n";
-  if (const Json* failed = List(answer, "failed")) {
-    for (const Json& f : *failed) {
-      out += "failed: " +
-             (f.is_string() ? f.get<std::string>() : Text(f, "alias") + ": " + Text(f, "error")) +
-             "\n";
-    }
-  }
+  out += FailedLines(answer);
   if (const Json* notes = List(answer, "notes")) {
     for (const Json& note : *notes) {
       out += "note: " +

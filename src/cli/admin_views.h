@@ -9,6 +9,7 @@
 // Thread-safety: pure functions.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -22,6 +23,10 @@ using Json = nlohmann::json;
 // j[key] when j is an object whose `key` is a string; "" otherwise (never throws, unlike
 // nlohmann's value()).
 std::string StringField(const Json& j, const char* key);
+
+// The length of the answer's "failed" list (aliases whose reload failed after a config reload
+// or a provider replacement); 0 when there is none.
+size_t FailedCount(const Json& answer);
 
 // GET /admin/models: ALIAS TASK STATE GEN IN-FLIGHT MEMORY LAST-USED, then one line per failed
 // model with its last error. `now_s` (seconds since the epoch) turns last_used into "12s ago".
@@ -42,7 +47,7 @@ std::string RenderProvider(const Json& provider, const Json& bindings);
 std::string RenderRemovalPreview(const Json& answer);
 // DELETE /admin/providers/{id}.
 std::string RenderProviderRemoval(const Json& answer);
-// PUT /admin/providers/{id}.
+// PUT /admin/providers/{id}: created or replaced, the aliases reloaded on it, failures.
 std::string RenderProviderPut(const Json& answer);
 // POST /admin/config/reload: what was added, removed, changed, reloaded, failed; notes.
 std::string RenderConfigReload(const Json& answer);

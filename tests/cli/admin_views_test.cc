@@ -169,6 +169,17 @@ TEST(AdminViewsTest, RemovalPreviewRemovalAndPut) {
             "created provider x (registry version 7)\n");
   EXPECT_EQ(RenderProviderPut({{"id", "x"}, {"version", 8}, {"created", false}}),
             "replaced provider x (registry version 8)\n");
+  Json replaced = {{"id", "x"},
+                   {"version", 9},
+                   {"created", false},
+                   {"reloaded", {"chat", "embed"}},
+                   {"failed", {{{"alias", "rerank"}, {"error", "Unavailable: no room"}}}}};
+  EXPECT_EQ(RenderProviderPut(replaced),
+            "replaced provider x (registry version 9)\nreloaded: chat, embed\n"
+            "failed: rerank: Unavailable: no room\n");
+  EXPECT_EQ(FailedCount(replaced), 1u);
+  EXPECT_EQ(FailedCount({{"failed", Json::array()}}), 0u);
+  EXPECT_EQ(FailedCount(Json::object()), 0u);
 }
 
 TEST(AdminViewsTest, ConfigReloadListsWhatChanged) {

@@ -143,6 +143,21 @@ TEST(CliBinaryTest, ReloadSendsTheNewModelAndOptions) {
             Json({{"model", "/new.gguf"}, {"options", {{"ctx", 512}}}}));
 }
 
+TEST(CliBinaryTest, ConfigReloadWithFailedAliasesPrintsThenExitsOne) {
+  ScriptedServer server([](const RecordedRequest&) {
+    return Reply::Bytes(HttpReply(200, R"({"version":3,"added":["a"],"removed":[],"changed":["chat"],
+        "reloaded":[],"failed":[{"alias":"chat","error":"InvalidArgument: bad file"}],"notes":[]})"));
+  });
+  CommandResult r = Modelrt("config-reload --server " + server.url());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out,
+            "configuration reloaded\nadded: a\nchanged: chat\n"
+            "failed: chat: InvalidArgument: bad file\n");
+  EXPECT_EQ(r.err,
+            "modelrt: error: configuration applied, but 1 alias(es) failed to reload (old engines "
+            "kept)\n");
+}
+
 TEST(CliBinaryTest, ServerErrorIsOneLineOnStderrAndExitOne) {
   ScriptedServer server([](const RecordedRequest&) {
     return Reply::Bytes(HttpReply(
