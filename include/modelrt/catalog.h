@@ -5,6 +5,7 @@
 //   providers: [ { id: local, type: llama, options: { threads: 2 } } ]
 //   models:    [ { alias: chat, task: generate, provider: local, model: models/x.gguf } ]
 //   profiles:  [ { name: storyteller, model: chat, system: "...", params: {temperature: 0.8} } ]
+//   reload:    { watch_models: false, watch_config: false, history_size: 32, log_size: 256 }
 //
 // A file may also be a bare JSON/YAML array of alias specs (then the `local` llama provider is
 // implied). Errors name the file, the key path and the reason:
@@ -91,6 +92,8 @@ struct ServerConfig {
   int queue_capacity = 256;             // per model; 429 past this
   int drain_grace_s = 30;               // SIGTERM waits this long for in-flight requests
   std::string data_dir;                 // "" = $MODELRT_DATA_DIR or ~/.local/share/modelrt
+
+  bool operator==(const ServerConfig&) const = default;
 };
 
 struct PoolConfig {
@@ -100,9 +103,21 @@ struct PoolConfig {
   int64_t health_check_interval_s = 30;
 };
 
+// The `reload` section: hot-reload bookkeeping and what `modelrt serve` watches.
+struct ReloadConfig {
+  bool watch_models = false;  // reload an alias when its model file is replaced (inotify)
+  bool watch_config = false;  // re-apply the config file when it changes (as SIGHUP does)
+  int64_t history_size = 32;  // engine versions kept per alias
+  int64_t log_size = 256;     // reload attempts kept
+  int64_t debounce_ms = 500;  // quiet time after a file change before acting on it
+
+  bool operator==(const ReloadConfig&) const = default;
+};
+
 struct Config {
   ServerConfig server;
   PoolConfig pool;
+  ReloadConfig reload;
   std::vector<ProviderConfig> providers;
   std::vector<ModelSpec> models;
   std::vector<ProfileSpec> profiles;
@@ -125,6 +140,10 @@ Result<Config> LoadConfigFile(const std::string& path);
 // provider is not resolved here: spec.provider is empty when the JSON has none, and the caller
 // picks the default and checks that it exists.
 Result<ModelSpec> ParseModelSpec(const Json& json, std::string_view origin);
+
+// Parses one provider (as in a `providers` list) — for registering at run time. `origin` starts
+// every error and becomes provider.origin. Inline secrets are rejected.
+Result<ProviderConfig> ParseProviderConfig(const Json& json, std::string_view origin);
 
 // The embedded demo catalog (stories260K chat, generated embed and rerank models), with model
 // paths under `models_dir`.

@@ -78,6 +78,9 @@ struct RegistryChange {
     kRemoveBinding,
     kUpsertProfile,
     kRemoveProfile,
+    // Registry::Rebase: a new config under the run-time changes. Compare `before` and `after`
+    // (DiffSnapshots) for what changed. Never journaled, never accepted by Apply.
+    kRebase,
   };
   Kind kind = Kind::kRegisterProvider;
   std::string key;          // provider id, binding alias or profile name
@@ -161,6 +164,14 @@ class Registry {
   // Rewrites the journal as the shortest list of changes that turns the config into the current
   // state (atomically: temp file, fsync, rename). No-op without a state_path.
   Status Compact();
+
+  // A re-read config (SIGHUP): builds a new version 1 from `base`, carries the run-time changes
+  // over (the shortest list that turns the old base into the current state, replayed on the new
+  // base: a run-time change wins over the file), publishes the result as version + 1 and rewrites
+  // the journal against the new base. A carried change that no longer applies (its provider left
+  // the file) is dropped with a warning and listed in `skipped`, if given. Listeners get one
+  // kRebase change. InvalidArgument when `base` itself does not resolve (nothing changes).
+  Result<uint64_t> Rebase(const Config& base, std::vector<std::string>* skipped = nullptr);
 
  private:
   struct Impl;

@@ -77,7 +77,8 @@ struct ConfigApplySummary {
   std::vector<std::string> unchanged;
   std::vector<std::pair<std::string, Status>> failed;  // alias → why (the old state stays)
   bool pool_limits_changed = false;
-  std::vector<std::string> notes;  // e.g. provider changes that need a restart
+  std::vector<std::string> providers_added, providers_replaced, providers_removed;
+  std::vector<std::string> notes;  // e.g. a provider that could not be created or removed
 
   bool ok() const { return failed.empty(); }
 };

@@ -38,6 +38,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "modelrt/catalog.h"
@@ -64,6 +65,7 @@ struct ModelStatus {
   int64_t in_flight = 0;    // calls running now (on the live and on draining engines)
   uint64_t generation = 0;  // increments on every successful load or reload
   std::optional<std::chrono::system_clock::time_point> last_used;
+  std::string device = "cpu";  // where its engine runs: "cpu", or "gpu" when layers are offloaded
 };
 
 namespace internal {
@@ -80,8 +82,9 @@ class ModelRuntime {
   class Builder {
    public:
     Builder();
-    // Providers from config.providers (created with CreateProvider), the models catalog and the
-    // pool limits (SetPoolConfig(config.pool)).
+    // Providers from config.providers (created with CreateProvider), the models catalog, the
+    // pool limits (SetPoolConfig(config.pool)) and the reload options from config.reload (a later
+    // SetReloadOptions overrides them).
     Builder& SetConfig(const Config& config);
     // Pool limits from a config's `pool` section.
     Builder& SetPoolConfig(const PoolConfig& pool);
@@ -101,7 +104,8 @@ class ModelRuntime {
 
    private:
     Config config_;
-    std::vector<std::shared_ptr<Provider>> providers_;
+    // With the config each was created from (SetConfig), none for AddProvider's.
+    std::vector<std::pair<std::shared_ptr<Provider>, std::optional<ProviderConfig>>> providers_;
     std::vector<ModelSpec> models_;
     ProviderWarmup provider_warmup_ = ProviderWarmup::kEager;
     std::shared_ptr<MetricsRegistry> metrics_;
@@ -128,6 +132,14 @@ class ModelRuntime {
   // which is freed after the last of them. NotFound for an unknown alias.
   Status Remove(std::string_view alias);
   bool Contains(std::string_view alias) const;
+  // Checks a spec as Register would (provider known, options accepted) without registering it.
+  // NotFound for an unknown provider; InvalidArgument for options the provider rejects.
+  Status Validate(const ModelSpec& spec) const;
+  // Replaces a registered alias's spec (same alias): a changed task re-registers it (Remove +
+  // Register); changed engine fields (provider, model, options) reload a loaded alias with the new
+  // spec (a failed reload keeps the old engine and spec and returns the error) and apply to the
+  // next load of an unloaded one; changed settings apply in place. NotFound for an unknown alias.
+  Status Update(ModelSpec spec);
   std::vector<ModelStatus> List() const;
   Result<ModelStatus> Describe(std::string_view alias) const;
 
@@ -148,10 +160,12 @@ class ModelRuntime {
   // DeadlineExceeded, or the load's error; the old engine keeps serving and the attempt is in
   // ReloadLog() either way.
   Result<ReloadRecord> Reload(std::string_view alias, std::optional<ModelSpec> spec = std::nullopt);
-  // Applies a re-read config (SIGHUP): registers added aliases, removes deleted ones (their
-  // calls in flight finish first), reloads changed ones that are loaded (others just take the
-  // new spec), applies changed call settings and pool limits. Providers are fixed at Build: new
-  // or changed providers are reported in the summary's notes.
+  // Applies a re-read config (SIGHUP): adds new providers and swaps changed ones in, registers
+  // added aliases, removes deleted ones (their calls in flight finish first), reloads changed ones
+  // that are loaded (others just take the new spec; aliases of a changed provider count as
+  // changed), applies changed call settings and pool limits, and finally removes providers the
+  // config no longer has (only those created from a config; a provider still in use stays, with a
+  // note). A provider the config cannot create is a note, and the aliases that need it fail.
   Result<ConfigApplySummary> ApplyConfig(const Config& new_config);
   // Reload attempts, oldest first (bounded: ReloadOptions.log_size).
   std::vector<ReloadRecord> ReloadLog() const;
@@ -163,6 +177,22 @@ class ModelRuntime {
   uint64_t GlobalGeneration() const;
   // Whether model files are being watched (ReloadOptions.watch_model_files and inotify worked).
   bool WatchingModelFiles() const;
+
+  // ---- Providers at run time ----
+  // Adds a provider (created with CreateProvider, or given). AlreadyExists for a taken id; the
+  // errors of CreateProvider (NotFound for an unknown type, InvalidArgument for bad options).
+  Status AddProvider(const ProviderConfig& config);
+  Status AddProvider(std::shared_ptr<Provider> provider);
+  // Swaps in a new provider under an existing id. The aliases bound to it load on it from now on;
+  // loaded ones are reloaded on it now (summary.reloaded; a failed reload leaves the old engine
+  // serving and is listed in summary.failed), unloaded ones are listed in summary.updated.
+  // NotFound for an unknown id; the errors of CreateProvider.
+  Result<ConfigApplySummary> ReplaceProvider(const ProviderConfig& config);
+  Result<ConfigApplySummary> ReplaceProvider(std::shared_ptr<Provider> provider);
+  // Removes a provider. NotFound; FailedPrecondition while aliases use it (remove them first).
+  Status RemoveProvider(std::string_view id);
+  bool HasProvider(std::string_view id) const;
+  std::vector<std::string> ProviderIds() const;
 
   // ---- The engine pool ----
   PoolStats PoolStatus() const;

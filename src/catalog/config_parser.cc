@@ -112,12 +112,16 @@ Result<Config> ConfigFromJson(const Json& json, std::string_view source) {
   const Json* profiles = nullptr;
   if (json.is_object()) {
     MODELRT_RETURN_IF_ERROR(CheckKnownKeys(
-        json, source, "", {"server", "pool", "providers", "models", "profiles"}, "top-level key"));
+        json, source, "", {"server", "pool", "reload", "providers", "models", "profiles"},
+        "top-level key"));
     if (const Json* server = Section(json, "server")) {
       MODELRT_RETURN_IF_ERROR(ParseServerSection(*server, source, &config.server));
     }
     if (const Json* pool = Section(json, "pool")) {
       MODELRT_RETURN_IF_ERROR(ParsePoolSection(*pool, source, &config.pool));
+    }
+    if (const Json* reload = Section(json, "reload")) {
+      MODELRT_RETURN_IF_ERROR(ParseReloadSection(*reload, source, &config.reload));
     }
     providers = Section(json, "providers");
     models = Section(json, "models");

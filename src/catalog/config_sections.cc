@@ -136,6 +136,20 @@ Status ParsePoolSection(const Json& json, std::string_view source, PoolConfig* o
   return OkStatus();
 }
 
+Status ParseReloadSection(const Json& json, std::string_view source, ReloadConfig* out) {
+  MODELRT_ASSIGN_OR_RETURN(FieldReader reader,
+                           FieldReader::Create(json, std::string(source), "reload",
+                                               {"watch_models", "watch_config", "history_size",
+                                                "log_size", "debounce_ms"}));
+  MODELRT_RETURN_IF_ERROR(reader.ReadBool("watch_models", &out->watch_models));
+  MODELRT_RETURN_IF_ERROR(reader.ReadBool("watch_config", &out->watch_config));
+  // At least one: the current engine of every alias is always on record.
+  MODELRT_RETURN_IF_ERROR(reader.ReadInt("history_size", 1, 1 << 20, &out->history_size));
+  MODELRT_RETURN_IF_ERROR(reader.ReadInt("log_size", 1, 1 << 20, &out->log_size));
+  MODELRT_RETURN_IF_ERROR(reader.ReadInt("debounce_ms", 0, 3'600'000, &out->debounce_ms));
+  return OkStatus();
+}
+
 Result<std::vector<ProviderConfig>> ParseProvidersSection(const Json& json,
                                                           std::string_view source) {
   MODELRT_RETURN_IF_ERROR(RequireList(json, source, "providers"));
@@ -174,3 +188,13 @@ Result<std::vector<ProfileSpec>> ParseProfilesSection(const Json& json, std::str
 }
 
 }  // namespace modelrt::catalog
+
+namespace modelrt {
+
+Result<ProviderConfig> ParseProviderConfig(const Json& json, std::string_view origin) {
+  MODELRT_ASSIGN_OR_RETURN(ProviderConfig provider, catalog::ParseProvider(json, origin, ""));
+  provider.origin = std::string(origin);
+  return provider;
+}
+
+}  // namespace modelrt

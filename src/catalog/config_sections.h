@@ -1,4 +1,5 @@
-// Parsers for the sections of a config other than `models`: server, pool, providers, profiles.
+// Parsers for the sections of a config other than `models`: server, pool, reload, providers,
+// profiles.
 // Each checks its own section; cross-references (a model's provider, a profile's model) are
 // checked by ParseConfig once every section is read.
 //
@@ -22,6 +23,7 @@ bool IsValidProviderId(std::string_view id);
 // `json` is the section's value; fields absent from it keep the defaults already in `*out`.
 Status ParseServerSection(const Json& json, std::string_view source, ServerConfig* out);
 Status ParsePoolSection(const Json& json, std::string_view source, PoolConfig* out);
+Status ParseReloadSection(const Json& json, std::string_view source, ReloadConfig* out);
 // Providers in order, ids unique; origins set to "<source>: providers[i]".
 Result<std::vector<ProviderConfig>> ParseProvidersSection(const Json& json,
                                                           std::string_view source);

@@ -19,7 +19,7 @@ int RunServe(const ServeArgs& args) {
     Log("serve")->error("{}", config.error().ToString());
     return 1;
   }
-  return server::ServeUntilSignal(*config);
+  return server::ServeUntilSignal(*config, args.config_path);
 }
 
 }  // namespace modelrt::cli

@@ -1,6 +1,7 @@
 // `modelrt serve`: loads the configuration (or the embedded demo catalog), builds the runtime,
 // serves HTTP until SIGTERM or SIGINT, then drains in-flight requests for up to
-// server.drain_grace_s and returns. A second signal during the drain exits at once.
+// server.drain_grace_s and returns. A second signal during the drain exits at once. SIGHUP
+// re-reads the config file (see server/serve_until_signal.h).
 //
 //   return modelrt::cli::RunServe({.config_path = "modelrt.yaml", .port = 9000});
 //

@@ -19,12 +19,12 @@ namespace modelrt {
 using registry::SnapshotEditor;
 
 struct Registry::Impl {
-  Impl(std::shared_ptr<const RegistrySnapshot> base_snapshot,
-       std::shared_ptr<const RegistrySnapshot> current_snapshot)
-      : base(std::move(base_snapshot)), current(std::move(current_snapshot)) {}
+  explicit Impl(std::shared_ptr<const RegistrySnapshot> current_snapshot)
+      : current(std::move(current_snapshot)) {}
 
-  // Version 1: the config alone, what Compact measures the current state against.
-  const std::shared_ptr<const RegistrySnapshot> base;
+  // Version 1: the config alone, what Compact measures the current state against (Rebase
+  // replaces it).
+  std::shared_ptr<const RegistrySnapshot> base GUARDED_BY(write_mu);
   // Readers load this without locks; writers replace it under write_mu.
   registry::RcuCell<RegistrySnapshot> current;
   Mutex write_mu;
@@ -71,6 +71,27 @@ Result<RegistrySnapshot> BuildBase(const Config& config) {
   return base;
 }
 
+// Applies a change carried over by Rebase. A provider the new base added meanwhile is replaced
+// rather than registered (and one it dropped registered rather than replaced): either way the
+// run-time version wins. A removal whose target is already gone is done.
+Status ApplyCarried(SnapshotEditor& editor, RegistryChange change) {
+  using Kind = RegistryChange::Kind;
+  Status status = editor.Apply(&change);
+  if (status.ok()) return status;
+  if (change.kind == Kind::kRegisterProvider && status.code() == StatusCode::kAlreadyExists) {
+    change.kind = Kind::kReplaceProvider;
+    return editor.Apply(&change);
+  }
+  if (change.kind == Kind::kReplaceProvider && status.code() == StatusCode::kNotFound) {
+    change.kind = Kind::kRegisterProvider;
+    return editor.Apply(&change);
+  }
+  const bool removal = change.kind == Kind::kRemoveBinding || change.kind == Kind::kRemoveProfile ||
+                       change.kind == Kind::kRemoveProvider;
+  if (removal && status.code() == StatusCode::kNotFound) return OkStatus();
+  return status;
+}
+
 // Applies the journal's entries on top of `snapshot`; ones that no longer apply are skipped.
 void Replay(const std::vector<registry::RegistryJournal::Entry>& entries, const std::string& path,
             RegistrySnapshot* snapshot) {
@@ -113,10 +134,11 @@ Result<std::unique_ptr<Registry>> Registry::Create(const Config& base, Options o
     MODELRT_ASSIGN_OR_RETURN(journal, registry::RegistryJournal::Open(options.state_path, &entries));
     Replay(entries, options.state_path, &snapshot);
   }
-  auto impl = std::make_unique<Impl>(std::move(base_snapshot),
-                                     std::make_shared<const RegistrySnapshot>(std::move(snapshot)));
+  auto impl =
+      std::make_unique<Impl>(std::make_shared<const RegistrySnapshot>(std::move(snapshot)));
   {
     MutexLock lock(impl->write_mu);
+    impl->base = std::move(base_snapshot);
     impl->journal = std::move(journal);
   }
   return std::unique_ptr<Registry>(new Registry(std::move(impl)));
@@ -188,21 +210,69 @@ uint64_t Registry::Subscribe(Listener listener) {
 
 void Registry::Unsubscribe(uint64_t id) { impl_->notifier.Unsubscribe(id); }
 
+namespace {
+
+// The journal lines that turn `base` into `current`, all marked with current's version (which
+// they keep across a restart even when nothing differs from the config).
+std::vector<Json> JournalLines(const RegistrySnapshot& base, const RegistrySnapshot& current) {
+  std::vector<Json> lines;
+  for (const RegistryChange& change : registry::ChangesBetween(base, current)) {
+    lines.push_back(registry::ChangeToJson(change));
+    lines.back()["version"] = current.version;
+  }
+  if (lines.empty() && current.version > 1) lines.push_back({{"version", current.version}});
+  return lines;
+}
+
+}  // namespace
+
 Status Registry::Compact() {
   MutexLock lock(impl_->write_mu);
   if (impl_->journal == nullptr) return OkStatus();
   std::shared_ptr<const RegistrySnapshot> current = impl_->current.Load();
-  std::vector<Json> lines;
-  for (const RegistryChange& change : registry::ChangesBetween(*impl_->base, *current)) {
-    lines.push_back(registry::ChangeToJson(change));
-    lines.back()["version"] = current->version;
-  }
-  // Keeps the version across a restart even when nothing differs from the config.
-  if (lines.empty() && current->version > 1) lines.push_back({{"version", current->version}});
+  std::vector<Json> lines = JournalLines(*impl_->base, *current);
   MODELRT_RETURN_IF_ERROR(impl_->journal->Rewrite(lines));
   Log("registry")->info("{}: compacted to {} changes at version {}", impl_->journal->path(),
                         lines.size(), current->version);
   return OkStatus();
+}
+
+Result<uint64_t> Registry::Rebase(const Config& base, std::vector<std::string>* skipped) {
+  MODELRT_ASSIGN_OR_RETURN(RegistrySnapshot new_base, BuildBase(base));
+  auto new_base_ptr = std::make_shared<const RegistrySnapshot>(new_base);
+  uint64_t version = 0;
+  {
+    MutexLock lock(impl_->write_mu);
+    std::shared_ptr<const RegistrySnapshot> before = impl_->current.Load();
+    SnapshotEditor editor(std::move(new_base));
+    size_t carried = 0;
+    for (RegistryChange& change : registry::ChangesBetween(*impl_->base, *before)) {
+      Status status = ApplyCarried(editor, change);
+      if (status.ok()) {
+        ++carried;
+        continue;
+      }
+      std::string what = Describe(change) + ": " + status.message();
+      Log("registry")->warn("rebase on {}: run-time change dropped: {}", base.source, what);
+      if (skipped != nullptr) skipped->push_back(std::move(what));
+    }
+    auto after = std::make_shared<RegistrySnapshot>(std::move(editor).Take());
+    after->version = version = before->version + 1;
+    // The journal now holds the carried changes against the new base, so a restart on the new
+    // file reproduces this state exactly. Written before it is published, as Apply does.
+    if (impl_->journal != nullptr) {
+      Status status = impl_->journal->Rewrite(JournalLines(*new_base_ptr, *after));
+      if (!status.ok()) return status.WithPrefix("registry rebase not saved");
+    }
+    impl_->base = std::move(new_base_ptr);
+    impl_->current.Store(after);
+    Log("registry")->info("version {}: rebased on {} ({} run-time change(s) carried over)",
+                          version, base.source, carried);
+    RegistryChange change{.kind = RegistryChange::Kind::kRebase, .key = base.source};
+    impl_->notifier.Enqueue(std::move(change), std::move(before), std::move(after));
+  }
+  impl_->notifier.Deliver();
+  return version;
 }
 
 }  // namespace modelrt

@@ -233,6 +233,7 @@ Json ChangeToJson(const RegistryChange& change) {
       break;
     case Kind::kRemoveBinding:
     case Kind::kRemoveProfile: json["key"] = change.key; break;
+    case Kind::kRebase: break;  // never journaled: Rebase rewrites the journal instead
   }
   return json;
 }
@@ -285,6 +286,7 @@ Result<RegistryChange> ChangeFromJson(const Json& json) {
     case Kind::kRemoveProfile:
       MODELRT_RETURN_IF_ERROR(fields.String("key", &change.key, /*required=*/true));
       break;
+    case Kind::kRebase: break;  // not in kKinds: never parsed
   }
   return change;
 }
@@ -328,6 +330,7 @@ std::string_view ToString(RegistryChange::Kind kind) {
     case Kind::kRemoveBinding: return "remove_binding";
     case Kind::kUpsertProfile: return "upsert_profile";
     case Kind::kRemoveProfile: return "remove_profile";
+    case Kind::kRebase: return "rebase";
   }
   return "unknown";
 }

@@ -113,6 +113,8 @@ Status SnapshotEditor::Apply(RegistryChange* change) {
       change->key = change->profile.name;
       return UpsertProfile(change->profile);
     case Kind::kRemoveProfile: return RemoveProfile(change->key);
+    case Kind::kRebase:
+      return InvalidArgumentError("a rebase is not a change to apply; use Registry::Rebase");
   }
   return InvalidArgumentError("unknown registry change");
 }

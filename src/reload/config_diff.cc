@@ -8,6 +8,11 @@ bool EngineFieldsDiffer(const ModelSpec& a, const ModelSpec& b) {
   return a.provider != b.provider || a.model != b.model || a.options != b.options;
 }
 
+bool SameProviderConfig(const ProviderConfig& a, const ProviderConfig& b) {
+  return a.id == b.id && a.type == b.type && a.base_url == b.base_url &&
+         a.api_key_env == b.api_key_env && a.options == b.options;
+}
+
 bool SettingsDiffer(const ModelSpec& a, const ModelSpec& b) {
   return a.warmup != b.warmup || a.required != b.required || a.timeout != b.timeout ||
          a.load_timeout != b.load_timeout || a.retry.max_attempts != b.retry.max_attempts ||

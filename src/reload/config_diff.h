@@ -26,6 +26,8 @@ struct CatalogDiff {
 };
 
 bool EngineFieldsDiffer(const ModelSpec& a, const ModelSpec& b);
+// Everything but `origin` is equal: the same provider would be created from both.
+bool SameProviderConfig(const ProviderConfig& a, const ProviderConfig& b);
 bool SettingsDiffer(const ModelSpec& a, const ModelSpec& b);
 CatalogDiff DiffCatalog(const std::vector<ModelSpec>& current, const std::vector<ModelSpec>& next);
 

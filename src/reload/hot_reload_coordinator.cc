@@ -4,18 +4,8 @@
 #include <utility>
 
 #include "core/logging.h"
-#include "reload/config_diff.h"
 
 namespace modelrt::internal {
-namespace {
-
-bool SamePool(const PoolConfig& a, const PoolConfig& b) {
-  return a.memory_budget_mb == b.memory_budget_mb && a.max_loaded == b.max_loaded &&
-         a.idle_ttl_s == b.idle_ttl_s && a.health_check_interval_s == b.health_check_interval_s;
-}
-
-}  // namespace
-
 HotReloadCoordinator::HotReloadCoordinator(std::shared_ptr<RuntimeCore> core, ReloadOptions options,
                                            PoolConfig pool)
     : core_(std::move(core)), options_(options), log_(options.log_size), pool_config_(pool) {
@@ -120,91 +110,6 @@ Status HotReloadCoordinator::RunReload(const RuntimeCore::ReloadTarget& target,
                            core_->CommitReload(target, std::move(room), std::move(model)));
   record->new_generation = installed.generation;
   return OkStatus();
-}
-
-Result<ConfigApplySummary> HotReloadCoordinator::ApplyConfig(const Config& config,
-                                                             const RegisterFn& register_spec) {
-  MutexLock apply(apply_mu_);
-  ConfigApplySummary summary;
-  std::vector<ModelSpec> current;
-  for (const ModelStatus& status : core_->List()) current.push_back(status.spec);
-  CatalogDiff diff = DiffCatalog(current, config.models);
-
-  for (const ProviderConfig& provider : config.providers) {
-    if (!core_->HasProvider(provider.id)) {
-      summary.notes.push_back("provider '" + provider.id +
-                              "' is new: providers are created at start; restart to add it");
-    }
-  }
-  for (const std::string& alias : diff.removed) {
-    std::shared_ptr<Mutex> mu = AliasLock(alias);
-    MutexLock lock(*mu);
-    Status s = core_->Remove(alias);
-    if (s.ok()) {
-      summary.removed.push_back(alias);
-    } else {
-      summary.failed.emplace_back(alias, s);
-    }
-  }
-  for (ModelSpec& spec : diff.added) {
-    const std::string alias = spec.alias;
-    Status s = register_spec(std::move(spec));
-    if (s.ok()) {
-      summary.added.push_back(alias);
-    } else {
-      summary.failed.emplace_back(alias, s);
-    }
-  }
-  for (ModelSpec& spec : diff.engine_changed) {
-    const std::string alias = spec.alias;
-    std::shared_ptr<Mutex> mu = AliasLock(alias);
-    MutexLock lock(*mu);
-    Result<ModelStatus> now = core_->Describe(alias);
-    const bool loaded = now && (now->state == ModelState::kLoaded);
-    if (loaded) {
-      Result<ReloadRecord> r = ReloadLocked(alias, std::move(spec), ReloadTrigger::kConfig);
-      if (r) {
-        summary.reloaded.push_back(alias);
-      } else {
-        summary.failed.emplace_back(alias, r.error());
-      }
-    } else {
-      Status s = core_->UpdateSpec(spec);  // loads lazily, with the new spec
-      if (s.ok()) {
-        summary.updated.push_back(alias);
-      } else {
-        summary.failed.emplace_back(alias, s);
-      }
-    }
-  }
-  for (const ModelSpec& spec : diff.settings_changed) {
-    std::shared_ptr<Mutex> mu = AliasLock(spec.alias);
-    MutexLock lock(*mu);
-    Status s = core_->UpdateSpec(spec);
-    if (s.ok()) {
-      summary.updated.push_back(spec.alias);
-    } else {
-      summary.failed.emplace_back(spec.alias, s);
-    }
-  }
-  summary.unchanged = std::move(diff.unchanged);
-  if (!SamePool(pool_config_, config.pool)) {
-    const EnginePool::Options limits = EnginePool::Options::FromConfig(config.pool);
-    core_->pool().SetLimits(limits.memory_budget_bytes, limits.max_loaded, limits.idle_ttl,
-                            limits.health_check_interval);
-    pool_config_ = config.pool;
-    summary.pool_limits_changed = true;
-  }
-  RefreshWatches();
-  Log("reload")->info(
-      "applied config {}: {} added, {} removed, {} reloaded, "
-      "{} updated, {} unchanged, {} failed",
-      config.source, summary.added.size(), summary.removed.size(), summary.reloaded.size(),
-      summary.updated.size(), summary.unchanged.size(), summary.failed.size());
-  for (const auto& [alias, status] : summary.failed) {
-    Log("reload")->warn("config {}: '{}' not applied: {}", config.source, alias, status.ToString());
-  }
-  return summary;
 }
 
 void HotReloadCoordinator::RefreshWatches() {

@@ -1,5 +1,7 @@
 // HotReloadCoordinator: runs reloads against a RuntimeCore — from the API, from changed model files
-// (FileWatcher) and from a re-read config (ApplyConfig) — and keeps the reload log.
+// (FileWatcher), from a re-read config (ApplyConfig), from spec updates (Update) and provider
+// replacements (ReplaceProvider) — and keeps the reload log. ApplyConfig, Update and
+// ReplaceProvider live in config_apply.cc.
 //
 //   HotReloadCoordinator reloads(core, ReloadOptions{.watch_model_files = true}, config.pool);
 //   MODELRT_ASSIGN_OR_RETURN(ReloadRecord r,
@@ -12,8 +14,9 @@
 // outcome, error and duration, and counted in modelrt_reloads_total{alias, trigger, outcome} and
 // modelrt_reload_seconds{alias}.
 //
-// Reloads of one alias run one at a time (a per-alias lock, also taken by ApplyConfig's in-place
-// updates); reloads of different aliases run concurrently. ApplyConfig calls run one at a time.
+// Reloads of one alias run one at a time (a per-alias lock, also taken by ApplyConfig's and
+// Update's in-place updates); reloads of different aliases run concurrently. ApplyConfig and
+// ReplaceProvider calls run one at a time.
 //
 // Thread-safety: thread-safe. Stop() (and the destructor) stops the file watcher; the core must
 // have been shut down first if a file-triggered reload may be loading (Shutdown cancels it).
@@ -23,6 +26,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,10 +56,14 @@ class HotReloadCoordinator {
   // logged); otherwise the record, or the error of a failed (and logged) attempt.
   Result<ReloadRecord> Reload(std::string_view alias, std::optional<ModelSpec> spec,
                               ReloadTrigger trigger);
-  // Diffs `config.models` against the catalog and applies it (see ConfigApplySummary). Aliases that
-  // fail are listed in the summary; the call itself fails only for a config that cannot be applied
-  // at all.
+  // Diffs `config` (providers, models, pool) against the runtime and applies it (see
+  // ModelRuntime::ApplyConfig). Aliases that fail are listed in the summary; the call itself fails
+  // only for a config that cannot be applied at all.
   Result<ConfigApplySummary> ApplyConfig(const Config& config, const RegisterFn& register_spec);
+  // ModelRuntime::Update.
+  Status Update(ModelSpec spec, const RegisterFn& register_spec);
+  // ModelRuntime::ReplaceProvider: swaps the provider in, then reloads its loaded aliases.
+  Result<ConfigApplySummary> ReplaceProvider(RuntimeCore::ProviderSource source);
   std::vector<ReloadRecord> Records() const { return log_.Snapshot(); }
   // Re-reads the model files to watch from the catalog (after Register/Remove/ApplyConfig).
   void RefreshWatches();
@@ -68,6 +76,16 @@ class HotReloadCoordinator {
                                     ReloadTrigger trigger);
   // Runs the load and the swap; fills `record` (generations, sources).
   Status RunReload(const RuntimeCore::ReloadTarget& target, ReloadRecord* record);
+  // Gives a registered alias `spec` (same task), with its lock held: reloads it when it is loaded
+  // and `new_engine` (engine fields changed, or its provider was replaced), else updates the spec
+  // in place. Sets *reloaded to whether an engine was swapped in.
+  Status ApplySpecLocked(const ModelSpec& spec, bool new_engine, bool* reloaded);
+  // ApplyConfig's provider passes: before the aliases (adds, replacements; fills `rebound` with the
+  // aliases of replaced providers) and after them (removals).
+  void AddOrReplaceProviders(const Config& config, ConfigApplySummary* summary,
+                             std::set<std::string>* rebound) REQUIRES(apply_mu_);
+  void RemoveDroppedProviders(const Config& config, ConfigApplySummary* summary)
+      REQUIRES(apply_mu_);
   void OnFileChanged(const std::string& path);
 
   const std::shared_ptr<RuntimeCore> core_;

@@ -1,6 +1,8 @@
 // ModelRuntime::Builder: providers and specs in, a started runtime out (validation, provider
 // warmup, eager loads, background loads).
-#include <map>
+#include <algorithm>
+#include <optional>
+#include <set>
 
 #include "core/logging.h"
 #include "modelrt/runtime.h"
@@ -29,9 +31,15 @@ ModelRuntime::Builder& ModelRuntime::Builder::SetConfig(const Config& config) {
       }
       continue;
     }
-    providers_.push_back(*std::move(provider));
+    providers_.emplace_back(*std::move(provider), provider_config);
   }
   for (const ModelSpec& spec : config.models) models_.push_back(spec);
+  // The parser keeps sizes >= 1; a Config built in code may not have.
+  reload_options_.history_size =
+      static_cast<size_t>(std::max<int64_t>(1, config.reload.history_size));
+  reload_options_.log_size = static_cast<size_t>(std::max<int64_t>(1, config.reload.log_size));
+  reload_options_.watch_model_files = config.reload.watch_models;
+  reload_options_.watch_debounce = std::chrono::milliseconds(config.reload.debounce_ms);
   return SetPoolConfig(config.pool);
 }
 
@@ -51,7 +59,7 @@ ModelRuntime::Builder& ModelRuntime::Builder::SetReloadOptions(ReloadOptions opt
 }
 
 ModelRuntime::Builder& ModelRuntime::Builder::AddProvider(std::shared_ptr<Provider> provider) {
-  providers_.push_back(std::move(provider));
+  providers_.emplace_back(std::move(provider), std::nullopt);
   return *this;
 }
 
@@ -72,12 +80,16 @@ ModelRuntime::Builder& ModelRuntime::Builder::SetMetrics(std::shared_ptr<Metrics
 
 Result<std::unique_ptr<ModelRuntime>> ModelRuntime::Builder::Build() {
   MODELRT_RETURN_IF_ERROR(deferred_error_);
-  std::map<std::string, std::shared_ptr<Provider>> providers;
-  for (const auto& provider : providers_) {
+  std::set<std::string> ids;
+  std::vector<internal::RuntimeCore::ProviderSource> providers;
+  // Providers created by SetConfig keep their config, so a re-read config can tell whether a
+  // provider changed (ApplyConfig).
+  for (const auto& [provider, config] : providers_) {
     if (provider == nullptr) return InvalidArgumentError("AddProvider: null provider");
-    if (!providers.emplace(provider->id(), provider).second) {
+    if (!ids.insert(provider->id()).second) {
       return AlreadyExistsError("provider '" + provider->id() + "' is defined twice");
     }
+    providers.push_back({provider, config});
   }
   auto metrics = metrics_ ? metrics_ : std::make_shared<MetricsRegistry>();
   EnginePool::Options pool_options =

@@ -87,6 +87,12 @@ Status ModelRuntime::Remove(std::string_view alias) {
 
 bool ModelRuntime::Contains(std::string_view alias) const { return core_->Contains(alias); }
 
+Status ModelRuntime::Validate(const ModelSpec& spec) const { return core_->Validate(spec); }
+
+Status ModelRuntime::Update(ModelSpec spec) {
+  return reloads_->Update(std::move(spec), [this](ModelSpec s) { return Register(std::move(s)); });
+}
+
 std::vector<ModelStatus> ModelRuntime::List() const { return core_->List(); }
 
 Result<ModelStatus> ModelRuntime::Describe(std::string_view alias) const {
@@ -121,6 +127,31 @@ Result<ConfigApplySummary> ModelRuntime::ApplyConfig(const Config& new_config) {
     return Register(std::move(spec));
   });
 }
+
+Status ModelRuntime::AddProvider(const ProviderConfig& config) {
+  MODELRT_ASSIGN_OR_RETURN(std::shared_ptr<Provider> provider, CreateProvider(config));
+  return core_->AddProvider({std::move(provider), config});
+}
+
+Status ModelRuntime::AddProvider(std::shared_ptr<Provider> provider) {
+  return core_->AddProvider({std::move(provider), std::nullopt});
+}
+
+Result<ConfigApplySummary> ModelRuntime::ReplaceProvider(const ProviderConfig& config) {
+  if (!core_->HasProvider(config.id)) return NotFoundError("unknown provider '" + config.id + "'");
+  MODELRT_ASSIGN_OR_RETURN(std::shared_ptr<Provider> provider, CreateProvider(config));
+  return reloads_->ReplaceProvider({std::move(provider), config});
+}
+
+Result<ConfigApplySummary> ModelRuntime::ReplaceProvider(std::shared_ptr<Provider> provider) {
+  return reloads_->ReplaceProvider({std::move(provider), std::nullopt});
+}
+
+Status ModelRuntime::RemoveProvider(std::string_view id) { return core_->RemoveProvider(id); }
+
+bool ModelRuntime::HasProvider(std::string_view id) const { return core_->HasProvider(id); }
+
+std::vector<std::string> ModelRuntime::ProviderIds() const { return core_->providers().Ids(); }
 
 std::vector<ReloadRecord> ModelRuntime::ReloadLog() const { return reloads_->Records(); }
 

@@ -50,14 +50,16 @@ RuntimeCore::Lease::~Lease() {
   // lease_ ends after: the pool hears of the release with no runtime lock held.
 }
 
-RuntimeCore::RuntimeCore(std::map<std::string, std::shared_ptr<Provider>> providers,
+RuntimeCore::RuntimeCore(std::vector<ProviderSource> providers,
                          std::shared_ptr<MetricsRegistry> metrics, EnginePool::Options pool_options,
                          size_t history_size)
-    : providers_(std::move(providers)),
-      metrics_(std::move(metrics)),
+    : metrics_(std::move(metrics)),
       history_(history_size),
       flights_([this](const std::string& alias, uint64_t id) { OnLoadAbandoned(alias, id); }) {
-  for (const auto& [id, provider] : providers_) warm_.emplace(id, std::make_unique<WarmState>());
+  for (ProviderSource& source : providers) {
+    Status added = providers_.Add(std::move(source.provider), std::move(source.config));
+    if (!added.ok()) Log("runtime")->error("{}", added.ToString());  // the Builder checked ids
+  }
   if (!pool_options.metrics) pool_options.metrics = metrics_;
   auto pool = EnginePool::Create(std::move(pool_options));
   if (!pool) {  // the Builder validates the options first; this is only a fallback
@@ -93,15 +95,24 @@ std::shared_ptr<const AliasMetrics> RuntimeCore::MetricsFor(const ModelSpec& spe
   return m;
 }
 
-Status RuntimeCore::AddSpec(const ModelSpec& spec) {
+Status RuntimeCore::Validate(const ModelSpec& spec) const {
   const std::string origin = OriginOf(spec);
   if (spec.alias.empty()) return InvalidArgumentError(origin + ".alias: must not be empty");
-  auto provider_it = providers_.find(spec.provider);
-  if (provider_it == providers_.end()) {
+  std::shared_ptr<Provider> provider = providers_.Find(spec.provider);
+  if (provider == nullptr) {
     return NotFoundError(origin + ".provider: unknown provider '" + spec.provider + "'");
   }
-  Status valid = provider_it->second->Validate(spec);
-  if (!valid.ok()) return valid.WithPrefix(origin);
+  Status valid = provider->Validate(spec);
+  return valid.ok() ? valid : valid.WithPrefix(origin);
+}
+
+Status RuntimeCore::AddSpec(const ModelSpec& spec) {
+  const std::string origin = OriginOf(spec);
+  MODELRT_RETURN_IF_ERROR(Validate(spec));
+  std::shared_ptr<Provider> provider = providers_.Find(spec.provider);
+  if (provider == nullptr) {  // removed since Validate
+    return NotFoundError(origin + ".provider: unknown provider '" + spec.provider + "'");
+  }
   auto metrics = MetricsFor(spec);
   MutexLock lock(mu_);
   if (entries_.count(spec.alias) > 0) {
@@ -109,7 +120,7 @@ Status RuntimeCore::AddSpec(const ModelSpec& spec) {
   }
   Entry entry;
   entry.spec = spec;
-  entry.provider = provider_it->second;
+  entry.provider = std::move(provider);
   entry.metrics = std::move(metrics);
   entry.key = KeyOf(spec);
   entry.epoch = ++next_epoch_;
@@ -179,6 +190,7 @@ ModelStatus RuntimeCore::StatusOf(const Entry& entry) const {
   status.last_error = entry.last_error;
   if (engines.live) status.info = entry.info;
   status.in_flight = engines.in_flight;
+  status.device = entry.key.device;
   status.generation = entry.generation;
   status.last_used = entry.last_used;
   return status;
@@ -289,13 +301,13 @@ Result<RuntimeCore::ReloadTarget> RuntimeCore::PrepareReload(std::string_view al
                                 std::string(ToString(target.old_spec.task)) +
                                 "); remove the alias and register it again");
   }
-  auto provider_it = providers_.find(spec.provider);
-  if (provider_it == providers_.end()) {
+  std::shared_ptr<Provider> provider = providers_.Find(spec.provider);
+  if (provider == nullptr) {
     return NotFoundError(origin + ".provider: unknown provider '" + spec.provider + "'");
   }
-  Status valid = provider_it->second->Validate(spec);
+  Status valid = provider->Validate(spec);
   if (!valid.ok()) return valid.WithPrefix(origin);
-  target.provider = provider_it->second;
+  target.provider = std::move(provider);
   target.new_key = KeyOf(spec);
   const KeyStatus engines = pool_->Describe(target.old_key);
   target.loaded = engines.live.has_value();
@@ -329,6 +341,7 @@ Result<EnginePool::Installed> RuntimeCore::CommitReload(const ReloadTarget& targ
     } else {
       Entry& entry = it->second;
       entry.spec = target.new_spec;
+      entry.provider = target.provider;
       entry.key = target.new_key;
       entry.epoch = epoch;
       entry.info = info;
@@ -347,11 +360,11 @@ Result<EnginePool::Installed> RuntimeCore::CommitReload(const ReloadTarget& targ
 }
 
 Status RuntimeCore::UpdateSpec(const ModelSpec& spec) {
-  auto provider_it = providers_.find(spec.provider);
-  if (provider_it == providers_.end()) {
+  std::shared_ptr<Provider> provider = providers_.Find(spec.provider);
+  if (provider == nullptr) {
     return NotFoundError(OriginOf(spec) + ".provider: unknown provider '" + spec.provider + "'");
   }
-  Status valid = provider_it->second->Validate(spec);
+  Status valid = provider->Validate(spec);
   if (!valid.ok()) return valid.WithPrefix(OriginOf(spec));
   const uint64_t epoch = ++next_epoch_;
   EngineKey old_key, new_key = KeyOf(spec);
@@ -367,8 +380,9 @@ Status RuntimeCore::UpdateSpec(const ModelSpec& spec) {
     old_key = entry.key;
     engine_changes = entry.spec.model != spec.model || entry.spec.options != spec.options ||
                      entry.spec.provider != spec.provider;
+    engine_changes = engine_changes || entry.provider != provider;
     entry.spec = spec;
-    entry.provider = provider_it->second;
+    entry.provider = std::move(provider);
     entry.key = new_key;
     if (engine_changes) entry.epoch = epoch;
   }

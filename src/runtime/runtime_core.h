@@ -23,6 +23,9 @@
 // fence; a reload (or Remove) raises the fence, so a slow load of the old spec can never replace
 // the new engine. A refused flight answers Aborted and its callers look again.
 //
+// Providers live in a ProviderTable (its lock is a leaf); entries keep the provider their spec
+// resolved to, and a replaced provider is rebound in every entry that uses it.
+//
 // Lock order: SingleFlight's mutex, then mu_, then the pool's mutex (only its read-only calls,
 // Describe/Peek, run under mu_; the pool's mutating calls, which may run eviction listeners, are
 // made without mu_).
@@ -48,6 +51,7 @@
 #include "modelrt/reload.h"
 #include "modelrt/runtime.h"
 #include "reload/version_history.h"
+#include "runtime/provider_table.h"
 #include "runtime/single_flight.h"
 #include "runtime/thread_group.h"
 
@@ -106,11 +110,16 @@ class RuntimeCore {
     bool loaded = false;          // an engine is live now
   };
 
+  // A provider and the config it was created from (none for providers added as objects).
+  struct ProviderSource {
+    std::shared_ptr<Provider> provider;
+    std::optional<ProviderConfig> config;
+  };
+
   // Providers are warmed before their first load unless WarmupProviders() ran first. A null
-  // pool_options.metrics means `metrics`.
-  RuntimeCore(std::map<std::string, std::shared_ptr<Provider>> providers,
-              std::shared_ptr<MetricsRegistry> metrics, EnginePool::Options pool_options,
-              size_t history_size);
+  // pool_options.metrics means `metrics`. Provider ids must be unique (the Builder checks).
+  RuntimeCore(std::vector<ProviderSource> providers, std::shared_ptr<MetricsRegistry> metrics,
+              EnginePool::Options pool_options, size_t history_size);
   ~RuntimeCore();
   RuntimeCore(const RuntimeCore&) = delete;
   RuntimeCore& operator=(const RuntimeCore&) = delete;
@@ -131,7 +140,20 @@ class RuntimeCore {
   // Runs every provider's Warmup now (eager policy). Failures are logged, and the provider is
   // warmed again before its first load.
   void WarmupProviders();
-  bool HasProvider(const std::string& id) const { return providers_.count(id) > 0; }
+  bool HasProvider(std::string_view id) const { return providers_.Contains(id); }
+  const ProviderTable& providers() const { return providers_; }
+
+  // ---- Providers at run time ----
+  // AlreadyExists for a taken id.
+  Status AddProvider(ProviderSource source);
+  // Swaps the provider under an existing id and rebinds the aliases that use it: their next load
+  // uses the new provider, and loads of the old one still in flight are fenced off. Live engines
+  // keep serving (the caller reloads them). Returns the rebound aliases. NotFound.
+  Result<std::vector<std::string>> ReplaceProvider(ProviderSource source);
+  // NotFound; FailedPrecondition while aliases use it (the message lists them).
+  Status RemoveProvider(std::string_view id);
+  // Checks a spec against its provider. NotFound (unknown provider), InvalidArgument.
+  Status Validate(const ModelSpec& spec) const;
 
   // ---- Loading ----
   // The alias's engine info, loading it (single-flight) when needed. Waits at most until ctx's
@@ -224,13 +246,12 @@ class RuntimeCore {
       REQUIRES(mu_);
   // A flight passed its deadline: the alias is failed (if that flight still owns it).
   void OnLoadAbandoned(const std::string& alias, uint64_t flight_id);
-  Status EnsureProviderWarm(Provider& provider);
   void Release(const std::string& alias);
   ModelStatus StatusOf(const Entry& entry) const REQUIRES(mu_);
   std::shared_ptr<const AliasMetrics> MetricsFor(const ModelSpec& spec);
   EngineOptions EngineOptionsOf(const ModelSpec& spec, const Model& model) const;
 
-  const std::map<std::string, std::shared_ptr<Provider>> providers_;
+  ProviderTable providers_;
   const std::shared_ptr<MetricsRegistry> metrics_;
   // Shared by every load's CallContext: Shutdown sets it so providers stop early.
   const std::shared_ptr<std::atomic<bool>> loads_cancel_ = std::make_shared<std::atomic<bool>>();
@@ -240,13 +261,6 @@ class RuntimeCore {
 
   mutable Mutex mu_;
   std::map<std::string, Entry, std::less<>> entries_ GUARDED_BY(mu_);
-
-  // Per provider, so a slow Warmup (a remote health check) holds up only its own loads.
-  struct WarmState {
-    Mutex mu;  // held across Warmup: one at a time, and later loads wait for it
-    bool warm GUARDED_BY(mu) = false;
-  };
-  std::map<std::string, std::unique_ptr<WarmState>> warm_;  // fixed after construction
 
   Flights flights_;
   ThreadGroup loads_;       // provider Loads

@@ -19,33 +19,9 @@ std::string Ms(std::chrono::milliseconds d) { return std::to_string(d.count()) +
 
 }  // namespace
 
-// ---- Providers ----------------------------------------------------------------------------------
-
-void RuntimeCore::WarmupProviders() {
-  for (const auto& [id, provider] : providers_) {
-    Status s = EnsureProviderWarm(*provider);
-    if (!s.ok()) {
-      Log("runtime")->warn("provider '{}' warmup failed (retried before its first load): {}", id,
-                           s.ToString());
-    }
-  }
-}
-
-Status RuntimeCore::EnsureProviderWarm(Provider& provider) {
-  auto it = warm_.find(provider.id());
-  if (it == warm_.end()) return InternalError("provider '" + provider.id() + "' is not registered");
-  WarmState& state = *it->second;
-  MutexLock lock(state.mu);
-  if (state.warm) return OkStatus();
-  Status s = provider.Warmup();
-  if (!s.ok()) return s.WithPrefix("provider '" + provider.id() + "' warmup");
-  state.warm = true;
-  return OkStatus();
-}
-
 RuntimeCore::ModelResult RuntimeCore::LoadModel(const ModelSpec& spec, Provider& provider,
                                                 const CallContext& ctx) {
-  MODELRT_RETURN_IF_ERROR(EnsureProviderWarm(provider));
+  MODELRT_RETURN_IF_ERROR(providers_.EnsureWarm(provider));
   try {  // providers should not throw; if one does, it must not take the process
          // down
     ModelResult loaded = provider.Load(spec, ctx);

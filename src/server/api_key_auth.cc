@@ -1,5 +1,6 @@
 #include "server/api_key_auth.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -16,6 +17,8 @@ std::string Trim(std::string_view s) {
   return std::string(s.substr(b, e - b + 1));
 }
 
+}  // namespace
+
 // Compares without an early exit so the time taken does not reveal a matching prefix.
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   unsigned char diff = a.size() == b.size() ? 0 : 1;
@@ -28,7 +31,14 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
-}  // namespace
+std::optional<std::string> BearerToken(std::string_view authorization) {
+  constexpr std::string_view kBearer = "bearer ";
+  if (authorization.size() <= kBearer.size() ||
+      !EqualsIgnoreCase(authorization.substr(0, kBearer.size()), kBearer)) {
+    return std::nullopt;
+  }
+  return Trim(authorization.substr(kBearer.size()));
+}
 
 ApiKeyAuth::ApiKeyAuth(std::vector<std::string> keys) {
   for (auto& key : keys) {
@@ -67,14 +77,10 @@ Status ApiKeyAuth::Check(std::string_view authorization) const {
     return UnauthenticatedError(
         "missing API key: send it as an 'Authorization: Bearer <key>' header");
   }
-  constexpr std::string_view kBearer = "bearer ";
-  if (authorization.size() <= kBearer.size() ||
-      !EqualsIgnoreCase(authorization.substr(0, kBearer.size()), kBearer)) {
-    return UnauthenticatedError("the Authorization header must be 'Bearer <key>'");
-  }
-  std::string presented = Trim(authorization.substr(kBearer.size()));
+  std::optional<std::string> presented = BearerToken(authorization);
+  if (!presented) return UnauthenticatedError("the Authorization header must be 'Bearer <key>'");
   bool match = false;
-  for (const std::string& key : keys_) match |= ConstantTimeEquals(presented, key);
+  for (const std::string& key : keys_) match |= ConstantTimeEquals(*presented, key);
   if (!match) return UnauthenticatedError("invalid API key");
   return OkStatus();
 }

@@ -9,6 +9,7 @@
 // Thread-safety: immutable after construction; Check is safe from any thread.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +18,11 @@
 #include "modelrt/status.h"
 
 namespace modelrt::server {
+
+// Compares without an early exit, so the time taken does not reveal a matching prefix.
+bool ConstantTimeEquals(std::string_view a, std::string_view b);
+// The token of "Bearer <token>" (scheme case-insensitive, token trimmed); nullopt otherwise.
+std::optional<std::string> BearerToken(std::string_view authorization);
 
 class ApiKeyAuth {
  public:

@@ -3,6 +3,9 @@
 #include <exception>
 
 #include "core/logging.h"
+#include "server/admin_models_handler.h"
+#include "server/admin_ops_handler.h"
+#include "server/admin_registry_handler.h"
 #include "server/completions_handler.h"
 #include "server/embeddings_handler.h"
 #include "server/error_mapper.h"
@@ -13,8 +16,8 @@
 namespace modelrt::server {
 
 ApiService::ApiService(HandlerDeps deps, ServerMetrics* server_metrics, ApiKeyAuth auth,
-                       int64_t created)
-    : auth_(std::move(auth)) {
+                       AdminKeyAuth admin, int64_t created)
+    : auth_(std::move(auth)), admin_(std::move(admin)) {
   const RouteOptions open_inline{.auth = false, .inline_ok = true};
   const RouteOptions inline_ok{.auth = true, .inline_ok = true};
   const RouteOptions blocking{.auth = true, .inline_ok = false};
@@ -36,6 +39,39 @@ ApiService::ApiService(HandlerDeps deps, ServerMetrics* server_metrics, ApiKeyAu
   router_.Add("POST", "/v1/rerank", RerankHandler(deps, Shape::kV1), blocking);
   router_.Add("POST", "/v2/rerank", RerankHandler(deps, Shape::kCohereV2), blocking);
   router_.Add("POST", "/rerank", RerankHandler(deps, Shape::kTei), blocking);
+  if (deps.control != nullptr) AddAdminRoutes(deps);
+}
+
+void ApiService::AddAdminRoutes(const HandlerDeps& deps) {
+  const RouteOptions admin_inline{.admin = true, .inline_ok = true};
+  // Loads, reloads and registry writes wait for models: never on an I/O thread.
+  const RouteOptions admin_blocking{.admin = true, .inline_ok = false};
+  using Models = AdminModelsHandler::Action;
+  auto models = [&](Models action) { return AdminModelsHandler(deps, action); };
+  router_.Add("GET", "/admin/models", models(Models::kList), admin_inline);
+  router_.Add("POST", "/admin/models", models(Models::kCreate), admin_blocking);
+  router_.Add("GET", "/admin/models/{alias}", models(Models::kGet), admin_inline);
+  router_.Add("DELETE", "/admin/models/{alias}", models(Models::kDelete), admin_blocking);
+  router_.Add("POST", "/admin/models/{alias}/load", models(Models::kLoad), admin_blocking);
+  router_.Add("POST", "/admin/models/{alias}/unload", models(Models::kUnload), admin_blocking);
+  router_.Add("POST", "/admin/models/{alias}/reload", models(Models::kReload), admin_blocking);
+  router_.Add("GET", "/admin/models/{alias}/versions", models(Models::kVersions), admin_inline);
+
+  using Ops = AdminOpsHandler::Action;
+  router_.Add("GET", "/admin/pool", AdminOpsHandler(deps, Ops::kPool), admin_inline);
+  router_.Add("GET", "/admin/reloads", AdminOpsHandler(deps, Ops::kReloads), admin_inline);
+  router_.Add("POST", "/admin/config/reload", AdminOpsHandler(deps, Ops::kConfigReload),
+              admin_blocking);
+
+  using Registry = AdminRegistryHandler::Action;
+  auto registry = [&](Registry action) { return AdminRegistryHandler(deps, action); };
+  router_.Add("GET", "/admin/registry", registry(Registry::kSnapshot), admin_inline);
+  router_.Add("GET", "/admin/providers", registry(Registry::kProviders), admin_inline);
+  router_.Add("PUT", "/admin/providers/{id}", registry(Registry::kPutProvider), admin_blocking);
+  router_.Add("DELETE", "/admin/providers/{id}", registry(Registry::kDeleteProvider),
+              admin_blocking);
+  router_.Add("GET", "/admin/providers/{id}/removal-preview", registry(Registry::kRemovalPreview),
+              admin_inline);
 }
 
 bool ApiService::RunsInline(const HttpRequest& request) const {
@@ -53,7 +89,11 @@ HttpResponse ApiService::Handle(const HttpRequest& request, RequestContext& ctx)
   }
   ctx.route = match.route->pattern;
   ctx.params = std::move(match.params);
-  if (match.route->options.auth) {
+  if (match.route->options.admin) {
+    if (std::optional<ApiError> denied = admin_.Check(request.Header("Authorization"))) {
+      return ErrorResponse(*denied);
+    }
+  } else if (match.route->options.auth) {
     Status auth = auth_.Check(request.Header("Authorization"));
     if (!auth.ok()) return ErrorResponse(auth);
   }

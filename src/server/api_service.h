@@ -1,8 +1,9 @@
 // ApiService: the HTTP API without the transport — routes every endpoint to its handler, checks
-// API keys, and stops exceptions at the boundary (a handler bug becomes a 500, a JSON type error
-// a 400; neither takes the server down).
+// API keys (and the admin key on /admin), and stops exceptions at the boundary (a handler bug
+// becomes a 500, a JSON type error a 400; neither takes the server down). The admin routes exist
+// when deps.control is set.
 //
-//   ApiService api(deps, &server_metrics, std::move(auth), start_time);
+//   ApiService api(deps, &server_metrics, std::move(auth), std::move(admin), start_time);
 //   RequestContext ctx{.request_id = id};
 //   HttpResponse response = api.Handle(request, ctx);
 //
@@ -11,6 +12,7 @@
 
 #include <cstdint>
 
+#include "server/admin_key_auth.h"
 #include "server/api_key_auth.h"
 #include "server/handler_deps.h"
 #include "server/http_message.h"
@@ -22,7 +24,8 @@ namespace modelrt::server {
 
 class ApiService {
  public:
-  ApiService(HandlerDeps deps, ServerMetrics* server_metrics, ApiKeyAuth auth, int64_t created);
+  ApiService(HandlerDeps deps, ServerMetrics* server_metrics, ApiKeyAuth auth, AdminKeyAuth admin,
+             int64_t created);
   ApiService(const ApiService&) = delete;
   ApiService& operator=(const ApiService&) = delete;
 
@@ -36,8 +39,11 @@ class ApiService {
   const ApiKeyAuth& auth() const { return auth_; }
 
  private:
+  void AddAdminRoutes(const HandlerDeps& deps);
+
   Router router_;
   ApiKeyAuth auth_;
+  AdminKeyAuth admin_;
 };
 
 }  // namespace modelrt::server

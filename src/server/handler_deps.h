@@ -1,11 +1,13 @@
-// What the API handlers share: the runtime, the server limits, the model-name resolver and the
-// per-model admission queues. Owned by HttpServer; handlers keep a copy of this struct.
+// What the API handlers share: the runtime, the server limits, the model-name resolver, the
+// per-model admission queues and, for the admin API, the control plane. Owned by HttpServer;
+// handlers keep a copy of this struct.
 //
 //   EmbeddingsHandler embeddings(deps);
 //
 // Thread-safety: every member is thread-safe and outlives the handlers.
 #pragma once
 
+#include "control/control_plane.h"
 #include "modelrt/catalog.h"
 #include "modelrt/runtime.h"
 #include "server/admission_control.h"
@@ -18,6 +20,9 @@ struct HandlerDeps {
   const ServerConfig* limits = nullptr;
   const ModelResolver* resolver = nullptr;
   AdmissionControl* admission = nullptr;
+  // The registry, runtime writes and config re-reads; null when the server was built over a bare
+  // runtime (then there is no admin API).
+  control::ControlPlane* control = nullptr;
 };
 
 }  // namespace modelrt::server

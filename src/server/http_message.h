@@ -8,6 +8,7 @@
 // Thread-safety: plain values.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -60,6 +61,12 @@ struct HttpResponse {
 HttpResponse JsonResponse(int status, const Json& body);
 // A response with a text body and the given content type.
 HttpResponse TextResponse(int status, std::string body, std::string content_type);
+
+// "%2F" -> "/" (and '+' -> ' ' when `plus_is_space`, as in query strings); malformed escapes are
+// kept as written.
+std::string PercentDecode(std::string_view s, bool plus_is_space = false);
+// The decoded value of `name` in a query string ("a=1&policy=cascade"); nullopt when absent.
+std::optional<std::string> QueryParam(std::string_view query, std::string_view name);
 
 // Case-insensitive ASCII comparison, for header names.
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);

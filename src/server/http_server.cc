@@ -46,6 +46,7 @@ Result<tcp::endpoint> ResolveEndpoint(net::io_context& ioc, const std::string& h
 
 struct HttpServer::Impl {
   ModelRuntime& runtime;
+  control::ControlPlane* control;  // null: no admin API
   Config config;
   ServerMetrics server_metrics;
   AdmissionControl admission;
@@ -62,10 +63,18 @@ struct HttpServer::Impl {
 
   Impl(ModelRuntime& rt, const Config& cfg)
       : runtime(rt),
+        control(nullptr),
         config(cfg),
         server_metrics(rt.metrics()),
         admission(cfg.server.queue_capacity, rt.metrics()),
         resolver(rt, cfg.profiles) {}
+  Impl(control::ControlPlane& ctl, const Config& cfg)
+      : runtime(ctl.runtime()),
+        control(&ctl),
+        config(cfg),
+        server_metrics(runtime.metrics()),
+        admission(cfg.server.queue_capacity, runtime.metrics()),
+        resolver(runtime, ctl.registry()) {}
 };
 
 HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -74,17 +83,33 @@ HttpServer::~HttpServer() { Shutdown(std::chrono::milliseconds(0)); }
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Create(ModelRuntime& runtime,
                                                        const Config& config) {
-  auto impl = std::make_unique<Impl>(runtime, config);
+  return Start(std::make_unique<Impl>(runtime, config));
+}
+
+Result<std::unique_ptr<HttpServer>> HttpServer::Create(control::ControlPlane& control,
+                                                       const Config& config) {
+  return Start(std::make_unique<Impl>(control, config));
+}
+
+Result<std::unique_ptr<HttpServer>> HttpServer::Start(std::unique_ptr<Impl> impl) {
+  ModelRuntime& runtime = impl->runtime;
   const ServerConfig& sc = impl->config.server;
   MODELRT_ASSIGN_OR_RETURN(ApiKeyAuth auth, ApiKeyAuth::FromConfig(sc));
+  AdminKeyAuth admin;
+  if (impl->control != nullptr) {
+    MODELRT_ASSIGN_OR_RETURN(admin, AdminKeyAuth::FromConfig(sc));
+  }
+  const bool admin_enabled = admin.enabled();
   MODELRT_ASSIGN_OR_RETURN(impl->endpoint, ResolveEndpoint(impl->ioc, sc.host, sc.port));
 
-  HandlerDeps deps{&runtime, &impl->config.server, &impl->resolver, &impl->admission};
+  HandlerDeps deps{&runtime, &impl->config.server, &impl->resolver, &impl->admission,
+                   impl->control};
   int64_t created = std::chrono::duration_cast<std::chrono::seconds>(
                         std::chrono::system_clock::now().time_since_epoch())
                         .count();
   size_t key_count = auth.key_count();
-  impl->api = std::make_unique<ApiService>(deps, &impl->server_metrics, std::move(auth), created);
+  impl->api = std::make_unique<ApiService>(deps, &impl->server_metrics, std::move(auth),
+                                           std::move(admin), created);
   // Enough threads for every admitted request of every model to block at once, so admitted work
   // never queues behind another model's (models registered later share the slack).
   size_t models = std::max<size_t>(runtime.List().size(), 1) + 2;
@@ -113,9 +138,11 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Create(ModelRuntime& runtime,
   for (int i = 0; i < threads; ++i) {
     impl->io_threads.emplace_back([ioc = &impl->ioc] { ioc->run(); });
   }
+  const bool has_admin = impl->control != nullptr;
   std::unique_ptr<HttpServer> server(new HttpServer(std::move(impl)));
-  Log("http")->info("listening on http://{} ({} I/O threads, {} API key(s))", server->address(),
-                    threads, key_count);
+  Log("http")->info("listening on http://{} ({} I/O threads, {} API key(s), admin API {})",
+                    server->address(), threads, key_count,
+                    !has_admin ? "absent" : admin_enabled ? "enabled" : "disabled (no admin key)");
   return server;
 }
 

@@ -10,17 +10,37 @@ std::string_view Article(Task task) { return task == Task::kEmbed ? "an" : "a"; 
 ModelResolver::ModelResolver(ModelRuntime& runtime, std::vector<ProfileSpec> profiles)
     : runtime_(runtime), profiles_(std::move(profiles)) {}
 
+ModelResolver::ModelResolver(ModelRuntime& runtime, const Registry& registry)
+    : runtime_(runtime), registry_(&registry) {}
+
+std::optional<ProfileSpec> ModelResolver::FindProfile(std::string_view name) const {
+  if (registry_ != nullptr) {  // a map lookup in the snapshot: no copy of the others
+    std::shared_ptr<const RegistrySnapshot> snapshot = registry_->Current();
+    auto it = snapshot->profiles.find(std::string(name));
+    if (it == snapshot->profiles.end()) return std::nullopt;
+    return it->second;
+  }
+  for (const ProfileSpec& profile : profiles_) {
+    if (profile.name == name) return profile;
+  }
+  return std::nullopt;
+}
+
+std::vector<ProfileSpec> ModelResolver::Profiles() const {
+  if (registry_ == nullptr) return profiles_;
+  std::vector<ProfileSpec> profiles;
+  for (const auto& [name, profile] : registry_->Current()->profiles) profiles.push_back(profile);
+  return profiles;
+}
+
 Result<ResolvedModel> ModelResolver::Resolve(std::string_view name) const {
   if (name.empty()) return InvalidArgumentError("'model' must not be empty");
   ResolvedModel out;
   out.name = std::string(name);
   out.alias = out.name;
-  for (const ProfileSpec& profile : profiles_) {
-    if (profile.name == name) {
-      out.alias = profile.model;
-      out.profile = profile;
-      break;
-    }
+  if (std::optional<ProfileSpec> profile = FindProfile(name)) {
+    out.alias = profile->model;
+    out.profile = std::move(profile);
   }
   auto status = runtime_.Describe(out.alias);
   if (!status) {
@@ -60,7 +80,7 @@ std::vector<ModelListing> ModelResolver::List() const {
   for (const ModelStatus& status : statuses) {
     out.push_back({status.spec.alias, status.spec.task, status.spec.alias, false});
   }
-  for (const ProfileSpec& profile : profiles_) {
+  for (const ProfileSpec& profile : Profiles()) {
     for (const ModelStatus& status : statuses) {
       if (status.spec.alias == profile.model) {
         out.push_back({profile.name, status.spec.task, profile.model, true});

@@ -1,5 +1,7 @@
 // ModelResolver: turns the `model` name of a request into a catalog alias. A name is an alias
-// of the runtime, or a profile (alias + system prompt + default sampling parameters).
+// of the runtime, or a profile (alias + system prompt + default sampling parameters). Profiles
+// come from a fixed list, or from a registry's current snapshot (they follow run-time changes
+// and config re-reads).
 //
 //   MODELRT_ASSIGN_OR_RETURN(ResolvedModel m, resolver.Resolve(name, Task::kEmbed));
 //   runtime.Embedding(m.alias) ...
@@ -7,7 +9,8 @@
 // Errors: NotFound (404 model_not_found) for an unknown name; CapabilityMismatch (400) when the
 // name serves another task.
 //
-// Thread-safety: thread-safe (profiles are immutable; the runtime is thread-safe).
+// Thread-safety: thread-safe (profiles are immutable or read from immutable snapshots; the
+// runtime and the registry are thread-safe).
 #pragma once
 
 #include <optional>
@@ -16,6 +19,7 @@
 #include <vector>
 
 #include "modelrt/catalog.h"
+#include "modelrt/registry.h"
 #include "modelrt/runtime.h"
 
 namespace modelrt::server {
@@ -39,6 +43,8 @@ class ModelResolver {
  public:
   // `runtime` must outlive the resolver.
   ModelResolver(ModelRuntime& runtime, std::vector<ProfileSpec> profiles);
+  // Profiles from `registry`'s current snapshot; both must outlive the resolver.
+  ModelResolver(ModelRuntime& runtime, const Registry& registry);
 
   Result<ResolvedModel> Resolve(std::string_view name) const;
   // Resolve, then check the task. `endpoint` names the caller in the mismatch message.
@@ -49,8 +55,13 @@ class ModelResolver {
   std::vector<ModelListing> List() const;
 
  private:
+  // The profiles now: the registry's, else the fixed list.
+  std::vector<ProfileSpec> Profiles() const;
+  std::optional<ProfileSpec> FindProfile(std::string_view name) const;
+
   ModelRuntime& runtime_;
   const std::vector<ProfileSpec> profiles_;
+  const Registry* registry_ = nullptr;
 };
 
 }  // namespace modelrt::server

@@ -1,5 +1,7 @@
 #include "server/router.h"
 
+#include "server/http_message.h"
+
 namespace modelrt::server {
 namespace {
 
@@ -18,29 +20,6 @@ std::vector<std::string_view> Split(std::string_view path) {
     pos = end;
   }
   return parts;
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// "%2F" -> "/": captured ids may hold characters a path segment cannot (HF-style "org/model").
-std::string PercentDecode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() &&
-        HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
-      out += static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
 }
 
 }  // namespace

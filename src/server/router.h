@@ -25,6 +25,8 @@ using Handler = std::function<HttpResponse(const HttpRequest&, RequestContext&)>
 struct RouteOptions {
   // Needs an API key when keys are configured.
   bool auth = true;
+  // Needs the admin key instead (API keys do not open it); `auth` is then ignored.
+  bool admin = false;
   // Fast and non-blocking: may run on the I/O thread. Model calls never are.
   bool inline_ok = false;
 };

@@ -10,12 +10,13 @@
 #include <thread>
 
 #include "core/logging.h"
-#include "modelrt/runtime.h"
+#include "control/control_plane.h"
+#include "core/paths.h"
 #include "server/http_server.h"
 
 namespace modelrt::server {
 
-int ServeUntilSignal(const Config& config) {
+int ServeUntilSignal(const Config& config, const std::string& config_path) {
   auto log = Log("serve");
   // Every thread started from here on inherits the blocked mask; this thread takes the signals
   // with sigwait, so no handler runs at an arbitrary point of an engine or socket call.
@@ -23,17 +24,20 @@ int ServeUntilSignal(const Config& config) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, &previous);
   auto restore = [&] { pthread_sigmask(SIG_SETMASK, &previous, nullptr); };
   log->info("configuration: {} ({} models, {} profiles)", config.source, config.models.size(),
             config.profiles.size());
-  auto runtime = ModelRuntime::Builder().SetConfig(config).Build();
-  if (!runtime) {
-    log->error("cannot start the runtime: {}", runtime.error().ToString());
+  const std::string state_path = ResolveDataDir(config.server) + "/registry.jsonl";
+  auto control = control::ControlPlane::Create(
+      {.config = config, .config_path = config_path, .state_path = state_path});
+  if (!control) {
+    log->error("cannot start: {}", control.error().ToString());
     restore();
     return 1;
   }
-  auto server = HttpServer::Create(**runtime, config);
+  auto server = HttpServer::Create(**control, config);
   if (!server) {
     log->error("cannot start the HTTP server: {}", server.error().ToString());
     restore();
@@ -41,7 +45,13 @@ int ServeUntilSignal(const Config& config) {
   }
 
   int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  // SIGHUP re-reads the config here, on the signal thread: a SIGTERM that arrives meanwhile is
+  // taken once it is done (re-reads are serialized with admin writes anyway).
+  while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {
+    log->info("received SIGHUP: re-reading the configuration");
+    Result<control::ConfigReload> reloaded = (*control)->ReloadConfigFile();  // logs the outcome
+    (void)reloaded;
+  }
   auto grace = std::chrono::seconds(std::max(0, config.server.drain_grace_s));
   log->info("received {}: draining for up to {} s", strsignal(signal_number), grace.count());
 
@@ -59,7 +69,7 @@ int ServeUntilSignal(const Config& config) {
   drained.store(true);
   second_signal.join();
   server->reset();
-  runtime->reset();
+  control->reset();
   restore();
   log->info("bye");
   return 0;

@@ -88,9 +88,9 @@ TEST(ApplyConfigTest, FailuresAreListedAndLeaveTheRestApplied) {
   ASSERT_TRUE(runtime.Load("swap").ok());
 
   Config next = BaseConfig();
-  next.providers.push_back({.id = "cloud", .type = "llama"});
+  next.providers.push_back({.id = "cloud", .type = "no-such-type"});
   ModelSpec orphan = EmbedderSpec("orphan");
-  orphan.provider = "cloud";  // not created at Build: providers are fixed
+  orphan.provider = "cloud";  // its provider cannot be created
   next.models.push_back(orphan);
   next.models[3].model = testing::TestTempDir() + "/missing-swap.gguf";  // swap: a bad file
   ModelSpec retyped = ChatSpec("keep");  // a task change: removed and added

@@ -86,6 +86,8 @@ TEST(ServeDrainTest, SigtermFinishesTheInFlightRequestThenExitsZero) {
     env.push_back(std::string(kChildEnv) + "=1");
   }
   env.push_back("MODELRT_LOG_LEVEL=info");
+  // The server keeps its registry journal in the data directory: a private one per test.
+  env.push_back("MODELRT_DATA_DIR=" + TestTempDir() + "/drain-data");
   std::vector<char*> argv, envp;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
