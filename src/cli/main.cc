@@ -1,9 +1,12 @@
-// modelrt: the command line. Wires CLI11 parsing to the verbs in commands.h; nothing else.
+// modelrt: the command line. Wires CLI11 parsing to the verbs in commands.h (in-process models),
+// serve.h and admin_verbs.h (managing a running server); nothing else.
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
+#include "cli/admin_verbs.h"
 #include "cli/commands.h"
 #include "cli/serve.h"
 #include "core/logging.h"
@@ -73,6 +76,8 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("-p,--port", serve.port, "port (default 8080; 0 = any free port)")
       ->check(CLI::Range(0, 65535));
 
+  cli::AdminVerbs admin(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -95,5 +100,6 @@ int main(int argc, char** argv) {
   if (embed_cmd->parsed()) return Finish(cli::RunEmbed(common, embed));
   if (rerank_cmd->parsed()) return Finish(cli::RunRerank(common, rerank));
   if (gen_cmd->parsed()) return Finish(cli::RunGenerate(common, generate));
+  if (std::optional<int> code = admin.RunParsed()) return *code;
   return 2;
 }
