@@ -8,13 +8,6 @@
 namespace modelrt::server {
 namespace {
 
-std::string Trim(std::string_view s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) return {};
-  size_t e = s.find_last_not_of(" \t\r\n");
-  return std::string(s.substr(b, e - b + 1));
-}
-
 ApiError Forbidden(std::string code, std::string message) {
   ApiError e;
   e.http_status = 403;
@@ -27,12 +20,12 @@ ApiError Forbidden(std::string code, std::string message) {
 }  // namespace
 
 AdminKeyAuth::AdminKeyAuth(std::string key, std::string env_name)
-    : key_(Trim(key)), env_name_(std::move(env_name)) {}
+    : key_(TrimSpace(key)), env_name_(std::move(env_name)) {}
 
 Result<AdminKeyAuth> AdminKeyAuth::FromConfig(const ServerConfig& config) {
   if (!config.admin_key_env.empty()) {
     const char* env = std::getenv(config.admin_key_env.c_str());
-    if (env != nullptr && !Trim(env).empty()) return AdminKeyAuth(env, config.admin_key_env);
+    if (env != nullptr && !TrimSpace(env).empty()) return AdminKeyAuth(env, config.admin_key_env);
   }
   std::string key;
   if (!config.admin_key_file.empty()) {
@@ -42,7 +35,7 @@ Result<AdminKeyAuth> AdminKeyAuth::FromConfig(const ServerConfig& config) {
                                   "'");
     }
     std::string line;
-    while (key.empty() && std::getline(in, line)) key = Trim(line);
+    while (key.empty() && std::getline(in, line)) key = TrimSpace(line);
   }
   return AdminKeyAuth(std::move(key), config.admin_key_env);
 }

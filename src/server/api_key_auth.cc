@@ -8,16 +8,13 @@
 #include "server/http_message.h"
 
 namespace modelrt::server {
-namespace {
 
-std::string Trim(std::string_view s) {
+std::string TrimSpace(std::string_view s) {
   size_t b = s.find_first_not_of(" \t\r\n");
   if (b == std::string_view::npos) return {};
   size_t e = s.find_last_not_of(" \t\r\n");
   return std::string(s.substr(b, e - b + 1));
 }
-
-}  // namespace
 
 // Compares without an early exit so the time taken does not reveal a matching prefix.
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
@@ -37,12 +34,12 @@ std::optional<std::string> BearerToken(std::string_view authorization) {
       !EqualsIgnoreCase(authorization.substr(0, kBearer.size()), kBearer)) {
     return std::nullopt;
   }
-  return Trim(authorization.substr(kBearer.size()));
+  return TrimSpace(authorization.substr(kBearer.size()));
 }
 
 ApiKeyAuth::ApiKeyAuth(std::vector<std::string> keys) {
   for (auto& key : keys) {
-    std::string k = Trim(key);
+    std::string k = TrimSpace(key);
     if (!k.empty()) keys_.push_back(std::move(k));
   }
 }
@@ -64,7 +61,7 @@ Result<ApiKeyAuth> ApiKeyAuth::FromConfig(const ServerConfig& config) {
     }
     std::string line;
     while (std::getline(in, line)) {
-      std::string key = Trim(line);
+      std::string key = TrimSpace(line);
       if (!key.empty() && key[0] != '#') keys.push_back(key);
     }
   }

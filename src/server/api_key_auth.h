@@ -23,6 +23,8 @@ namespace modelrt::server {
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
 // The token of "Bearer <token>" (scheme case-insensitive, token trimmed); nullopt otherwise.
 std::optional<std::string> BearerToken(std::string_view authorization);
+// `s` without leading and trailing spaces, tabs, CRs and LFs.
+std::string TrimSpace(std::string_view s);
 
 class ApiKeyAuth {
  public:

@@ -4,33 +4,20 @@
 // same data directory refuses to start.
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
+#include <chrono>
 #include <fstream>
 #include <set>
-#include <regex>
-#include <sstream>
 #include <thread>
 
 #include "admin_test_util.h"
-
-extern char** environ;
+#include "support/child_process.h"
 
 namespace modelrt::testing {
 namespace {
 
 constexpr const char* kProcessKey = "sighup-admin-key-77f0";
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 void WriteConfig(const std::string& path, const std::vector<std::string>& chats) {
   Json models = Json::array();
@@ -55,69 +42,28 @@ void WriteConfig(const std::string& path, const std::vector<std::string>& chats)
 class ServeProcess {
  public:
   ServeProcess(const std::string& config_path, const std::string& data_dir,
-               const std::string& log_path)
-      : log_path_(log_path) {
-    std::vector<std::string> args = {std::string(MODELRT_BIN_DIR) + "/modelrt", "--log-level",
-                                     "info", "serve", "--config", config_path, "--port", "0"};
-    std::vector<std::string> env;
-    for (char** e = environ; *e; ++e) {
-      std::string var = *e;
-      if (var.rfind("MODELRT_", 0) != 0) env.push_back(var);  // none of the developer's
-    }
-    env.push_back("MODELRT_DATA_DIR=" + data_dir);
-    env.push_back(std::string("MODELRT_ADMIN_KEY=") + kProcessKey);
-    std::vector<char*> argv, envp;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    for (auto& e : env) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 2, log_path.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), envp.data()) != 0) pid_ = 0;
-    posix_spawn_file_actions_destroy(&actions);
-  }
-  ~ServeProcess() {
-    if (pid_ > 0 && !exited_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
+               const std::string& log_path) {
+    // None of the developer's MODELRT_* settings reach the child.
+    child_
+        .Spawn({std::string(MODELRT_BIN_DIR) + "/modelrt", "--log-level", "info", "serve",
+                "--config", config_path, "--port", "0"},
+               {"MODELRT_DATA_DIR=" + data_dir, std::string("MODELRT_ADMIN_KEY=") + kProcessKey},
+               log_path, {"MODELRT_"})
+        .IgnoreError();  // started() says whether it ran
   }
 
   // The port from the "listening on" line; 0 when the process exited or 60 s passed.
-  int WaitForPort() {
-    std::regex listening(R"(listening on http://127\.0\.0\.1:(\d+))");
-    for (int i = 0; i < 600; ++i) {
-      std::smatch m;
-      std::string log = Log();
-      if (std::regex_search(log, m, listening)) return std::stoi(m[1]);
-      if (Exited()) return 0;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return 0;
-  }
-  bool Exited() {
-    if (!exited_ && waitpid(pid_, &status_, WNOHANG) == pid_) exited_ = true;
-    return exited_;
-  }
+  int WaitForPort() { return child_.WaitForListeningPort(std::chrono::seconds(60)); }
   // Waits up to 60 s; the exit status, or -1.
   int WaitExit() {
-    for (int i = 0; i < 600 && !Exited(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return exited_ && WIFEXITED(status_) ? WEXITSTATUS(status_) : -1;
+    return child_.WaitForExit(std::chrono::seconds(60)) ? child_.exit_code().value_or(-1) : -1;
   }
-  bool Signal(int sig) { return kill(pid_, sig) == 0; }
-  bool started() const { return pid_ > 0; }
-  std::string Log() const { return ReadText(log_path_); }
+  bool Signal(int sig) { return child_.Signal(sig); }
+  bool started() const { return child_.started(); }
+  std::string Log() const { return child_.Log(); }
 
  private:
-  std::string log_path_;
-  pid_t pid_ = 0;
-  bool exited_ = false;
-  int status_ = 0;
+  ChildProcess child_;
 };
 
 std::set<std::string> Aliases(int port) {

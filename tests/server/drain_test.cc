@@ -6,22 +6,16 @@
 // server::ServeUntilSignal that `modelrt serve` calls.
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
+#include <chrono>
+#include <cstdlib>
 #include <fstream>
-#include <regex>
-#include <sstream>
-#include <thread>
 
 #include "http_test_client.h"
 #include "server/serve_until_signal.h"
+#include "support/child_process.h"
 #include "test_server.h"
-
-extern char** environ;
 
 namespace modelrt::testing {
 namespace {
@@ -66,18 +60,10 @@ bool CliHasServe() {
   return std::system(command.c_str()) == 0;
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 TEST(ServeDrainTest, SigtermFinishesTheInFlightRequestThenExitsZero) {
   std::string log_path = TestTempDir() + "/serve.log";
   std::vector<std::string> args;
-  std::vector<std::string> env;
-  for (char** e = environ; *e; ++e) env.emplace_back(*e);
+  std::vector<std::string> env;  // added to this process's whole environment
   if (CliHasServe()) {
     args = {std::string(MODELRT_BIN_DIR) + "/modelrt", "--log-level", "info", "serve",
             "--config", WriteConfigFile(DrainConfig()), "--port", "0"};
@@ -88,34 +74,13 @@ TEST(ServeDrainTest, SigtermFinishesTheInFlightRequestThenExitsZero) {
   env.push_back("MODELRT_LOG_LEVEL=info");
   // The server keeps its registry journal in the data directory: a private one per test.
   env.push_back("MODELRT_DATA_DIR=" + TestTempDir() + "/drain-data");
-  std::vector<char*> argv, envp;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  for (auto& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 2, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  pid_t pid = 0;
-  ASSERT_EQ(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data()), 0);
-  posix_spawn_file_actions_destroy(&actions);
-  auto kill_child = [&] { kill(pid, SIGKILL); waitpid(pid, nullptr, 0); };
+  ChildProcess child;  // SIGKILLed on any early return
+  Status spawned = child.Spawn(args, env, log_path);
+  ASSERT_TRUE(spawned.ok()) << spawned.ToString();
 
   // The server logs its address once it listens.
-  int port = 0;
-  std::regex listening(R"(listening on http://127\.0\.0\.1:(\d+))");
-  for (int i = 0; i < 600 && port == 0; ++i) {
-    std::smatch m;
-    std::string log = ReadFile(log_path);
-    if (std::regex_search(log, m, listening)) port = std::stoi(m[1]);
-    else std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  if (port == 0) {
-    kill_child();
-    FAIL() << "the server did not start:\n" << ReadFile(log_path);
-  }
+  const int port = child.WaitForListeningPort(std::chrono::seconds(60));
+  ASSERT_NE(port, 0) << "the server did not start:\n" << child.Log();
 
   Json request = {{"model", "chat1"},
                   {"messages", {{{"role", "user"}, {"content", "Tell a long story."}}}},
@@ -130,25 +95,17 @@ TEST(ServeDrainTest, SigtermFinishesTheInFlightRequestThenExitsZero) {
          "Connection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
   std::string first = c.ReadUntil("\"content\":\"");
   ASSERT_NE(first.find("HTTP/1.1 200"), std::string::npos) << first;
-  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  ASSERT_TRUE(child.Signal(SIGTERM));
 
   std::string all = c.ReadAll();  // until the server closes the connection
   EXPECT_NE(all.find("\"finish_reason\":\"length\""), std::string::npos) << all.substr(0, 2000);
   EXPECT_NE(all.find("data: [DONE]"), std::string::npos);
 
-  int status = 0;
-  bool exited = false;
-  for (int i = 0; i < 600 && !exited; ++i) {
-    exited = waitpid(pid, &status, WNOHANG) == pid;
-    if (!exited) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  std::string log = ReadFile(log_path);
-  if (!exited) {
-    kill_child();
-    FAIL() << "the server did not exit after SIGTERM:\n" << log;
-  }
-  ASSERT_TRUE(WIFEXITED(status)) << log;
-  EXPECT_EQ(WEXITSTATUS(status), 0) << log;
+  const bool exited = child.WaitForExit(std::chrono::seconds(60));
+  std::string log = child.Log();
+  ASSERT_TRUE(exited) << "the server did not exit after SIGTERM:\n" << log;
+  ASSERT_TRUE(child.exit_code().has_value()) << log;
+  EXPECT_EQ(*child.exit_code(), 0) << log;
   EXPECT_NE(log.find("draining 1 request(s)"), std::string::npos) << log;
   EXPECT_NE(log.find("status=200 model=chat1"), std::string::npos) << log;
   // After SIGTERM nothing new is accepted.
