@@ -6,17 +6,11 @@
 #include <cstring>
 #include <fstream>
 
+#include "server/api_key_auth.h"
+
 namespace modelrt::cli {
-namespace {
 
-std::string Trim(const std::string& s) {
-  const size_t begin = s.find_first_not_of(" \t\r\n");
-  if (begin == std::string::npos) return "";
-  const size_t end = s.find_last_not_of(" \t\r\n");
-  return s.substr(begin, end - begin + 1);
-}
-
-}  // namespace
+using server::TrimSpace;
 
 std::optional<std::string> ProcessEnv(const char* name) {
   const char* value = std::getenv(name);
@@ -32,7 +26,7 @@ Result<std::string> ReadAdminKeyFile(const std::string& path) {
   }
   std::string line;
   while (std::getline(in, line)) {
-    std::string key = Trim(line);
+    std::string key = TrimSpace(line);
     if (!key.empty()) return key;
   }
   return InvalidArgumentError("admin key file '" + path + "' is empty");
@@ -50,7 +44,7 @@ Result<AdminClientOptions> ResolveClientOptions(const AdminArgs& args, const Env
   if (!args.admin_key_file.empty()) {
     MODELRT_ASSIGN_OR_RETURN(options.admin_key, ReadAdminKeyFile(args.admin_key_file));
   } else if (std::optional<std::string> key = env("MODELRT_ADMIN_KEY")) {
-    options.admin_key = Trim(*key);
+    options.admin_key = TrimSpace(*key);
   }
 
   if (!(args.timeout_s > 0) || args.timeout_s > 7 * 86400) {
