@@ -17,7 +17,11 @@ and 1 HTTP thread for modelrt (--threads, --http-threads). Prints markdown table
      on stories260K (overhead-bound) and a generated E512 L8 llama (compute-bound);
   2. embeddings: requests/s and p50/p99 at 1, 8 and 32 clients on a generated BERT;
   3. overhead: p50/p99 of a one-text embedding through modelrt serve with one client, minus the
-     same call on the library (modelrt-bench embed-latency), plus CPU time per request.
+     same call on the library (modelrt-bench embed-latency), plus CPU time per request;
+  4. multi (several models in one server, as users run it): generation on stories260K with 0, 1
+     and 2 other local models loaded and idle (goal: within 5 % of alone), and embeddings and
+     generation served at the same time by one modelrt, each against itself alone and against
+     two llama-servers side by side (one per model).
 """
 import argparse
 import json
@@ -59,7 +63,8 @@ def parse_args():
     p.add_argument("--http-threads", type=int, default=1,
                    help="modelrt's HTTP (Asio) threads; llama-server keeps its default (slots + 2), "
                         "since its HTTP threads each hold one keep-alive connection")
-    p.add_argument("--only", default="gen,embed,overhead", help="sections: gen,embed,overhead")
+    p.add_argument("--only", default="gen,embed,overhead,multi",
+                   help="sections: gen,embed,overhead,multi")
     p.add_argument("--max-tokens", type=int, default=64, help="tokens per completion request")
     p.add_argument("--rounds", type=int,
                    help="slices per point: the servers take turns slice by slice so both see the "
@@ -156,14 +161,17 @@ class Bench:
                  "--no-webui"] + extra
         return s
 
-    def modelrt_server(self, tag, task, model, options):
+    def modelrt_server(self, tag, task, model, options, others=()):
+        """`others`: (alias, task, model, options) of more models, loaded eagerly too."""
         s = Server("modelrt", [], "/ready", f"{self.logs}/modelrt-{tag}.log", self.a.nice)
         s.port = free_port()
+        models = [("bench", task, model, options)] + list(others)
         config = {
             "server": {"host": "127.0.0.1", "port": s.port, "threads": self.a.http_threads},
             "providers": [{"id": "local", "type": "llama", "options": {"threads": self.a.threads}}],
-            "models": [{"alias": "bench", "task": task, "provider": "local", "model": model,
-                        "warmup": "eager", "required": True, "options": options}],
+            "models": [{"alias": alias, "task": t, "provider": "local", "model": m,
+                        "warmup": "eager", "required": True, "options": o}
+                       for alias, t, m, o in models],
         }
         path = f"{self.logs}/modelrt-{tag}.json"
         with open(path, "w") as f:
@@ -181,17 +189,30 @@ class Bench:
 
     def wrk(self, server, path, body, count, connections, threads, seconds):
         """One wrk run of `seconds` (whole seconds: wrk takes no fractions) on `server`."""
-        env = dict(os.environ, WRK_BODY=json.dumps(body), WRK_COUNT=count)
-        cmd = self.prefix + ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s",
-                             "--timeout", "120s", "-s", LUA, f"http://127.0.0.1:{server.port}{path}"]
-        cpu0 = cpu_seconds(server.proc.pid)
-        out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
-        cpu1 = cpu_seconds(server.proc.pid)
-        line = next(l for l in out.splitlines() if l.startswith("WRK_RESULT "))
-        r = json.loads(line[len("WRK_RESULT "):])
-        r["connections"] = connections
-        r["cpu_s"] = cpu1 - cpu0
-        return r
+        return self.wrk_together([(server, path, body, count, connections, threads)], seconds)[0]
+
+    def wrk_together(self, loads, seconds):
+        """wrk runs started at once, one per (server, path, body, count, connections, threads);
+        CPU time is the server's over the whole run (shared when two loads hit one server)."""
+        procs, cpu0 = [], {}
+        for server, path, body, count, connections, threads in loads:
+            env = dict(os.environ, WRK_BODY=json.dumps(body), WRK_COUNT=count)
+            cmd = self.prefix + ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s",
+                                 "--timeout", "120s", "-s", LUA,
+                                 f"http://127.0.0.1:{server.port}{path}"]
+            cpu0.setdefault(server.proc.pid, cpu_seconds(server.proc.pid))
+            procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True))
+        results = []
+        for (server, *_rest), proc in zip(loads, procs):
+            out, _ = proc.communicate()
+            if proc.returncode != 0:
+                sys.exit(f"wrk failed with {proc.returncode}")
+            line = next(l for l in out.splitlines() if l.startswith("WRK_RESULT "))
+            r = json.loads(line[len("WRK_RESULT "):])
+            r["connections"] = _rest[3]
+            r["cpu_s"] = cpu_seconds(server.proc.pid) - cpu0[server.proc.pid]
+            results.append(r)
+        return results
 
     def slices(self):
         """(number of slices, seconds each) for one point on one server."""
@@ -348,6 +369,111 @@ class Bench:
               f"includes its engine thread.")
 
 
+    def multi_model(self, gen_model, embed_model, other_gen_model):
+        """Several local models in one server: generation with idle neighbours, and embeddings
+        and generation at once, next to llama-servers (one model each, as they serve)."""
+        a = self.a
+        ctx = max(256, a.max_tokens + 32)
+        gen_opts = {"parallel": GEN_SLOTS, "ctx": ctx}
+        embed_opts = {"parallel": EMBED_SLOTS, "ctx": EMBED_CTX, "batch": EMBED_BATCH}
+        gen_body = {"model": "bench", "prompt": GEN_PROMPT, "max_tokens": a.max_tokens,
+                    "temperature": 0.8, "ignore_eos": True}
+        embed_body = {"model": "embed", "input": EMBED_TEXT}
+        streams, clients = GEN_SLOTS, 8
+        idle = [("embed", "embed", embed_model, embed_opts),
+                ("chat2", "generate", other_gen_model, {"parallel": 4, "ctx": 256})]
+        n, seconds = self.slices()
+
+        # 1. Generation with 0, 1 and 2 idle neighbours (the servers take turns slice by slice).
+        servers = [self.modelrt_server(f"multi-{k}", "generate", gen_model, gen_opts, idle[:k])
+                   for k in range(3)]
+        for k, s in enumerate(servers):
+            s.name = f"modelrt+{k}"
+        idle_runs = {s.name: [] for s in servers}
+        try:
+            self.start_all(servers)
+            for s in servers:
+                s.post("/v1/completions", gen_body)
+            for r in range(n):
+                order = servers if r % 2 == 0 else list(reversed(servers))
+                for s in order:
+                    idle_runs[s.name].append(self.wrk(s, "/v1/completions", gen_body,
+                                                      "completion_tokens", streams, streams,
+                                                      seconds))
+        finally:
+            for s in servers:
+                s.stop()
+        idle_m = {name: merge(rs) for name, rs in idle_runs.items()}
+
+        # 2. Embeddings and generation at the same time: one modelrt with both, against
+        #    two llama-servers side by side; each also measured alone.
+        mr = self.modelrt_server("multi-both", "generate", gen_model, gen_opts, idle[:1])
+        lg = self.llama_server("multi-gen", gen_model,
+                               ["-np", str(GEN_SLOTS), "-c", str(GEN_SLOTS * ctx), "--cont-batching"])
+        le = self.llama_server("multi-embed", embed_model,
+                               ["--embeddings", "-np", str(EMBED_SLOTS), "-c",
+                                str(EMBED_SLOTS * EMBED_CTX), "-b", str(EMBED_BATCH), "-ub",
+                                str(EMBED_BATCH)])
+        gen_load = lambda s: (s, "/v1/completions", gen_body, "completion_tokens", streams, streams)
+        emb_load = lambda s: (s, "/v1/embeddings", embed_body, "prompt_tokens", clients, 2)
+        runs = {key: [] for key in ("mr_gen", "mr_emb", "mr_gen_mixed", "mr_emb_mixed",
+                                    "ls_gen", "ls_emb", "ls_gen_mixed", "ls_emb_mixed")}
+        try:
+            self.start_all([mr, lg, le])
+            mr.post("/v1/completions", gen_body)
+            mr.post("/v1/embeddings", embed_body)
+            lg.post("/v1/completions", gen_body)
+            le.post("/v1/embeddings", embed_body)
+            for r in range(n):
+                steps = [
+                    (("mr_gen",), [gen_load(mr)]), (("mr_emb",), [emb_load(mr)]),
+                    (("mr_gen_mixed", "mr_emb_mixed"), [gen_load(mr), emb_load(mr)]),
+                    (("ls_gen",), [gen_load(lg)]), (("ls_emb",), [emb_load(le)]),
+                    (("ls_gen_mixed", "ls_emb_mixed"), [gen_load(lg), emb_load(le)]),
+                ]
+                for keys, loads in (steps if r % 2 == 0 else list(reversed(steps))):
+                    for key, res in zip(keys, self.wrk_together(loads, seconds)):
+                        runs[key].append(res)
+                print(f"  multi slice {r + 1} done", file=sys.stderr)
+        finally:
+            for s in (mr, lg, le):
+                s.stop()
+        m = {key: merge(rs) for key, rs in runs.items()}
+
+        alone = idle_m["modelrt+0"]["tps"]
+        print(f"\n### Several models in one server: generation with idle neighbours (stories260K, "
+              f"{streams} streams of {a.max_tokens} tokens, temperature 0.8, {a.threads} compute "
+              f"threads, {self.slice_note()})\n")
+        print("| other local models loaded and idle | modelrt tok/s | vs alone | p50 / p99 ms |")
+        print("|---|---|---|---|")
+        labels = ["none", "1 (BERT E384 embed)", "2 (+ llama E512 L8 generate)"]
+        for k in range(3):
+            r = idle_m[f"modelrt+{k}"]
+            print(f"| {labels[k]} | {fmt_tps(r)} | {ratio(r['tps'], alone)} | "
+                  f"{r['p50_us']/1e3:.1f} / {r['p99_us']/1e3:.1f} |")
+        print(f"\nGoal: within 5 % of alone (ratio >= 0.95).")
+        print(f"\n### Embeddings and generation at the same time ({streams} generation streams + "
+              f"{clients} embedding clients; one modelrt serving both vs a llama-server per "
+              f"model; {a.threads} compute threads per server)\n")
+        print("| load | modelrt alone | modelrt mixed | mixed / alone | llama-servers alone | "
+              "llama-servers side by side | mixed / alone | modelrt / llama-servers (mixed) |")
+        print("|---|---|---|---|---|---|---|---|")
+        print(f"| generation tok/s | {fmt_tps(m['mr_gen'])} | {fmt_tps(m['mr_gen_mixed'])} | "
+              f"{ratio(m['mr_gen_mixed']['tps'], m['mr_gen']['tps'])} | {fmt_tps(m['ls_gen'])} | "
+              f"{fmt_tps(m['ls_gen_mixed'])} | {ratio(m['ls_gen_mixed']['tps'], m['ls_gen']['tps'])} | "
+              f"{ratio(m['mr_gen_mixed']['tps'], m['ls_gen_mixed']['tps'])} |")
+        print(f"| embeddings req/s | {fmt_rps(m['mr_emb'])} | {fmt_rps(m['mr_emb_mixed'])} | "
+              f"{ratio(m['mr_emb_mixed']['rps'], m['mr_emb']['rps'])} | {fmt_rps(m['ls_emb'])} | "
+              f"{fmt_rps(m['ls_emb_mixed'])} | {ratio(m['ls_emb_mixed']['rps'], m['ls_emb']['rps'])} | "
+              f"{ratio(m['mr_emb_mixed']['rps'], m['ls_emb_mixed']['rps'])} |")
+        print(f"| embeddings p50 / p99 ms | {m['mr_emb']['p50_us']/1e3:.1f} / {m['mr_emb']['p99_us']/1e3:.1f} | "
+              f"{m['mr_emb_mixed']['p50_us']/1e3:.1f} / {m['mr_emb_mixed']['p99_us']/1e3:.1f} | | "
+              f"{m['ls_emb']['p50_us']/1e3:.1f} / {m['ls_emb']['p99_us']/1e3:.1f} | "
+              f"{m['ls_emb_mixed']['p50_us']/1e3:.1f} / {m['ls_emb_mixed']['p99_us']/1e3:.1f} | | |")
+        print("\nMixed: both loads at once for the same seconds. The machine's cores are shared "
+              "either way; 'mixed / alone' shows what each load keeps of its solo rate.")
+
+
 def merge(runs):
     """One point from its slices: sums, rates over the summed time, percentiles as the median of
     the slices' (wrk reports no histograms to merge)."""
@@ -426,6 +552,8 @@ def main():
             b.embeddings(bert)
         if "overhead" in a.only:
             b.overhead(tiny_bert)
+        if "multi" in a.only:
+            b.multi_model(f"{SOURCE}/models/stories260K.gguf", bert, llama_e512)
 
 
 if __name__ == "__main__":

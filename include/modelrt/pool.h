@@ -67,7 +67,9 @@ class PoolCore;
 struct PooledEngine;
 }  // namespace internal
 
-// What identifies an engine: the model (the runtime uses the alias) and the device it runs on.
+// What identifies an engine: the model (the runtime uses the alias) and the device it runs on
+// (the provider's LoadEstimate.device). Engines on the "remote" device (an HTTP API) take no
+// max_loaded slot.
 struct EngineKey {
   std::string model;
   std::string device = "cpu";

@@ -7,6 +7,7 @@
 // Thread-safety: implementations are thread-safe; Load may run for several specs at once.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -17,6 +18,13 @@
 #include "modelrt/status.h"
 
 namespace modelrt {
+
+// What loading a spec will cost, known before the load so that the pool can make room first.
+struct LoadEstimate {
+  int64_t memory_bytes = 0;    // resident bytes the engine will take (0: none, as a remote API)
+  std::string device = "cpu";  // where it runs: "cpu", "gpu", or "remote" (holds no local
+                               // resources: no memory budget, no max_loaded slot)
+};
 
 class Provider {
  public:
@@ -29,6 +37,9 @@ class Provider {
   // Loads the model for `spec`. The returned model's task() equals spec.task. Honors ctx's
   // deadline and cancel flag where the engine allows (DeadlineExceeded / Cancelled).
   virtual Result<std::shared_ptr<Model>> Load(const ModelSpec& spec, const CallContext& ctx) = 0;
+  // The cost of loading `spec` (a validated spec), before loading it: cheap, no I/O beyond a
+  // stat. After the load, the model's Info().memory_bytes says what it really takes.
+  virtual LoadEstimate Estimate(const ModelSpec& spec) const = 0;
   // One-time provider setup (backend init, connection check). Safe to call more than once.
   virtual Status Warmup() { return OkStatus(); }
 };

@@ -195,8 +195,8 @@ class ModelRuntime {
   std::vector<std::string> ProviderIds() const;
 
   // ---- The engine pool ----
+  // Engines are reached only through aliases: evicting behind the runtime's back is not offered.
   PoolStats PoolStatus() const;
-  EnginePool& pool();
   // Blocks until background warmups started by Build or Register have finished.
   void WaitForBackgroundWarmup();
 

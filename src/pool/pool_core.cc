@@ -12,6 +12,10 @@ namespace {
 // wake a condition variable.
 constexpr std::chrono::milliseconds kCancelPoll{20};
 
+// Engines on the "remote" device hold no local resources: no max_loaded slot (their memory is
+// what they report, normally 0).
+bool TakesSlot(const EngineKey& key) { return key.device != "remote"; }
+
 std::string MiB(int64_t bytes) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
@@ -133,8 +137,7 @@ bool PoolCore::FitsLocked(int64_t bytes, int engines) const {
   const int64_t budget = options_.memory_budget_bytes;
   const int max = options_.max_loaded;
   const bool bytes_ok = budget <= 0 || bytes_in_use_ + bytes_reserved_ + bytes <= budget;
-  const bool count_ok =
-      max <= 0 || engines_ + static_cast<int>(reservations_.size()) + engines <= max;
+  const bool count_ok = max <= 0 || slotted_ + slotted_reservations_ + engines <= max;
   return bytes_ok && count_ok;
 }
 
@@ -152,12 +155,12 @@ bool PoolCore::MakeRoomLocked(const EngineKey& protect, int64_t bytes, int engin
   const int64_t budget = options_.memory_budget_bytes;
   const int max = options_.max_loaded;
   int64_t used = bytes_in_use_ + bytes_reserved_ + bytes;
-  int count = engines_ + static_cast<int>(reservations_.size()) + engines;
+  int count = slotted_ + slotted_reservations_ + engines;
   size_t victims = 0;
   while ((budget > 0 && used > budget) || (max > 0 && count > max)) {
     if (victims == idle.size()) return false;
     used -= idle[victims]->memory_bytes;
-    --count;
+    if (TakesSlot(idle[victims]->key)) --count;
     ++victims;
   }
   for (size_t i = 0; i < victims; ++i) {
@@ -230,11 +233,12 @@ Result<EnginePool::Reservation> PoolCore::Reserve(const EngineKey& key, int64_t 
       status = UnavailableError("loading " + key.ToString() + " needs " + MiB(bytes) +
                                 ", more than the engine pool's whole budget of " + MiB(budget));
     } else {
-      status = WaitForRoomLocked(lock, key, bytes, 1, ctx, &after);
+      status = WaitForRoomLocked(lock, key, bytes, TakesSlot(key) ? 1 : 0, ctx, &after);
     }
     if (status.ok()) {
       const uint64_t id = ++next_reservation_;
       reservations_.emplace(id, Held{key, bytes});
+      if (TakesSlot(key)) ++slotted_reservations_;
       bytes_reserved_ += bytes;
       result = EnginePool::Reservation(this, id, key, bytes);
     } else {
@@ -283,6 +287,7 @@ void PoolCore::DropReservation(uint64_t id, bool failed) {
   auto it = reservations_.find(id);
   if (it == reservations_.end()) return;
   bytes_reserved_ -= it->second.bytes;
+  if (TakesSlot(it->second.key)) --slotted_reservations_;
   reservations_.erase(it);
   if (failed) {
     ++load_failures_;
@@ -321,6 +326,7 @@ Result<EnginePool::Installed> PoolCore::Install(EnginePool::Reservation reservat
           // Not resized to the real size: take what room there is without waiting.
           MakeRoomLocked(key, engine->memory_bytes - held->second.bytes, 0, &after);
         }
+        if (TakesSlot(key)) --slotted_reservations_;
         reservations_.erase(held);
       }
       reservation.core_ = nullptr;  // consumed
@@ -339,6 +345,7 @@ Result<EnginePool::Installed> PoolCore::Install(EnginePool::Reservation reservat
       slot.live = engine;
       bytes_in_use_ += engine->memory_bytes;
       ++engines_;
+      if (TakesSlot(engine->key)) ++slotted_;
       ++loads_;
       metrics_.loads->Increment();
       room_cv_.notify_all();
@@ -385,6 +392,7 @@ void PoolCore::GoneLocked(const std::shared_ptr<PooledEngine>& engine, Aftermath
   }
   bytes_in_use_ -= engine->memory_bytes;
   --engines_;
+  if (TakesSlot(engine->key)) --slotted_;
   after->freed.push_back(engine);
   room_cv_.notify_all();
 }

@@ -131,6 +131,8 @@ class PoolCore {
   int64_t bytes_in_use_ GUARDED_BY(mu_) = 0;
   int64_t bytes_reserved_ GUARDED_BY(mu_) = 0;
   int engines_ GUARDED_BY(mu_) = 0;  // live + draining
+  int slotted_ GUARDED_BY(mu_) = 0;  // the engines_ that take a max_loaded slot (TakesSlot)
+  int slotted_reservations_ GUARDED_BY(mu_) = 0;
   int draining_ GUARDED_BY(mu_) = 0;
   int waiting_ GUARDED_BY(mu_) = 0;
   uint64_t global_generation_ GUARDED_BY(mu_) = 0;

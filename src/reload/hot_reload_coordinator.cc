@@ -95,7 +95,7 @@ Status HotReloadCoordinator::RunReload(const RuntimeCore::ReloadTarget& target,
   const ModelSpec& spec = target.new_spec;
   CallContext ctx = core_->LoadContext(spec.load_timeout, "reload:" + spec.alias);
   // Room beside the old engine, which is never evicted for it: both must fit for a moment.
-  const int64_t estimate = core_->EstimateBytes(target.new_key, spec, target.old_spec);
+  const int64_t estimate = core_->EstimateBytes(target.new_key, spec, target.old_spec, *target.provider);
   MODELRT_ASSIGN_OR_RETURN(EnginePool::Reservation room,
                            core_->pool().Reserve(target.new_key, estimate, ctx));
   MODELRT_ASSIGN_OR_RETURN(std::shared_ptr<Model> model,

@@ -169,7 +169,6 @@ bool ModelRuntime::WatchingModelFiles() const { return reloads_->watching(); }
 
 PoolStats ModelRuntime::PoolStatus() const { return core_->pool().Stats(); }
 
-EnginePool& ModelRuntime::pool() { return core_->pool(); }
 
 void ModelRuntime::WaitForBackgroundWarmup() { core_->WaitForBackground(); }
 

@@ -34,10 +34,8 @@ std::string OriginOf(const ModelSpec& spec) {
   return spec.origin.empty() ? "model '" + spec.alias + "'" : spec.origin;
 }
 
-EngineKey KeyOf(const ModelSpec& spec) {
-  auto it = spec.options.find("gpu_layers");
-  const bool gpu = it != spec.options.end() && it->is_number_integer() && it->get<int64_t>() > 0;
-  return EngineKey{spec.alias, gpu ? "gpu" : "cpu"};
+EngineKey KeyOf(const ModelSpec& spec, const Provider& provider) {
+  return EngineKey{spec.alias, provider.Estimate(spec).device};
 }
 
 RuntimeCore::Lease::Lease(Lease&& other) noexcept
@@ -120,9 +118,9 @@ Status RuntimeCore::AddSpec(const ModelSpec& spec) {
   }
   Entry entry;
   entry.spec = spec;
+  entry.key = KeyOf(spec, *provider);
   entry.provider = std::move(provider);
   entry.metrics = std::move(metrics);
-  entry.key = KeyOf(spec);
   entry.epoch = ++next_epoch_;
   // An alias registered again continues its generations (clients see them only go up).
   entry.generation = pool_->Describe(entry.key).last_generation;
@@ -307,8 +305,8 @@ Result<RuntimeCore::ReloadTarget> RuntimeCore::PrepareReload(std::string_view al
   }
   Status valid = provider->Validate(spec);
   if (!valid.ok()) return valid.WithPrefix(origin);
+  target.new_key = KeyOf(spec, *provider);
   target.provider = std::move(provider);
-  target.new_key = KeyOf(spec);
   const KeyStatus engines = pool_->Describe(target.old_key);
   target.loaded = engines.live.has_value();
   target.old_generation = engines.live ? engines.live->generation : 0;
@@ -367,7 +365,7 @@ Status RuntimeCore::UpdateSpec(const ModelSpec& spec) {
   Status valid = provider->Validate(spec);
   if (!valid.ok()) return valid.WithPrefix(OriginOf(spec));
   const uint64_t epoch = ++next_epoch_;
-  EngineKey old_key, new_key = KeyOf(spec);
+  EngineKey old_key, new_key = KeyOf(spec, *provider);
   bool engine_changes = false;
   {
     MutexLock lock(mu_);

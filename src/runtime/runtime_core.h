@@ -66,7 +66,7 @@ struct AliasMetrics {
 
 // The engine key of a spec: the alias on the device its options ask for ("gpu" when layers are
 // offloaded, else "cpu"; providers do not report devices).
-EngineKey KeyOf(const ModelSpec& spec);
+EngineKey KeyOf(const ModelSpec& spec, const Provider& provider);
 // The pool's keep-alive for a spec's keep_alive_s (nullopt = the pool's TTL, negative = never).
 std::optional<std::chrono::milliseconds> KeepAliveOf(const ModelSpec& spec);
 
@@ -182,7 +182,8 @@ class RuntimeCore {
   ModelResult LoadModel(const ModelSpec& spec, Provider& provider, const CallContext& ctx);
   // Bytes to reserve before loading `spec` under `key`: the key's last engine size when the file is
   // the same, else the file's size (weights; the context comes on top at Resize).
-  int64_t EstimateBytes(const EngineKey& key, const ModelSpec& spec, const ModelSpec& last);
+  int64_t EstimateBytes(const EngineKey& key, const ModelSpec& spec, const ModelSpec& last,
+                        const Provider& provider);
   // Installs the reloaded engine under a new fence and makes new_spec the alias's spec. NotFound
   // when the alias was removed meanwhile (the engine is then dropped).
   Result<EnginePool::Installed> CommitReload(const ReloadTarget& target,

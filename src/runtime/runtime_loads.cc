@@ -40,14 +40,12 @@ RuntimeCore::ModelResult RuntimeCore::LoadModel(const ModelSpec& spec, Provider&
 }
 
 int64_t RuntimeCore::EstimateBytes(const EngineKey& key, const ModelSpec& spec,
-                                   const ModelSpec& last) {
+                                   const ModelSpec& last, const Provider& provider) {
   const KeyStatus engines = pool_->Describe(key);
   if (engines.last_memory_bytes && spec.model == last.model && spec.options == last.options) {
     return *engines.last_memory_bytes;
   }
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(spec.model, ec);
-  return ec ? 0 : static_cast<int64_t>(size);
+  return provider.Estimate(spec).memory_bytes;
 }
 
 CallContext RuntimeCore::LoadContext(std::chrono::milliseconds timeout,
@@ -163,13 +161,13 @@ void RuntimeCore::RunLoad(const Flights::FlightPtr& flight, const LoadJob& job) 
   Status status = MakeRoom(alias, flight->id(), [&]() -> Status {
     MODELRT_ASSIGN_OR_RETURN(
         EnginePool::Reservation reserved,
-        pool_->Reserve(job.key, EstimateBytes(job.key, job.spec, job.spec), ctx));
+        pool_->Reserve(job.key, EstimateBytes(job.key, job.spec, job.spec, *job.provider), ctx));
     room.emplace(std::move(reserved));
     return OkStatus();
   });
   if (status.ok()) {
     loaded = LoadModel(job.spec, *job.provider, ctx);
-    // The estimate was the file (or the last engine); the engine now says what it takes.
+    // The estimate was the provider's (or the last engine's); the engine now says what it takes.
     if (loaded) {
       const int64_t bytes = (*loaded)->Info().memory_bytes;
       status = MakeRoom(alias, flight->id(), [&] { return room->Resize(bytes, ctx); });

@@ -135,6 +135,7 @@ void HttpSession::BeginRequest() {
   ++request_seq_;
   started_ = std::chrono::steady_clock::now();
   peer_gone_ = false;
+  response_written_ = false;
   status_ = 0;
   request_ = HttpRequest{};
   request_.remote = remote_;
@@ -267,6 +268,7 @@ void HttpSession::WriteResponse(HttpResponse response, bool close) {
   stream_.expires_after(host_->options().write_timeout);
   http::async_write(stream_, *message,
                     [self = shared_from_this(), message, close](beast::error_code ec, size_t) {
+                      self->response_written_ = !ec.failed();
                       self->FinishRequest(close || ec.failed());
                     });
 }
@@ -297,7 +299,10 @@ void HttpSession::StreamEnqueue(std::string chunk) {
 void HttpSession::StreamWriteNext() {
   if (stream_writing_ || stream_failed_ || closed_ || !stream_header_sent_) return;
   if (stream_queue_.empty()) {
-    if (stream_ending_) FinishRequest(!keep_alive_);
+    if (stream_ending_) {
+      response_written_ = true;  // the last chunk was written (OnStreamWrite saw no error)
+      FinishRequest(!keep_alive_);
+    }
     return;
   }
   // Everything queued goes out in one gathered write.
@@ -340,7 +345,9 @@ void HttpSession::FinishRequest(bool close) {
   record.model = ctx_.model;
   record.request_id = ctx_.request_id;
   // 499 (nginx's "client closed request") when the client left before the answer was complete.
-  record.status = peer_gone_ ? 499 : status_;
+  // A client that read the whole response and then closed (the disconnect watch may see that
+  // before the write's completion runs) had its answer: it is counted under the real status.
+  record.status = peer_gone_ && !response_written_ ? 499 : status_;
   record.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   record.prompt_tokens = ctx_.prompt_tokens;

@@ -92,6 +92,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   RequestContext ctx_;
   bool keep_alive_ = true;
   bool peer_gone_ = false;
+  // The whole response reached the socket: the client leaving afterwards is no 499.
+  bool response_written_ = false;
   int status_ = 0;
   std::chrono::steady_clock::time_point started_;
 

@@ -26,7 +26,7 @@ struct GenOptions {
   int parallel = 4;
   int max_queue = 256;
   std::string chat_template;
-  // One decode thread: on a shared, oversubscribed CPU, ggml's OpenMP barriers with 2 threads
+  // One decode thread: on a shared, oversubscribed CPU (ctest -j), ggml's barriers with 2 threads
   // make each decode wait for scheduler time slices (tens of times slower).
   int threads = 1;
 };

@@ -113,7 +113,7 @@ TEST(RuntimeLoadingTest, LoadTimeoutIsDeadlineExceededAndEmptiesTheMap) {
   auto provider = MakeFaultyLlama();
   ModelSpec spec = ChatSpec();
   // Long enough that the real reload below fits on a loaded 2-core CI machine; one thread
-  // because OpenMP barriers stall for a scheduler slice each when cores are oversubscribed.
+  // because ggml's spin barriers stall for a scheduler slice each when cores are oversubscribed.
   spec.load_timeout = 1500ms;
   spec.options = {{"threads", 1}};
   auto runtime = BuildRuntime(provider, {spec});

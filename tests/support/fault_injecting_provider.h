@@ -60,6 +60,7 @@ class FaultInjectingProvider : public Provider {
   const std::string& id() const override { return real_->id(); }
   std::string_view type() const override { return real_->type(); }
   Status Validate(const ModelSpec& spec) const override { return real_->Validate(spec); }
+  LoadEstimate Estimate(const ModelSpec& spec) const override { return real_->Estimate(spec); }
   Result<std::shared_ptr<Model>> Load(const ModelSpec& spec, const CallContext& ctx) override;
   Status Warmup() override;
 

@@ -66,7 +66,10 @@ Result<std::unique_ptr<BatchWorker>> BatchWorker::Create(const llama_model* mode
   params.n_ctx = static_cast<uint32_t>(options.ctx) * params.n_seq_max;  // KV per sequence
   params.n_batch = static_cast<uint32_t>(options.batch);
   params.n_ubatch = params.n_batch;
-  params.n_threads = std::max(options.threads, 1);
+  // The member compute_ takes this same instance while `compute` is alive.
+  std::shared_ptr<ComputePools> compute = ComputePools::Shared();
+  options.threads = compute->ThreadsFor(options.threads);
+  params.n_threads = options.threads;
   params.n_threads_batch = params.n_threads;
   // One KV stream shared by all sequences: with a stream per sequence llama.cpp splits a batch
   // of unequal sequences into several micro-batches ("split_equal"), and pooling (mean, cls)
@@ -251,7 +254,7 @@ void BatchWorker::Decode(const std::vector<Slot>& slots, llama_batch& batch) {
   // Causal models keep a KV cache; each batch starts from an empty one so a sequence sees only
   // itself. Encoder-only models (BERT) have no memory and run through llama_encode.
   llama_memory_clear(memory, true);
-  const int32_t rc = memory ? llama_decode(ctx, batch) : llama_encode(ctx, batch);
+  const int32_t rc = compute_->Acquire(options_.threads).Decode(ctx, batch, /*encode=*/!memory);
   decodes_.fetch_add(1);
   sequences_.fetch_add(static_cast<int64_t>(slots.size()));
   tokens_.fetch_add(batch.n_tokens);

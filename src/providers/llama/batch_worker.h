@@ -31,6 +31,7 @@
 #include "core/thread_annotations.h"
 #include "modelrt/model.h"
 #include "modelrt/status.h"
+#include "providers/llama/compute_pools.h"
 #include "providers/llama/llama_common.h"
 
 namespace modelrt::llama {
@@ -104,6 +105,7 @@ class BatchWorker {
 
   const BatchWorkerOptions options_;
   LlamaContextPtr context_;  // worker thread only, after construction
+  std::shared_ptr<ComputePools> compute_ = ComputePools::Shared();  // cores, per decode
   enum llama_pooling_type pooling_ = LLAMA_POOLING_TYPE_UNSPECIFIED;
   int output_size_ = 0;
   int64_t context_bytes_ = 0;

@@ -30,6 +30,8 @@ Result<std::unique_ptr<GenerationEngine>> GenerationEngine::Create(const llama_m
   p.n_seq_max = static_cast<uint32_t>(o.parallel);
   p.n_batch = static_cast<uint32_t>(o.batch);
   p.n_ubatch = static_cast<uint32_t>(std::min(o.batch, kMaxMicroBatch));
+  std::shared_ptr<ComputePools> compute = ComputePools::Shared();
+  threads = compute->ThreadsFor(threads);
   p.n_threads = threads;
   p.n_threads_batch = threads;
   p.kv_unified = false;  // one KV stream per sequence: see "Reproducibility" in the header
@@ -40,6 +42,8 @@ Result<std::unique_ptr<GenerationEngine>> GenerationEngine::Create(const llama_m
                                   std::to_string(p.n_ctx) + " tokens (" + std::to_string(o.parallel) +
                                   " x " + std::to_string(o.ctx) + "); out of memory?");
   std::unique_ptr<GenerationEngine> engine(new GenerationEngine(model, LlamaContextPtr(raw), o));
+  engine->compute_ = std::move(compute);
+  engine->threads_ = threads;
   engine->worker_ = std::thread([e = engine.get()] { e->Run(); });
   return engine;
 }
@@ -169,7 +173,7 @@ void GenerationEngine::DecodeStep() {
   const int rows =
       pad ? std::max(n_active_, std::min(kMinDecodeRows, options_.parallel)) : n_active_;
   for (int id = n_active_; id < rows; ++id) AddToken(pad_token_, 0, id, true);
-  const int rc = llama_decode(ctx_.get(), batch_);
+  const int rc = compute_->Acquire(threads_).Decode(ctx_.get(), batch_);
   for (int id = n_active_; id < rows; ++id) llama_memory_seq_rm(memory_, id, -1, -1);
   decode_steps_.fetch_add(1, std::memory_order_relaxed);
   padding_rows_.fetch_add(rows - n_active_, std::memory_order_relaxed);
@@ -216,7 +220,7 @@ void GenerationEngine::Admit(std::shared_ptr<GenerationRequest> request) {
     const size_t end = std::min(n, start + options_.batch);
     for (size_t i = start; i < end; ++i)
       AddToken(in.prompt[i], static_cast<llama_pos>(i), id, i + 1 == n);
-    const int rc = llama_decode(ctx_.get(), batch_);
+    const int rc = compute_->Acquire(threads_).Decode(ctx_.get(), batch_);
     if (rc != 0)
       return give_up({InternalError("llama_decode failed on the prompt (code " +
                                     std::to_string(rc) + ")"),

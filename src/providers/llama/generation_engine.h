@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "core/thread_annotations.h"
+#include "providers/llama/compute_pools.h"
 #include "modelrt/status.h"
 #include "providers/llama/generation_request.h"
 #include "providers/llama/generation_slot.h"
@@ -108,6 +109,8 @@ class GenerationEngine {
   const llama_vocab* vocab_;
   LlamaContextPtr ctx_;
   llama_memory_t memory_;
+  std::shared_ptr<ComputePools> compute_;  // cores and threads, taken per decode
+  int threads_ = 1;
   const Options options_;
   int ctx_limit_ = 0;
   int64_t kv_bytes_ = 0;

@@ -1,6 +1,7 @@
 #include "providers/llama/llama_provider.h"
 
 #include <chrono>
+#include <filesystem>
 
 #include "core/logging.h"
 #include "providers/llama/llama_embedder.h"
@@ -30,6 +31,17 @@ Status LlamaProvider::Validate(const ModelSpec& spec) const {
     default: return InvalidArgumentError("task: not supported by the llama provider");
   }
   return ParseLlamaModelOptions(spec, options_).status();
+}
+
+LoadEstimate LlamaProvider::Estimate(const ModelSpec& spec) const {
+  LoadEstimate estimate;
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(spec.model, ec);
+  estimate.memory_bytes = ec ? 0 : static_cast<int64_t>(size);
+  // The provider's gpu_layers count as well as the model's (ParseLlamaModelOptions merges them).
+  auto options = ParseLlamaModelOptions(spec, options_);
+  if (options && options->gpu_layers > 0) estimate.device = "gpu";
+  return estimate;
 }
 
 Status LlamaProvider::Warmup() {

@@ -31,6 +31,8 @@ class LlamaProvider : public Provider {
   Status Validate(const ModelSpec& spec) const override;
   Result<std::shared_ptr<Model>> Load(const ModelSpec& spec, const CallContext& ctx) override;
   Status Warmup() override;
+  // The GGUF file's size (the weights llama.cpp maps); "gpu" when layers are offloaded.
+  LoadEstimate Estimate(const ModelSpec& spec) const override;
 
  private:
   LlamaProvider(std::string id, LlamaProviderOptions options)
