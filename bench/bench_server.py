@@ -167,7 +167,9 @@ class Bench:
         s.port = free_port()
         models = [("bench", task, model, options)] + list(others)
         config = {
-            "server": {"host": "127.0.0.1", "port": s.port, "threads": self.a.http_threads},
+            # A data directory each: several servers may run at once (the multi section).
+            "server": {"host": "127.0.0.1", "port": s.port, "threads": self.a.http_threads,
+                       "data_dir": f"{self.work}/data-{tag}"},
             "providers": [{"id": "local", "type": "llama", "options": {"threads": self.a.threads}}],
             "models": [{"alias": alias, "task": t, "provider": "local", "model": m,
                         "warmup": "eager", "required": True, "options": o}
