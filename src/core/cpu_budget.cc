@@ -7,6 +7,8 @@
 #include <string>
 #include <thread>
 
+#include "core/shared_while_held.h"
+
 namespace modelrt {
 
 CpuLease::CpuLease(CpuLease&& other) noexcept : budget_(other.budget_), cores_(other.cores_) {
@@ -36,15 +38,7 @@ void CpuLease::Release() {
 CpuBudget::CpuBudget(int cores) : total_(std::max(cores, 1)) {}
 
 std::shared_ptr<CpuBudget> CpuBudget::Shared() {
-  static Mutex mu;
-  static std::weak_ptr<CpuBudget> current;
-  MutexLock lock(mu);
-  std::shared_ptr<CpuBudget> budget = current.lock();
-  if (!budget) {
-    budget = std::make_shared<CpuBudget>(MachineCores());
-    current = budget;
-  }
-  return budget;
+  return SharedWhileHeld<CpuBudget>([] { return std::make_shared<CpuBudget>(MachineCores()); });
 }
 
 int CpuBudget::MachineCores() {

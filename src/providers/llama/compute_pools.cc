@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "core/logging.h"
+#include "core/shared_while_held.h"
 
 namespace modelrt::llama {
 
@@ -15,15 +16,8 @@ ComputePools::~ComputePools() {
 }
 
 std::shared_ptr<ComputePools> ComputePools::Shared() {
-  static Mutex mu;
-  static std::weak_ptr<ComputePools> current;
-  MutexLock lock(mu);
-  std::shared_ptr<ComputePools> pools = current.lock();
-  if (!pools) {
-    pools = std::make_shared<ComputePools>(CpuBudget::Shared());
-    current = pools;
-  }
-  return pools;
+  return SharedWhileHeld<ComputePools>(
+      [] { return std::make_shared<ComputePools>(CpuBudget::Shared()); });
 }
 
 int ComputePools::ThreadsFor(int requested) const {
