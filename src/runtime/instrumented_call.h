@@ -30,7 +30,7 @@ Result<R> RunInstrumentedCall(RuntimeCore& core, const std::string& alias, CallC
                               const std::function<Result<R>(M&, const CallContext&)>& fn,
                               const std::function<bool()>& may_retry = {}) {
   MODELRT_ASSIGN_OR_RETURN(RuntimeCore::CallSetup setup, core.PrepareCall(alias));
-  const ModelSpec& spec = setup.spec;
+  const ModelSpec& spec = *setup.spec;
   ctx = WithCallTimeout(std::move(ctx), spec.timeout);
   setup.metrics->calls->Increment();
   const auto start = Clock::now();

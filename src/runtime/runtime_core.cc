@@ -117,7 +117,7 @@ Status RuntimeCore::AddSpec(const ModelSpec& spec) {
     return AlreadyExistsError(origin + ": alias '" + spec.alias + "' is already registered");
   }
   Entry entry;
-  entry.spec = spec;
+  entry.spec = std::make_shared<const ModelSpec>(spec);
   entry.key = KeyOf(spec, *provider);
   entry.provider = std::move(provider);
   entry.metrics = std::move(metrics);
@@ -160,7 +160,7 @@ Result<ModelSpec> RuntimeCore::Spec(std::string_view alias) const {
   MutexLock lock(mu_);
   auto it = entries_.find(alias);
   if (it == entries_.end()) return NotFoundError("unknown model '" + std::string(alias) + "'");
-  return it->second.spec;
+  return *it->second.spec;
 }
 
 Result<RuntimeCore::CallSetup> RuntimeCore::PrepareCall(std::string_view alias) const {
@@ -173,7 +173,7 @@ Result<RuntimeCore::CallSetup> RuntimeCore::PrepareCall(std::string_view alias) 
 ModelStatus RuntimeCore::StatusOf(const Entry& entry) const {
   const KeyStatus engines = pool_->Describe(entry.key);  // read-only: fine under mu_
   ModelStatus status;
-  status.spec = entry.spec;
+  status.spec = *entry.spec;
   if (entry.loading_flight != 0) {
     status.state = ModelState::kLoading;
   } else if (engines.live) {
@@ -282,7 +282,7 @@ Result<RuntimeCore::ReloadTarget> RuntimeCore::PrepareReload(std::string_view al
     MutexLock lock(mu_);
     auto it = entries_.find(alias);
     if (it == entries_.end()) return NotFoundError("unknown model '" + std::string(alias) + "'");
-    target.old_spec = it->second.spec;
+    target.old_spec = *it->second.spec;
     target.old_key = it->second.key;
   }
   target.new_spec = new_spec ? std::move(*new_spec) : target.old_spec;
@@ -338,7 +338,7 @@ Result<EnginePool::Installed> RuntimeCore::CommitReload(const ReloadTarget& targ
       removed = true;
     } else {
       Entry& entry = it->second;
-      entry.spec = target.new_spec;
+      entry.spec = std::make_shared<const ModelSpec>(target.new_spec);
       entry.provider = target.provider;
       entry.key = target.new_key;
       entry.epoch = epoch;
@@ -372,14 +372,14 @@ Status RuntimeCore::UpdateSpec(const ModelSpec& spec) {
     auto it = entries_.find(spec.alias);
     if (it == entries_.end()) return NotFoundError("unknown model '" + spec.alias + "'");
     Entry& entry = it->second;
-    if (entry.spec.task != spec.task) {
+    if (entry.spec->task != spec.task) {
       return InvalidArgumentError(OriginOf(spec) + ".task: cannot change in place");
     }
     old_key = entry.key;
-    engine_changes = entry.spec.model != spec.model || entry.spec.options != spec.options ||
-                     entry.spec.provider != spec.provider;
+    engine_changes = entry.spec->model != spec.model || entry.spec->options != spec.options ||
+                     entry.spec->provider != spec.provider;
     engine_changes = engine_changes || entry.provider != provider;
-    entry.spec = spec;
+    entry.spec = std::make_shared<const ModelSpec>(spec);
     entry.provider = std::move(provider);
     entry.key = new_key;
     if (engine_changes) entry.epoch = epoch;

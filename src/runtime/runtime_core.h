@@ -94,9 +94,10 @@ class RuntimeCore {
     EnginePool::Lease lease_;
   };
 
-  // What a call needs before it starts: the spec and its metric series.
+  // What a call needs before it starts: the spec (shared, not copied: a spec holds JSON options)
+  // and its metric series.
   struct CallSetup {
-    ModelSpec spec;
+    std::shared_ptr<const ModelSpec> spec;
     std::shared_ptr<const AliasMetrics> metrics;
   };
 
@@ -205,7 +206,7 @@ class RuntimeCore {
 
  private:
   struct Entry {
-    ModelSpec spec;
+    std::shared_ptr<const ModelSpec> spec;  // replaced whole on a change, never edited
     std::shared_ptr<Provider> provider;
     std::shared_ptr<const AliasMetrics> metrics;
     EngineKey key;

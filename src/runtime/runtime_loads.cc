@@ -78,7 +78,7 @@ RuntimeCore::LoadResult RuntimeCore::LoadOnce(const std::string& alias, const Ca
     auto it = entries_.find(alias);
     if (it == entries_.end()) return NotFoundError("unknown model '" + alias + "'");
     if (pool_->Describe(it->second.key).live) return it->second.info;
-    load_timeout = it->second.spec.load_timeout;
+    load_timeout = it->second.spec->load_timeout;
   }
   auto outcome = flights_.Do(
       alias, ctx.deadline, load_timeout,
@@ -116,7 +116,7 @@ std::optional<RuntimeCore::LoadResult> RuntimeCore::StartLoad(const Flights::Fli
     // A load that finished between our caller's look and this flight: no second load.
     if (pool_->Describe(entry.key).live) return entry.info;
     entry.loading_flight = flight->id();
-    job = LoadJob{entry.spec, entry.provider, entry.key, entry.epoch, entry.generation};
+    job = LoadJob{*entry.spec, entry.provider, entry.key, entry.epoch, entry.generation};
   }
   // The thread owns copies of all it needs; the core outlives it (Shutdown joins).
   if (!loads_.Spawn([this, flight, job] { RunLoad(flight, job); })) {
@@ -276,8 +276,8 @@ void RuntimeCore::OnLoadAbandoned(const std::string& alias, uint64_t flight_id) 
     message = entry.room_wait_flight == flight_id
                   ? "Unavailable: no room in the engine pool within the load "
                     "timeout of " +
-                        Ms(entry.spec.load_timeout)
-                  : "DeadlineExceeded: load timed out after " + Ms(entry.spec.load_timeout);
+                        Ms(entry.spec->load_timeout)
+                  : "DeadlineExceeded: load timed out after " + Ms(entry.spec->load_timeout);
     entry.loading_flight = 0;
     entry.failed = true;
     entry.last_error = message;
