@@ -1,7 +1,7 @@
-# Imported targets for the static llama.cpp libraries built by scripts/setup.
+# Imported targets for the static llama.cpp libraries built by scripts/setup (ggml without
+# OpenMP: its own thread pool, so nothing links libgomp and a clang build needs no libomp).
 set(_src "${MODELRT_LLAMA_ROOT}/src")
 set(_bld "${MODELRT_LLAMA_ROOT}/build")
-find_package(OpenMP REQUIRED)
 
 function(_modelrt_import name file)
   if(NOT EXISTS "${_bld}/${file}")
@@ -20,7 +20,7 @@ _modelrt_import(llama_common common/libllama-common.a)
 
 set_target_properties(llama_ggml_base PROPERTIES
   INTERFACE_INCLUDE_DIRECTORIES "${_src}/ggml/include"
-  INTERFACE_LINK_LIBRARIES "OpenMP::OpenMP_CXX;Threads::Threads;m;dl")
+  INTERFACE_LINK_LIBRARIES "Threads::Threads;m;dl")
 set_target_properties(llama_ggml_cpu PROPERTIES INTERFACE_LINK_LIBRARIES "llama_ggml_base")
 set_target_properties(llama_ggml PROPERTIES INTERFACE_LINK_LIBRARIES "llama_ggml_cpu;llama_ggml_base")
 set_target_properties(llama_llama PROPERTIES
