@@ -1,4 +1,5 @@
-# Imported targets for the static llama.cpp libraries built by scripts/setup.
+# Imported targets for the static llama.cpp libraries built by scripts/setup (ggml without
+# OpenMP: its own thread pool, so nothing links libgomp and a clang build needs no libomp).
 set(_src "${MODELRT_LLAMA_ROOT}/src")
 set(_bld "${MODELRT_LLAMA_ROOT}/build")
 

@@ -149,4 +149,10 @@ Result<ProviderConfig> ParseProviderConfig(const Json& json, std::string_view or
 // paths under `models_dir`.
 Config DefaultConfig(const std::string& models_dir);
 
+// The demo catalog ready to run: DefaultConfig over <data dir>/models, its model files written on
+// first use (the data dir is server.data_dir, else $MODELRT_DATA_DIR, else
+// ~/.local/share/modelrt). What `modelrt` runs without a config file. Errors: the file writes'.
+// Thread-safety: safe to call concurrently (files are written atomically).
+Result<Config> DemoConfig(const ServerConfig& server = ServerConfig{});
+
 }  // namespace modelrt

@@ -64,7 +64,8 @@ std::vector<double> LatencyBuckets();
 
 class MetricsRegistry {
  public:
-  MetricsRegistry() = default;
+  MetricsRegistry();
+  ~MetricsRegistry();
   MetricsRegistry(const MetricsRegistry&) = delete;
   MetricsRegistry& operator=(const MetricsRegistry&) = delete;
 
@@ -85,10 +86,10 @@ class MetricsRegistry {
     std::map<Labels, std::unique_ptr<Gauge>> gauges;
     std::map<Labels, std::unique_ptr<Histogram>> histograms;
   };
-  Family& GetFamily(const std::string& name, const std::string& help, Type type);
-
-  mutable std::mutex mutex_;
-  std::map<std::string, Family> families_;  // GUARDED_BY(mutex_)
+  // The families by name and their lock, defined in src/core/metrics.cc with the annotated mutex
+  // of src/core/thread_annotations.h (which a public header cannot include).
+  struct Families;
+  const std::unique_ptr<Families> families_;
 };
 
 }  // namespace modelrt

@@ -72,6 +72,10 @@ struct EmbedRequest {
   std::vector<EmbedInput> inputs;
   std::optional<bool> normalize;  // L2-normalize; default from the model's options
   std::optional<bool> truncate;   // cut over-long inputs instead of failing; default from options
+  // OpenAI's `dimensions`: keep the first N values of each embedding and scale them back to unit
+  // length (unless `normalize` is false). EmbeddingHandle applies it and checks it before the
+  // model runs: InvalidArgument unless 1 <= N <= the model's dimensions. Models ignore it.
+  std::optional<int> dimensions;
 };
 
 struct EmbedResult {
@@ -94,12 +98,26 @@ struct RerankRequest {
   std::string query;
   std::vector<std::string> documents;
   std::optional<bool> truncate;
+  // Read by RerankerHandle, not by models: how many of the best results to rank (unset = every
+  // document; InvalidArgument when < 1, before the model runs) and whether each ranked result
+  // carries its document's text.
+  std::optional<int> top_n;
+  bool return_documents = false;
+};
+
+// One document of a ranking.
+struct RankedDocument {
+  size_t index = 0;      // into RerankRequest::documents
+  float score = 0;       // the model's score; higher is more relevant
+  std::string document;  // the text when RerankRequest::return_documents, else empty
 };
 
 struct RerankResult {
   std::vector<float> scores;  // one per document, in document order
   int64_t prompt_tokens = 0;
   uint64_t generation = 0;  // the alias's engine generation that served it (set by the runtime)
+  // Best first (equal scores keep document order), at most top_n (set by the runtime).
+  std::vector<RankedDocument> ranked;
 };
 
 class RerankerModel : public Model {

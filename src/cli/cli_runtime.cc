@@ -1,15 +1,10 @@
 #include "cli/cli_runtime.h"
 
-#include "core/paths.h"
-#include "providers/llama/demo_models.h"
-
 namespace modelrt::cli {
 
 Result<Config> LoadCliConfig(const std::string& path) {
   if (!path.empty()) return LoadConfigFile(path);
-  std::string models_dir = ResolveDataDir(ServerConfig{}) + "/models";
-  MODELRT_RETURN_IF_ERROR(PrepareDemoModels(models_dir));
-  return DefaultConfig(models_dir);
+  return DemoConfig();
 }
 
 Result<std::unique_ptr<ModelRuntime>> BuildLazyRuntime(Config config) {

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
-#include <numeric>
 
 #include <nlohmann/json.hpp>
 
@@ -78,24 +77,21 @@ Status RunRerank(const CommonArgs& common, const RerankArgs& args) {
   MODELRT_ASSIGN_OR_RETURN(Config config, LoadCliConfig(common.config_path));
   MODELRT_ASSIGN_OR_RETURN(auto runtime, BuildLazyRuntime(std::move(config)));
   MODELRT_ASSIGN_OR_RETURN(RerankerHandle handle, runtime->Reranker(args.alias));
-  MODELRT_ASSIGN_OR_RETURN(RerankResult result,
-                           handle.Rerank({.query = args.query, .documents = args.documents}));
-  std::vector<size_t> order(result.scores.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return result.scores[a] > result.scores[b]; });
-  if (args.top_n > 0 && order.size() > size_t(args.top_n)) order.resize(args.top_n);
+  RerankRequest request{.query = args.query, .documents = args.documents};
+  if (args.top_n != 0) request.top_n = args.top_n;  // 0 = every document
+  request.return_documents = true;                 // both outputs print the text
+  MODELRT_ASSIGN_OR_RETURN(RerankResult result, handle.Rerank(request));
   if (common.json) {
     json results = json::array();
-    for (size_t i : order)
-      results.push_back({{"index", i}, {"relevance_score", result.scores[i]},
-                         {"document", args.documents[i]}});
+    for (const RankedDocument& r : result.ranked)
+      results.push_back({{"index", r.index}, {"relevance_score", r.score},
+                         {"document", r.document}});
     PrintJson({{"model", args.alias}, {"results", results},
                {"usage", {{"prompt_tokens", result.prompt_tokens}}}});
     return OkStatus();
   }
-  for (size_t i : order)
-    std::printf("%.6f\t%zu\t%s\n", result.scores[i], i, args.documents[i].c_str());
+  for (const RankedDocument& r : result.ranked)
+    std::printf("%.6f\t%zu\t%s\n", r.score, r.index, r.document.c_str());
   return OkStatus();
 }
 

@@ -1,16 +1,18 @@
 #include "core/logging.h"
 
 #include <cstdlib>
-#include <mutex>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
+
+#include "core/thread_annotations.h"
 
 namespace modelrt {
 namespace {
 
-std::mutex g_mu;
-bool g_level_set = false;
-spdlog::level::level_enum g_level = spdlog::level::info;
+// Serializes logger creation (spdlog::get + register is not atomic) and the level settings.
+Mutex g_mu;
+bool g_level_set GUARDED_BY(g_mu) = false;
+spdlog::level::level_enum g_level GUARDED_BY(g_mu) = spdlog::level::info;
 
 spdlog::level::level_enum DefaultLevel() {
   const char* env = std::getenv("MODELRT_LOG_LEVEL");
@@ -29,7 +31,7 @@ spdlog::sink_ptr Sink() {
 }  // namespace
 
 std::shared_ptr<spdlog::logger> Log(const std::string& component) {
-  std::lock_guard<std::mutex> lock(g_mu);
+  MutexLock lock(g_mu);
   if (auto existing = spdlog::get(component)) return existing;
   auto logger = std::make_shared<spdlog::logger>(component, Sink());
   logger->set_level(g_level_set ? g_level : DefaultLevel());
@@ -38,7 +40,7 @@ std::shared_ptr<spdlog::logger> Log(const std::string& component) {
 }
 
 void SetLogLevel(const std::string& level) {
-  std::lock_guard<std::mutex> lock(g_mu);
+  MutexLock lock(g_mu);
   g_level = spdlog::level::from_str(level);
   g_level_set = true;
   spdlog::set_level(g_level);

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <sstream>
 
+#include "core/thread_annotations.h"
+
 namespace modelrt {
 
 Histogram::Histogram(std::vector<double> upper_bounds)
@@ -37,36 +39,46 @@ std::vector<double> LatencyBuckets() {
           0.1,    0.25,    0.5,    1,     2.5,    5,     10,   30,    60};
 }
 
-MetricsRegistry::Family& MetricsRegistry::GetFamily(const std::string& name,
-                                                   const std::string& help, Type type) {
-  auto [it, inserted] = families_.try_emplace(name);
-  if (inserted) {
-    it->second.type = type;
-    it->second.help = help;
+struct MetricsRegistry::Families {
+  // The family `name`, created with `help` and `type` on first use.
+  Family& Get(const std::string& name, const std::string& help, Type type) REQUIRES(mu) {
+    auto [it, inserted] = by_name.try_emplace(name);
+    if (inserted) {
+      it->second.type = type;
+      it->second.help = help;
+    }
+    return it->second;
   }
-  return it->second;
-}
+
+  // Guards the maps, not the series: Counter/Gauge/Histogram are atomics, and a series, once
+  // created, lives as long as the registry (callers keep references to it).
+  mutable Mutex mu;
+  std::map<std::string, Family> by_name GUARDED_BY(mu);
+};
+
+MetricsRegistry::MetricsRegistry() : families_(std::make_unique<Families>()) {}
+MetricsRegistry::~MetricsRegistry() = default;
 
 Counter& MetricsRegistry::GetCounter(const std::string& name, const std::string& help,
                                      const Labels& labels) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto& slot = GetFamily(name, help, Type::kCounter).counters[labels];
+  MutexLock lock(families_->mu);
+  auto& slot = families_->Get(name, help, Type::kCounter).counters[labels];
   if (!slot) slot = std::make_unique<Counter>();
   return *slot;
 }
 
 Gauge& MetricsRegistry::GetGauge(const std::string& name, const std::string& help,
                                  const Labels& labels) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto& slot = GetFamily(name, help, Type::kGauge).gauges[labels];
+  MutexLock lock(families_->mu);
+  auto& slot = families_->Get(name, help, Type::kGauge).gauges[labels];
   if (!slot) slot = std::make_unique<Gauge>();
   return *slot;
 }
 
 Histogram& MetricsRegistry::GetHistogram(const std::string& name, const std::string& help,
                                          const Labels& labels, std::vector<double> bounds) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto& slot = GetFamily(name, help, Type::kHistogram).histograms[labels];
+  MutexLock lock(families_->mu);
+  auto& slot = families_->Get(name, help, Type::kHistogram).histograms[labels];
   if (!slot) slot = std::make_unique<Histogram>(std::move(bounds));
   return *slot;
 }
@@ -124,9 +136,9 @@ std::string FormatNumber(double v) {
 }  // namespace
 
 std::string MetricsRegistry::RenderPrometheus() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(families_->mu);
   std::string out;
-  for (const auto& [name, family] : families_) {
+  for (const auto& [name, family] : families_->by_name) {
     const char* type = family.type == Type::kCounter ? "counter"
                        : family.type == Type::kGauge ? "gauge"
                                                       : "histogram";

@@ -1,9 +1,15 @@
 // Clang thread-safety annotations (no-ops elsewhere) and an annotated mutex wrapper, so a clang
-// build with -Wthread-safety checks that GUARDED_BY state is touched only under its lock.
+// build with -Wthread-safety (scripts/build --clang, where violations are errors) checks that
+// GUARDED_BY state is touched only under its lock.
 //
 //   Mutex mu_;
 //   int count_ GUARDED_BY(mu_);
 //   void Add() { MutexLock lock(mu_); ++count_; }
+//
+// Condition-variable predicates run with the lock held, but the analysis sees a lambda as a
+// function of its own: annotate them, `cv_.wait(lock.native(), [&]() REQUIRES(mu_) {...})`.
+// Code that drops the lock for a while uses lock.Unlock() / lock.Lock(), never native(), so the
+// analysis knows the state is unguarded in between.
 //
 // Thread-safety: Mutex is a std::mutex.
 #pragma once
@@ -44,6 +50,11 @@ class SCOPED_CAPABILITY MutexLock {
  public:
   explicit MutexLock(Mutex& mu) ACQUIRE(mu) : lock_(mu.native()) {}
   ~MutexLock() RELEASE() = default;
+  // Drops and retakes the lock inside the scope (e.g. around a callback).
+  void Unlock() RELEASE() { lock_.unlock(); }
+  void Lock() ACQUIRE() { lock_.lock(); }
+  // For std::condition_variable's waits only: they unlock and relock behind the analysis' back,
+  // which is fine because the lock is held again when they return.
   std::unique_lock<std::mutex>& native() { return lock_; }
 
  private:

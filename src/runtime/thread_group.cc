@@ -50,7 +50,7 @@ void ThreadGroup::Reap() {
 void ThreadGroup::WaitIdle() {
   {
     MutexLock lock(mu_);
-    idle_cv_.wait(lock.native(), [this]() NO_THREAD_SAFETY_ANALYSIS { return running_ == 0; });
+    idle_cv_.wait(lock.native(), [this]() REQUIRES(mu_) { return running_ == 0; });
   }
   Reap();
 }

@@ -34,16 +34,16 @@ void BlockingExecutor::WorkerLoop() {
     if (queue_.empty()) {
       if (stopping_) return;
       ++idle_;
-      cv_.wait(lock.native(), [&] { return stopping_ || !queue_.empty(); });
+      cv_.wait(lock.native(), [&]() REQUIRES(mu_) { return stopping_ || !queue_.empty(); });
       --idle_;
       continue;
     }
     std::function<void()> task = std::move(queue_.front());
     queue_.pop_front();
-    lock.native().unlock();
+    lock.Unlock();
     task();
     task = nullptr;  // Destroy captures outside the lock too.
-    lock.native().lock();
+    lock.Lock();
   }
 }
 

@@ -36,7 +36,7 @@ class BlockingExecutor {
   size_t thread_count() const;
 
  private:
-  void WorkerLoop() NO_THREAD_SAFETY_ANALYSIS;  // unlocks around each task
+  void WorkerLoop() EXCLUDES(mu_);  // takes mu_, and drops it around each task
 
   const size_t max_threads_;
   mutable Mutex mu_;

@@ -3,6 +3,7 @@
 #include <bit>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 
 #include "server/error_mapper.h"
@@ -86,16 +87,6 @@ Result<std::vector<EmbedInput>> EmbeddingsHandler::ParseInput(const Json& input,
   return inputs;
 }
 
-void EmbeddingsHandler::TruncateAndNormalize(std::vector<float>& v, size_t dimensions) {
-  if (dimensions < v.size()) v.resize(dimensions);
-  double norm = 0;
-  for (float x : v) norm += static_cast<double>(x) * x;
-  norm = std::sqrt(norm);
-  if (norm > 0) {
-    for (float& x : v) x = static_cast<float>(x / norm);
-  }
-}
-
 std::string EmbeddingsHandler::EncodeBase64(const std::vector<float>& v) {
   static constexpr char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -145,8 +136,9 @@ Result<HttpResponse> EmbeddingsHandler::Handle(const HttpRequest& request,
     return InvalidArgumentError("'encoding_format' must be 'float' or 'base64' (got '" + *format +
                                 "')");
   }
+  // Any int: its meaning (at least 1, at most the model's size) is the library's to check.
   MODELRT_ASSIGN_OR_RETURN(std::optional<int64_t> dimensions,
-                           OptionalInt(body, "dimensions", 1, 1 << 20));
+                           OptionalInt(body, "dimensions", INT32_MIN, INT32_MAX));
   MODELRT_ASSIGN_OR_RETURN(
       std::vector<EmbedInput> inputs,
       ParseInput(*input_field, static_cast<size_t>(deps_.limits->max_batch_inputs)));
@@ -158,20 +150,11 @@ Result<HttpResponse> EmbeddingsHandler::Handle(const HttpRequest& request,
   MODELRT_ASSIGN_OR_RETURN(EmbeddingHandle handle, deps_.runtime->Embedding(model.alias));
   EmbedRequest embed_request;
   embed_request.inputs = std::move(inputs);
+  if (dimensions) embed_request.dimensions = static_cast<int>(*dimensions);
   MODELRT_ASSIGN_OR_RETURN(EmbedResult result, handle.Embed(embed_request, ctx.call));
   ticket.Release();
   ctx.prompt_tokens = result.prompt_tokens;
   ctx.generation = result.generation;
-
-  if (dimensions) {
-    size_t model_dims = result.embeddings.empty() ? 0 : result.embeddings[0].size();
-    if (static_cast<size_t>(*dimensions) > model_dims) {
-      return InvalidArgumentError("'dimensions' is " + std::to_string(*dimensions) +
-                                  " but model '" + model.name + "' has " +
-                                  std::to_string(model_dims) + " dimensions");
-    }
-    for (auto& e : result.embeddings) TruncateAndNormalize(e, static_cast<size_t>(*dimensions));
-  }
 
   // Written by hand: nlohmann would print each float as a 17-digit double; to_chars gives the
   // shortest text that reads back to the same float.

@@ -1,6 +1,7 @@
 // POST /v1/embeddings, as OpenAI: `input` is a string, an array of strings, an array of token
 // ids or an array of token-id arrays; `encoding_format` float (default) or base64 (little-endian
-// float32); `dimensions` keeps the first N values and L2-renormalizes them.
+// float32); `dimensions` keeps the first N values and L2-renormalizes them (EmbedRequest's
+// semantics, applied and checked by the library; this handler only parses and formats).
 //
 //   router.Add("POST", "/v1/embeddings", EmbeddingsHandler(deps));
 //
@@ -25,8 +26,6 @@ class EmbeddingsHandler {
   // Parses OpenAI's `input` field. InvalidArgument for wrong shapes, empty items or more than
   // `max_inputs` items.
   static Result<std::vector<EmbedInput>> ParseInput(const Json& input, size_t max_inputs);
-  // Keeps the first `dimensions` values of `v` and scales them to unit length.
-  static void TruncateAndNormalize(std::vector<float>& v, size_t dimensions);
   // Little-endian float32 bytes, base64-encoded.
   static std::string EncodeBase64(const std::vector<float>& v);
 

@@ -1,8 +1,7 @@
 #include "server/rerank_handler.h"
 
-#include <algorithm>
 #include <cmath>
-#include <numeric>
+#include <cstdint>
 
 #include "server/error_mapper.h"
 #include "server/json_fields.h"
@@ -83,8 +82,9 @@ Result<HttpResponse> RerankHandler::Handle(const HttpRequest& request, RequestCo
       std::vector<std::string> documents,
       ParseDocuments(body, tei ? "texts" : "documents", shape_ == Shape::kV1,
                      static_cast<size_t>(deps_.limits->max_rerank_documents)));
+  // Any int: what it means (at least 1) is the library's to check.
   MODELRT_ASSIGN_OR_RETURN(std::optional<int64_t> top_n,
-                           OptionalInt(body, "top_n", 1, INT32_MAX));
+                           OptionalInt(body, "top_n", INT32_MIN, INT32_MAX));
   MODELRT_ASSIGN_OR_RETURN(std::optional<bool> return_documents,
                            OptionalBool(body, tei ? "return_text" : "return_documents"));
   MODELRT_ASSIGN_OR_RETURN(std::optional<bool> raw_scores, OptionalBool(body, "raw_scores"));
@@ -101,34 +101,27 @@ Result<HttpResponse> RerankHandler::Handle(const HttpRequest& request, RequestCo
   MODELRT_ASSIGN_OR_RETURN(RerankerHandle handle, deps_.runtime->Reranker(model.alias));
   RerankRequest rerank_request;
   rerank_request.query = std::move(query);
-  rerank_request.documents = documents;
+  rerank_request.documents = std::move(documents);
   rerank_request.truncate = truncate;
+  if (top_n) rerank_request.top_n = static_cast<int>(*top_n);
+  const bool with_text = return_documents.value_or(false);
+  rerank_request.return_documents = with_text;
   MODELRT_ASSIGN_OR_RETURN(RerankResult result, handle.Rerank(rerank_request, ctx.call));
   ticket.Release();
   ctx.prompt_tokens = result.prompt_tokens;
-  if (result.scores.size() != documents.size()) {
-    return InternalError("the reranker returned " + std::to_string(result.scores.size()) +
-                         " scores for " + std::to_string(documents.size()) + " documents");
-  }
-
-  std::vector<size_t> order(documents.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return result.scores[a] > result.scores[b]; });
-  if (top_n && static_cast<size_t>(*top_n) < order.size()) order.resize(*top_n);
-  const bool with_text = return_documents.value_or(false);
-
   ctx.generation = result.generation;
+
+  // result.ranked is ordered and cut by the library; here it only takes this shape's names.
   Json results = Json::array();
-  for (size_t index : order) {
-    double score = result.scores[index];
-    Json item = {{"index", index}};
+  for (RankedDocument& ranked : result.ranked) {
+    double score = ranked.score;
+    Json item = {{"index", ranked.index}};
     if (tei) {
       item["score"] = raw_scores.value_or(false) ? score : 1.0 / (1.0 + std::exp(-score));
-      if (with_text) item["text"] = documents[index];
+      if (with_text) item["text"] = std::move(ranked.document);
     } else {
       item["relevance_score"] = score;
-      if (with_text) item["document"] = {{"text", documents[index]}};
+      if (with_text) item["document"] = {{"text", std::move(ranked.document)}};
     }
     results.push_back(std::move(item));
   }

@@ -7,7 +7,8 @@
 //   POST /rerank     TEI: {query, texts, raw_scores, return_text, model?}
 //                    -> [{index, score, text?}]
 //
-// Results are sorted best first. relevance_score is the engine's score; TEI's `score` is
+// Results are sorted best first and cut to top_n by the library (RerankerHandle); this handler
+// parses the three shapes and formats the ranking. relevance_score is the engine's score; TEI's `score` is
 // sigmoid(score) unless raw_scores is true, as TEI does. A TEI request without `model` uses the
 // first rerank model of the catalog.
 //

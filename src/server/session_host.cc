@@ -69,7 +69,7 @@ bool SessionHost::draining() const {
 
 bool SessionHost::WaitIdle(std::chrono::steady_clock::time_point deadline) {
   MutexLock lock(mu_);
-  return idle_cv_.wait_until(lock.native(), deadline, [&]() NO_THREAD_SAFETY_ANALYSIS {
+  return idle_cv_.wait_until(lock.native(), deadline, [&]() REQUIRES(mu_) {
     return in_flight_ == 0;
   });
 }

@@ -139,7 +139,7 @@ TEST(TestModelToolTest, WritesTheSameModelAsTheLibrary) {
 }
 
 TEST(TestModelToolTest, BadArgumentsPrintOneLineAndExit1) {
-  for (const std::string args : {"--kind nope --out " + TempPath("x.gguf"), std::string("--kind embed"),
+  for (const std::string& args : {"--kind nope --out " + TempPath("x.gguf"), std::string("--kind embed"),
                                  "--kind embed --out " + TempPath("x.gguf") + " --heads 3",
                                  "--kind embed --out " + TempPath("x.gguf") + " --pooling max",
                                  "--kind embed --out " + TempPath("x.gguf") + " --embd abc",

@@ -270,11 +270,7 @@ TEST(EmbeddingsHandlerTest, Base64IsLittleEndianFloat32) {
   EXPECT_EQ(EmbeddingsHandler::EncodeBase64({1.0f, 2.0f}), "AACAPwAAAEA=");
   EXPECT_EQ(EmbeddingsHandler::EncodeBase64({1.0f}), "AACAPw==");
   EXPECT_EQ(EmbeddingsHandler::EncodeBase64({}), "");
-  std::vector<float> v = {3, 4, 12};
-  EmbeddingsHandler::TruncateAndNormalize(v, 2);
-  ASSERT_EQ(v.size(), 2u);
-  EXPECT_FLOAT_EQ(v[0], 0.6f);
-  EXPECT_FLOAT_EQ(v[1], 0.8f);
+  // Truncation and renormalization moved to the library: tests/runtime/request_semantics_test.cc.
 }
 
 TEST(EmbeddingsHandlerTest, ParsesEveryInputShape) {
