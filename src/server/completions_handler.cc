@@ -2,6 +2,8 @@
 
 #include "server/error_mapper.h"
 #include "server/json_fields.h"
+#include "server/model_availability.h"
+#include "server/work_estimate.h"
 
 namespace modelrt::server {
 namespace {
@@ -30,10 +32,12 @@ HttpResponse CompletionsHandler::operator()(const HttpRequest& request,
                                     : ParseCompletionRequest(*body, *deps_.resolver, *deps_.limits);
   if (!call) return ErrorResponse(call.error());
   ctx.model = call->model.name;
-  Result<AdmissionControl::Ticket> ticket = deps_.admission->Admit(call->model.alias);
-  if (!ticket) return ErrorResponse(ticket.error());
+  AdmissionControl::Admission admitted =
+      deps_.admission->Admit(call->model.alias, EstimateWork(call->request));
+  if (!admitted.ticket) return RefusalResponse(admitted);
   Result<GeneratorHandle> handle = deps_.runtime->Generator(call->model.alias);
   if (!handle) return ErrorResponse(handle.error());
+  if (Status loaded = EnsureLoaded(*handle); !loaded.ok()) return ErrorResponse(loaded);
   if (call->stream && ctx.stream) return RunStreaming(*call, *handle, ctx);
   return RunWhole(*call, *handle, ctx);
 }

@@ -7,6 +7,8 @@
 
 #include "server/error_mapper.h"
 #include "server/json_fields.h"
+#include "server/model_availability.h"
+#include "server/work_estimate.h"
 
 namespace modelrt::server {
 namespace {
@@ -154,10 +156,14 @@ Result<HttpResponse> EmbeddingsHandler::Handle(const HttpRequest& request,
   MODELRT_ASSIGN_OR_RETURN(ResolvedModel model,
                            deps_.resolver->Resolve(name, Task::kEmbed, "/v1/embeddings"));
   ctx.model = model.name;
-  MODELRT_ASSIGN_OR_RETURN(AdmissionControl::Ticket ticket, deps_.admission->Admit(model.alias));
-  MODELRT_ASSIGN_OR_RETURN(EmbeddingHandle handle, deps_.runtime->Embedding(model.alias));
   EmbedRequest embed_request;
   embed_request.inputs = std::move(inputs);
+  AdmissionControl::Admission admitted =
+      deps_.admission->Admit(model.alias, EstimateWork(embed_request));
+  if (!admitted.ticket) return RefusalResponse(admitted);
+  AdmissionControl::Ticket& ticket = *admitted.ticket;
+  MODELRT_ASSIGN_OR_RETURN(EmbeddingHandle handle, deps_.runtime->Embedding(model.alias));
+  MODELRT_RETURN_IF_ERROR(EnsureLoaded(handle));
   MODELRT_ASSIGN_OR_RETURN(EmbedResult result, handle.Embed(embed_request, ctx.call));
   ticket.Release();
   ctx.prompt_tokens = result.prompt_tokens;

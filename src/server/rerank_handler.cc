@@ -6,7 +6,9 @@
 
 #include "server/error_mapper.h"
 #include "server/json_fields.h"
+#include "server/model_availability.h"
 #include "server/request_id.h"
+#include "server/work_estimate.h"
 
 namespace modelrt::server {
 namespace {
@@ -97,8 +99,12 @@ Result<HttpResponse> RerankHandler::Handle(const HttpRequest& request, RequestCo
   MODELRT_ASSIGN_OR_RETURN(ResolvedModel model,
                            deps_.resolver->Resolve(name, Task::kRerank, EndpointName(shape_)));
   ctx.model = model.name;
-  MODELRT_ASSIGN_OR_RETURN(AdmissionControl::Ticket ticket, deps_.admission->Admit(model.alias));
+  AdmissionControl::Admission admitted =
+      deps_.admission->Admit(model.alias, EstimateWork(query, documents));
+  if (!admitted.ticket) return RefusalResponse(admitted);
+  AdmissionControl::Ticket& ticket = *admitted.ticket;
   MODELRT_ASSIGN_OR_RETURN(RerankerHandle handle, deps_.runtime->Reranker(model.alias));
+  MODELRT_RETURN_IF_ERROR(EnsureLoaded(handle));
   RerankRequest rerank_request;
   rerank_request.query = std::move(query);
   rerank_request.documents = documents;
