@@ -37,7 +37,6 @@ HttpResponse CompletionsHandler::operator()(const HttpRequest& request,
   if (!admitted.ticket) return RefusalResponse(admitted);
   Result<GeneratorHandle> handle = deps_.runtime->Generator(call->model.alias);
   if (!handle) return ErrorResponse(handle.error());
-  if (Status loaded = EnsureLoaded(*handle); !loaded.ok()) return ErrorResponse(loaded);
   if (call->stream && ctx.stream) return RunStreaming(*call, *handle, ctx);
   return RunWhole(*call, *handle, ctx);
 }
@@ -46,7 +45,9 @@ HttpResponse CompletionsHandler::RunWhole(const GenerationCall& call,
                                           const GeneratorHandle& handle,
                                           RequestContext& ctx) const {
   Result<GenerateResult> result = handle.Generate(call.request, {}, ctx.call);
-  if (!result) return ErrorResponse(result.error());
+  if (!result) {
+    return ErrorResponse(ForApiClient(*deps_.runtime, call.model.alias, result.error()));
+  }
   RecordTokens(*result, ctx);
   ctx.generation = result->generation;
   CompletionFormatter format(kind_, call.model.name, false);
@@ -88,7 +89,9 @@ HttpResponse CompletionsHandler::RunStreaming(const GenerationCall& call,
 
   Result<GenerateResult> result = handle.Generate(call.request, on_piece, ctx.call);
   if (!result) {
-    if (!begun) return ErrorResponse(result.error());
+    if (!begun) {
+      return ErrorResponse(ForApiClient(*deps_.runtime, call.model.alias, result.error()));
+    }
     write(CompletionFormatter::ErrorEvent(MapStatus(result.error())));
     write(CompletionFormatter::Done());
     return {};

@@ -163,8 +163,9 @@ Result<HttpResponse> EmbeddingsHandler::Handle(const HttpRequest& request,
   if (!admitted.ticket) return RefusalResponse(admitted);
   AdmissionControl::Ticket& ticket = *admitted.ticket;
   MODELRT_ASSIGN_OR_RETURN(EmbeddingHandle handle, deps_.runtime->Embedding(model.alias));
-  MODELRT_RETURN_IF_ERROR(EnsureLoaded(handle));
-  MODELRT_ASSIGN_OR_RETURN(EmbedResult result, handle.Embed(embed_request, ctx.call));
+  Result<EmbedResult> embedded = handle.Embed(embed_request, ctx.call);
+  if (!embedded) return ForApiClient(*deps_.runtime, model.alias, embedded.error());
+  EmbedResult result = std::move(embedded).value();
   ticket.Release();
   ctx.prompt_tokens = result.prompt_tokens;
   ctx.generation = result.generation;

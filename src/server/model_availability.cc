@@ -2,16 +2,24 @@
 
 namespace modelrt::server {
 
-Status EnsureLoaded(const ModelHandle& handle) {
-  Result<ModelInfo> loaded = handle.Load();
-  if (loaded) return OkStatus();
-  const Status& error = loaded.error();
-  // The client's own limits, and an alias removed meanwhile (still the client's 404).
-  if (error.code() == StatusCode::kCancelled || error.code() == StatusCode::kDeadlineExceeded ||
-      (error.code() == StatusCode::kNotFound && error.message().rfind("unknown model", 0) == 0)) {
+Status ForApiClient(const ModelRuntime& runtime, const std::string& alias, const Status& error) {
+  // The client's own limits, and answers that name no file, pass through.
+  switch (error.code()) {
+    case StatusCode::kOk:
+    case StatusCode::kCancelled:
+    case StatusCode::kDeadlineExceeded:
+    case StatusCode::kResourceExhausted:
+      return error;
+    default:
+      break;
+  }
+  Result<ModelStatus> status = runtime.Describe(alias);
+  // A load failure leaves the alias not loaded with this error as its last one.
+  if (!status || status->state == ModelState::kLoaded || status->last_error.empty() ||
+      status->last_error.find(error.message()) == std::string::npos) {
     return error;
   }
-  return UnavailableError("model '" + handle.alias() +
+  return UnavailableError("model '" + alias +
                           "' is not available: it failed to load (the server log has the cause)");
 }
 

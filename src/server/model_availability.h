@@ -1,20 +1,23 @@
-// Loads the model behind a handle before an API request uses it, so that a model that cannot
-// load answers as the server's fault: 503 naming the alias. The cause (a missing file, a file
-// that is not GGUF) names the server's file path; it goes to the log (the runtime logs every
-// failed load) and stays visible in the admin API (GET /admin/models/{alias}), never in an API
-// client's error, which used to be a 404 or 400 with the path in it.
+// How an API request's model failure is told to the client when the model could not load. The
+// load error (a missing file, a file that is not GGUF) names the server's file path and came as
+// a 404 or 400: it is the server's fault, so the client gets a 503 naming the alias only. The
+// cause stays in the log (the runtime logs every failed load) and in the admin API
+// (GET /admin/models/{alias} shows last_error).
 //
-//   MODELRT_RETURN_IF_ERROR(EnsureLoaded(handle));
+//   Result<EmbedResult> r = handle.Embed(request, ctx.call);
+//   if (!r) return ForApiClient(*deps_.runtime, model.alias, r.error());
 //
 // Thread-safety: as the runtime (thread-safe).
 #pragma once
+
+#include <string>
 
 #include "modelrt/runtime.h"
 #include "modelrt/status.h"
 
 namespace modelrt::server {
 
-// OK once loaded (at once when it already is); Unavailable naming only the alias otherwise.
-Status EnsureLoaded(const ModelHandle& handle);
+// `error` as is, unless it is the alias's failed load: then Unavailable naming only the alias.
+Status ForApiClient(const ModelRuntime& runtime, const std::string& alias, const Status& error);
 
 }  // namespace modelrt::server

@@ -104,12 +104,13 @@ Result<HttpResponse> RerankHandler::Handle(const HttpRequest& request, RequestCo
   if (!admitted.ticket) return RefusalResponse(admitted);
   AdmissionControl::Ticket& ticket = *admitted.ticket;
   MODELRT_ASSIGN_OR_RETURN(RerankerHandle handle, deps_.runtime->Reranker(model.alias));
-  MODELRT_RETURN_IF_ERROR(EnsureLoaded(handle));
   RerankRequest rerank_request;
   rerank_request.query = std::move(query);
   rerank_request.documents = documents;
   rerank_request.truncate = truncate;
-  MODELRT_ASSIGN_OR_RETURN(RerankResult result, handle.Rerank(rerank_request, ctx.call));
+  Result<RerankResult> reranked = handle.Rerank(rerank_request, ctx.call);
+  if (!reranked) return ForApiClient(*deps_.runtime, model.alias, reranked.error());
+  RerankResult result = std::move(reranked).value();
   ticket.Release();
   ctx.prompt_tokens = result.prompt_tokens;
   if (result.scores.size() != documents.size()) {
