@@ -6,6 +6,7 @@ Run through scripts/bench-overload (which builds modelrt and generates the model
     scripts/bench-overload                      # 2,400 requests at once, 30 s deadline each
     scripts/bench-overload --requests 600 --deadline 20
     scripts/bench-overload --bin /tmp/old/bin   # the same burst on another build
+    scripts/bench-overload --prewarm 3          # queues have measured their rates first
 
 One server serves a generated BERT embedder, a generated BERT reranker and stories260K. The
 burst sends every request at once on its own connection: a third are embeddings of 64 long
@@ -47,6 +48,9 @@ def parse_args():
                    help="seconds after the burst before the last thread/RSS sample")
     p.add_argument("--server-option", action="append", default=[],
                    help="extra server settings, key=value (e.g. max_queue_wait_ms=5000)")
+    p.add_argument("--prewarm", type=int, default=0,
+                   help="requests of each kind sent one by one before the burst, so each "
+                        "model's queue has measured its rate (0: the burst hits a fresh server)")
     p.add_argument("--logs", help="keep the server log and config here")
     return p.parse_args()
 
@@ -213,6 +217,13 @@ def main():
                     time.sleep(0.2)
             else:
                 sys.exit("modelrt did not become ready")
+            if a.prewarm:
+                async def prewarm():
+                    b = bodies(a.inputs)
+                    for _ in range(a.prewarm):
+                        for kind in ("embed", "chat", "rerank"):
+                            await one(port, kind, b[kind][0], b[kind][1], 120)
+                asyncio.run(prewarm())
             before = proc_status(proc.pid)
             peak = list(before)
             waits = {}
@@ -242,7 +253,8 @@ def main():
             time.sleep(a.settle)
             settled = proc_status(proc.pid)
             print(f"burst of {a.requests} requests ({a.inputs} inputs per embeddings request), "
-                  f"deadline {a.deadline:.0f} s each, on {os.cpu_count()} CPUs "
+                  f"deadline {a.deadline:.0f} s each, {a.prewarm} prewarm request(s) per "
+                  f"kind, on {os.cpu_count()} CPUs "
                   f"(load average {os.getloadavg()[0]:.1f}); {wall:.1f} s wall; server settings "
                   f"{json.dumps({k: v for k, v in server.items() if k not in ('host', 'port')})}")
             summarize(results, a.deadline)
