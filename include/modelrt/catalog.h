@@ -89,7 +89,10 @@ struct ServerConfig {
   int max_batch_inputs = 2048;          // inputs per embeddings request
   int max_rerank_documents = 1000;
   int max_tokens_limit = 4096;          // ceiling for max_tokens in a request
-  int queue_capacity = 256;             // per model; 429 past this
+  int queue_capacity = 256;             // requests per model, queued or running; 429 past this
+  int64_t queue_max_tokens = 65536;     // estimated tokens per model, queued or running; 429 past
+  int64_t max_queue_wait_ms = 10000;    // 503 when a request would wait longer to start; 0 = none
+  int executor_idle_timeout_s = 30;     // an idle model-call thread exits after this
   int drain_grace_s = 30;               // SIGTERM waits this long for in-flight requests
   std::string data_dir;                 // "" = $MODELRT_DATA_DIR or ~/.local/share/modelrt
 

@@ -103,7 +103,8 @@ Status ParseServerSection(const Json& json, std::string_view source, ServerConfi
           json, std::string(source), "server",
           {"host", "port", "api_keys_env", "api_keys_file", "admin_key_env", "admin_key_file",
            "threads", "max_body_bytes", "max_batch_inputs", "max_rerank_documents",
-           "max_tokens_limit", "queue_capacity", "drain_grace_s", "data_dir"}));
+           "max_tokens_limit", "queue_capacity", "queue_max_tokens", "max_queue_wait_ms",
+           "executor_idle_timeout_s", "drain_grace_s", "data_dir"}));
   MODELRT_RETURN_IF_ERROR(reader.ReadString("host", &out->host, false, /*non_empty=*/true));
   MODELRT_RETURN_IF_ERROR(reader.ReadInt("port", 0, 65535, &out->port));
   MODELRT_RETURN_IF_ERROR(ReadEnvVarName(reader, "api_keys_env", &out->api_keys_env));
@@ -117,6 +118,12 @@ Status ParseServerSection(const Json& json, std::string_view source, ServerConfi
       reader.ReadInt("max_rerank_documents", 1, kMaxInt, &out->max_rerank_documents));
   MODELRT_RETURN_IF_ERROR(reader.ReadInt("max_tokens_limit", 1, kMaxInt, &out->max_tokens_limit));
   MODELRT_RETURN_IF_ERROR(reader.ReadInt("queue_capacity", 1, kMaxInt, &out->queue_capacity));
+  MODELRT_RETURN_IF_ERROR(
+      reader.ReadInt("queue_max_tokens", 1, kMaxInt64, &out->queue_max_tokens));
+  MODELRT_RETURN_IF_ERROR(
+      reader.ReadInt("max_queue_wait_ms", 0, kMaxInt64, &out->max_queue_wait_ms));
+  MODELRT_RETURN_IF_ERROR(
+      reader.ReadInt("executor_idle_timeout_s", 1, 86400, &out->executor_idle_timeout_s));
   MODELRT_RETURN_IF_ERROR(reader.ReadInt("drain_grace_s", 0, kMaxInt, &out->drain_grace_s));
   MODELRT_RETURN_IF_ERROR(reader.ReadString("data_dir", &out->data_dir));
   return OkStatus();

@@ -1,27 +1,51 @@
-// AdmissionControl: a bounded queue per model alias. Each admitted request holds a Ticket until
-// its response is done; when an alias already has `capacity` requests waiting or running, the
-// next one is refused at once with ResourceExhausted (a 429 with Retry-After) instead of
-// queueing without bound. The depth is exported as the modelrt_queue_depth{model} gauge.
+// AdmissionControl: a bounded queue per model alias, bounded by the work it holds. Each admitted
+// request holds a Ticket, and its estimated work (tokens, see work_estimate.h), until its
+// response is done. A request is refused at once (429, or 503 when the wait is the reason; both
+// with a Retry-After from the estimated wait) instead of queueing when its alias already holds
+//   - `max_requests` requests, or
+//   - `max_work` units of work (the request's own counts too; a request bigger than the whole
+//     limit is admitted only into an empty queue, so it is served rather than never), or
+//   - more work than the alias can finish within `max_wait` at its measured rate.
+// The rate is work finished per second of busy time (time with at least one request held),
+// both decayed with a 30 s time constant, so it follows the current mix and hardware, parallel
+// slots included. Until a first request has finished there is no rate and only the two static
+// limits apply.
 //
-//   MODELRT_ASSIGN_OR_RETURN(AdmissionControl::Ticket ticket, admission.Admit("embed-small"));
-//   ... call the model; the ticket releases its place when destroyed ...
+// Exported per model: modelrt_queue_depth (requests), modelrt_queue_work (units held) and
+// modelrt_queue_estimated_wait_seconds (held work / rate: how long a new request would wait).
+//
+//   AdmissionControl::Admission a = admission.Admit("embed-small", work);
+//   if (!a.ticket) return RefusalResponse(a);     // 429/503 + Retry-After
+//   ... call the model; the ticket releases its place (and records the work done) when destroyed
 //
 // Thread-safety: thread-safe. Tickets may be released on any thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/thread_annotations.h"
 #include "modelrt/metrics.h"
 #include "modelrt/status.h"
+#include "server/http_message.h"
 
 namespace modelrt::server {
 
 class AdmissionControl {
  public:
+  using Clock = std::chrono::steady_clock;
+  struct Options {
+    int max_requests = 256;      // per alias, waiting or running
+    int64_t max_work = 65536;    // per alias, units (estimated tokens) waiting or running
+    std::chrono::milliseconds max_wait{10000};  // 0 = no limit on the estimated wait
+    std::function<Clock::time_point()> clock;   // tests; empty = steady_clock::now
+  };
+
   class Ticket {
    public:
     Ticket() = default;
@@ -36,28 +60,54 @@ class AdmissionControl {
     friend class AdmissionControl;
     AdmissionControl* owner_ = nullptr;
     std::string alias_;
+    int64_t work_ = 0;
   };
 
-  // `capacity` requests per alias (at least 1); `metrics` must outlive this object.
-  AdmissionControl(int capacity, MetricsRegistry& metrics);
+  struct Admission {
+    std::optional<Ticket> ticket;  // set when admitted
+    Status refusal;                // ResourceExhausted (a limit) or Unavailable (the wait)
+    int retry_after_s = 0;
+  };
+
+  // `metrics` must outlive this object.
+  AdmissionControl(Options options, MetricsRegistry& metrics);
   AdmissionControl(const AdmissionControl&) = delete;
   AdmissionControl& operator=(const AdmissionControl&) = delete;
 
-  Result<Ticket> Admit(const std::string& alias);
+  Admission Admit(const std::string& alias, int64_t work = 1);
   int64_t Depth(const std::string& alias) const;
-  int capacity() const { return capacity_; }
+  int64_t Work(const std::string& alias) const;
+  // Seconds the work `alias` holds now would take at its measured rate; nullopt before any rate.
+  std::optional<double> EstimatedWaitSeconds(const std::string& alias) const;
+  const Options& options() const { return options_; }
 
  private:
-  struct Slot {
+  struct Queue {
     int64_t depth = 0;
-    Gauge* gauge = nullptr;
+    int64_t work = 0;
+    // Decayed sums behind the rate: work finished and seconds spent busy.
+    double done_work = 0;
+    double busy_seconds = 0;
+    Clock::time_point last_update{};
+    Gauge* depth_gauge = nullptr;
+    Gauge* work_gauge = nullptr;
+    Gauge* wait_gauge = nullptr;
   };
-  void Release(const std::string& alias);
+  void Release(const std::string& alias, int64_t work);
+  // Accounts the time since the last update (busy time, decay) up to `now`.
+  static void Advance(Queue& q, Clock::time_point now);
+  static std::optional<double> Rate(const Queue& q);
+  static void Publish(Queue& q);
+  Queue& QueueFor(const std::string& alias) REQUIRES(mu_);
+  Clock::time_point Now() const { return options_.clock ? options_.clock() : Clock::now(); }
 
-  const int capacity_;
+  const Options options_;
   MetricsRegistry& metrics_;
   mutable Mutex mu_;
-  std::map<std::string, Slot> slots_ GUARDED_BY(mu_);
+  std::map<std::string, Queue> queues_ GUARDED_BY(mu_);
 };
+
+// The 429/503 answer to a refused Admission, with its Retry-After.
+HttpResponse RefusalResponse(const AdmissionControl::Admission& refused);
 
 }  // namespace modelrt::server

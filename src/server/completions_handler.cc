@@ -2,6 +2,8 @@
 
 #include "server/error_mapper.h"
 #include "server/json_fields.h"
+#include "server/model_availability.h"
+#include "server/work_estimate.h"
 
 namespace modelrt::server {
 namespace {
@@ -30,8 +32,9 @@ HttpResponse CompletionsHandler::operator()(const HttpRequest& request,
                                     : ParseCompletionRequest(*body, *deps_.resolver, *deps_.limits);
   if (!call) return ErrorResponse(call.error());
   ctx.model = call->model.name;
-  Result<AdmissionControl::Ticket> ticket = deps_.admission->Admit(call->model.alias);
-  if (!ticket) return ErrorResponse(ticket.error());
+  AdmissionControl::Admission admitted =
+      deps_.admission->Admit(call->model.alias, EstimateWork(call->request));
+  if (!admitted.ticket) return RefusalResponse(admitted);
   Result<GeneratorHandle> handle = deps_.runtime->Generator(call->model.alias);
   if (!handle) return ErrorResponse(handle.error());
   if (call->stream && ctx.stream) return RunStreaming(*call, *handle, ctx);
@@ -42,7 +45,9 @@ HttpResponse CompletionsHandler::RunWhole(const GenerationCall& call,
                                           const GeneratorHandle& handle,
                                           RequestContext& ctx) const {
   Result<GenerateResult> result = handle.Generate(call.request, {}, ctx.call);
-  if (!result) return ErrorResponse(result.error());
+  if (!result) {
+    return ErrorResponse(ForApiClient(*deps_.runtime, call.model.alias, result.error()));
+  }
   RecordTokens(*result, ctx);
   ctx.generation = result->generation;
   CompletionFormatter format(kind_, call.model.name, false);
@@ -84,7 +89,9 @@ HttpResponse CompletionsHandler::RunStreaming(const GenerationCall& call,
 
   Result<GenerateResult> result = handle.Generate(call.request, on_piece, ctx.call);
   if (!result) {
-    if (!begun) return ErrorResponse(result.error());
+    if (!begun) {
+      return ErrorResponse(ForApiClient(*deps_.runtime, call.model.alias, result.error()));
+    }
     write(CompletionFormatter::ErrorEvent(MapStatus(result.error())));
     write(CompletionFormatter::Done());
     return {};

@@ -8,6 +8,8 @@
 
 #include "server/error_mapper.h"
 #include "server/json_fields.h"
+#include "server/model_availability.h"
+#include "server/work_estimate.h"
 
 namespace modelrt::server {
 namespace {
@@ -146,12 +148,17 @@ Result<HttpResponse> EmbeddingsHandler::Handle(const HttpRequest& request,
   MODELRT_ASSIGN_OR_RETURN(ResolvedModel model,
                            deps_.resolver->Resolve(name, Task::kEmbed, "/v1/embeddings"));
   ctx.model = model.name;
-  MODELRT_ASSIGN_OR_RETURN(AdmissionControl::Ticket ticket, deps_.admission->Admit(model.alias));
-  MODELRT_ASSIGN_OR_RETURN(EmbeddingHandle handle, deps_.runtime->Embedding(model.alias));
   EmbedRequest embed_request;
   embed_request.inputs = std::move(inputs);
   if (dimensions) embed_request.dimensions = static_cast<int>(*dimensions);
-  MODELRT_ASSIGN_OR_RETURN(EmbedResult result, handle.Embed(embed_request, ctx.call));
+  AdmissionControl::Admission admitted =
+      deps_.admission->Admit(model.alias, EstimateWork(embed_request));
+  if (!admitted.ticket) return RefusalResponse(admitted);
+  AdmissionControl::Ticket& ticket = *admitted.ticket;
+  MODELRT_ASSIGN_OR_RETURN(EmbeddingHandle handle, deps_.runtime->Embedding(model.alias));
+  Result<EmbedResult> embedded = handle.Embed(embed_request, ctx.call);
+  if (!embedded) return ForApiClient(*deps_.runtime, model.alias, embedded.error());
+  EmbedResult result = std::move(embedded).value();
   ticket.Release();
   ctx.prompt_tokens = result.prompt_tokens;
   ctx.generation = result.generation;

@@ -42,6 +42,14 @@ Result<tcp::endpoint> ResolveEndpoint(net::io_context& ioc, const std::string& h
   return results.begin()->endpoint();
 }
 
+AdmissionControl::Options AdmissionOptionsOf(const ServerConfig& sc) {
+  AdmissionControl::Options options;
+  options.max_requests = sc.queue_capacity;
+  options.max_work = sc.queue_max_tokens;
+  options.max_wait = std::chrono::milliseconds(sc.max_queue_wait_ms);
+  return options;
+}
+
 }  // namespace
 
 struct HttpServer::Impl {
@@ -66,14 +74,14 @@ struct HttpServer::Impl {
         control(nullptr),
         config(cfg),
         server_metrics(rt.metrics()),
-        admission(cfg.server.queue_capacity, rt.metrics()),
+        admission(AdmissionOptionsOf(cfg.server), rt.metrics()),
         resolver(rt, cfg.profiles) {}
   Impl(control::ControlPlane& ctl, const Config& cfg)
       : runtime(ctl.runtime()),
         control(&ctl),
         config(cfg),
         server_metrics(runtime.metrics()),
-        admission(cfg.server.queue_capacity, runtime.metrics()),
+        admission(AdmissionOptionsOf(cfg.server), runtime.metrics()),
         resolver(runtime, ctl.registry()) {}
 };
 
@@ -113,8 +121,10 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(std::unique_ptr<Impl> impl
   // Enough threads for every admitted request of every model to block at once, so admitted work
   // never queues behind another model's (models registered later share the slack).
   size_t models = std::max<size_t>(runtime.List().size(), 1) + 2;
+  // Threads a burst started exit once idle for executor_idle_timeout_s.
   impl->executor = std::make_unique<BlockingExecutor>(
-      std::min<size_t>(static_cast<size_t>(std::max(1, sc.queue_capacity)) * models + 16, 4096));
+      std::min<size_t>(static_cast<size_t>(std::max(1, sc.queue_capacity)) * models + 16, 4096),
+      std::chrono::seconds(sc.executor_idle_timeout_s));
 
   SessionOptions options;
   options.max_body_bytes = sc.max_body_bytes;

@@ -11,6 +11,7 @@
 
 #include "core/logging.h"
 #include "server/error_mapper.h"
+#include "server/request_framing.h"
 #include "server/request_id.h"
 
 namespace modelrt::server {
@@ -72,14 +73,46 @@ void HttpSession::DoReadHeader() {
   parser_->body_limit(static_cast<uint64_t>(std::max<int64_t>(0, host_->options().max_body_bytes)));
   parser_->header_limit(host_->options().max_header_bytes);
   stream_.expires_after(host_->options().idle_timeout);
-  http::async_read_header(stream_, buffer_, *parser_,
-                          [self = shared_from_this()](beast::error_code ec, size_t) {
-                            self->OnReadHeader(ec);
+  ReadRawHeader();
+}
+
+// The header section is first read as bytes, so CheckRawHeader sees the line ends and folds
+// Beast would normalise away; Beast then parses it from buffer_ without reading again.
+void HttpSession::ReadRawHeader() {
+  std::string_view have(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+  size_t end = FindHeaderEnd(have);
+  if (end != std::string_view::npos) {
+    if (std::optional<FramingError> bad = CheckRawHeader(have.substr(0, end))) {
+      return RefuseFraming(*bad);
+    }
+  }
+  if (end != std::string_view::npos || have.size() > host_->options().max_header_bytes) {
+    // Over the limit, Beast answers header_limit (431).
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              self->OnReadHeader(ec);
+                            });
+    return;
+  }
+  stream_.async_read_some(buffer_.prepare(4096),
+                          [self = shared_from_this()](beast::error_code ec, size_t n) {
+                            if (ec) return self->OnReadError(ec);
+                            self->buffer_.commit(n);
+                            self->ReadRawHeader();
                           });
 }
 
 void HttpSession::OnReadHeader(beast::error_code ec) {
   if (ec) return OnReadError(ec);
+  {
+    std::vector<std::pair<std::string_view, std::string_view>> fields;
+    for (const auto& field : parser_->get()) {
+      fields.emplace_back(ToStd(field.name_string()), ToStd(field.value()));
+    }
+    if (std::optional<FramingError> bad = CheckFraming(fields, parser_->get().version() >= 11)) {
+      return RefuseFraming(*bad);
+    }
+  }
   if (parser_->is_done()) return OnReadBody({});
   if (EqualsIgnoreCase(ToStd(parser_->get()[http::field::expect]), "100-continue")) {
     stream_.expires_after(host_->options().write_timeout);
@@ -119,12 +152,19 @@ void HttpSession::OnReadError(beast::error_code ec) {
     Close();
     return;
   }
+  RefuseFraming({ec == http::error::header_limit ? 431 : 400, "malformed HTTP request: " + ec.message()});
+}
+
+void HttpSession::RefuseFraming(const FramingError& bad) {
   BeginRequest();
+  // Bytes after a request whose framing is in doubt cannot be trusted to start another one:
+  // answer, then close (lingering, so the client reads the answer rather than a reset).
+  linger_ = true;
   ApiError error;
-  error.http_status = ec == http::error::header_limit ? 431 : 400;
-  error.type = "invalid_request_error";
-  error.code = "malformed_request";
-  error.message = "malformed HTTP request: " + ec.message();
+  error.http_status = bad.http_status;
+  error.type = bad.http_status >= 500 ? "server_error" : "invalid_request_error";
+  error.code = bad.http_status == 501 ? "unimplemented" : "malformed_request";
+  error.message = bad.message;
   WriteResponse(ErrorResponse(error), true);
 }
 
@@ -136,6 +176,7 @@ void HttpSession::BeginRequest() {
   started_ = std::chrono::steady_clock::now();
   peer_gone_ = false;
   response_written_ = false;
+  linger_ = false;
   status_ = 0;
   request_ = HttpRequest{};
   request_.remote = remote_;
@@ -143,7 +184,8 @@ void HttpSession::BeginRequest() {
   if (parser_ && !parser_->get().method_string().empty()) {
     auto& message = parser_->get();
     request_.method = std::string(ToStd(message.method_string()));
-    request_.target = std::string(ToStd(message.target()));
+    // An absolute-form target ("GET http://host/health", RFC 9112 §3.2.2) is served as its path.
+    request_.target = OriginForm(ToStd(message.target()));
     size_t q = request_.target.find('?');
     request_.path = request_.target.substr(0, q);
     if (q != std::string::npos) request_.query = request_.target.substr(q + 1);
@@ -265,6 +307,8 @@ void HttpSession::WriteResponse(HttpResponse response, bool close) {
   message->body() = std::move(response.body);
   message->keep_alive(!close);
   message->prepare_payload();
+  // HEAD: the GET response's fields, Content-Length included, without its body.
+  if (request_.method == "HEAD") message->body().clear();
   stream_.expires_after(host_->options().write_timeout);
   http::async_write(stream_, *message,
                     [self = shared_from_this(), message, close](beast::error_code ec, size_t) {
@@ -359,7 +403,7 @@ void HttpSession::FinishRequest(bool close) {
   host_->RequestFinished(record);
 
   if (close || closed_ || host_->draining()) {
-    if (!closed_ && close && record.status == 413) return LingeringClose();
+    if (!closed_ && close && (record.status == 413 || linger_)) return LingeringClose();
     return Close();
   }
   DoReadHeader();

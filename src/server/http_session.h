@@ -7,6 +7,7 @@
 //
 //   reading ──header+body──► handling ──response──► writing ──► reading (keep-alive)
 //      │  body over limit → 413, bad HTTP → 400     │  SSE: header, chunks…, last chunk
+//      │  bad framing (request_framing.h) → 4xx and close
 //      └──EOF/timeout/drain──► closed ◄─────────────┘  write error / peer gone → closed
 //
 // While a request is handled the session watches the socket: when the client closes it, the
@@ -33,6 +34,7 @@
 #include "server/chunked_response_stream.h"
 #include "server/http_message.h"
 #include "server/request_context.h"
+#include "server/request_framing.h"
 #include "server/session_host.h"
 
 namespace modelrt::server {
@@ -54,10 +56,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   using Parser = boost::beast::http::request_parser<boost::beast::http::string_body>;
 
   void DoReadHeader();
+  void ReadRawHeader();
   void OnReadHeader(boost::beast::error_code ec);
   void DoReadBody();
   void OnReadBody(boost::beast::error_code ec);
   void OnReadError(boost::beast::error_code ec);
+  // Answers a request whose framing is bad (or unreadable) and closes the connection.
+  void RefuseFraming(const FramingError& bad);
   void BeginRequest();
   void Dispatch();
   void OnHandlerDone(HttpResponse response);
@@ -94,6 +99,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   bool peer_gone_ = false;
   // The whole response reached the socket: the client leaving afterwards is no 499.
   bool response_written_ = false;
+  bool linger_ = false;  // close after the response the way LingeringClose does
   int status_ = 0;
   std::chrono::steady_clock::time_point started_;
 

@@ -5,7 +5,9 @@
 
 #include "server/error_mapper.h"
 #include "server/json_fields.h"
+#include "server/model_availability.h"
 #include "server/request_id.h"
+#include "server/work_estimate.h"
 
 namespace modelrt::server {
 namespace {
@@ -97,7 +99,10 @@ Result<HttpResponse> RerankHandler::Handle(const HttpRequest& request, RequestCo
   MODELRT_ASSIGN_OR_RETURN(ResolvedModel model,
                            deps_.resolver->Resolve(name, Task::kRerank, EndpointName(shape_)));
   ctx.model = model.name;
-  MODELRT_ASSIGN_OR_RETURN(AdmissionControl::Ticket ticket, deps_.admission->Admit(model.alias));
+  AdmissionControl::Admission admitted =
+      deps_.admission->Admit(model.alias, EstimateWork(query, documents));
+  if (!admitted.ticket) return RefusalResponse(admitted);
+  AdmissionControl::Ticket& ticket = *admitted.ticket;
   MODELRT_ASSIGN_OR_RETURN(RerankerHandle handle, deps_.runtime->Reranker(model.alias));
   RerankRequest rerank_request;
   rerank_request.query = std::move(query);
@@ -106,7 +111,9 @@ Result<HttpResponse> RerankHandler::Handle(const HttpRequest& request, RequestCo
   if (top_n) rerank_request.top_n = static_cast<int>(*top_n);
   const bool with_text = return_documents.value_or(false);
   rerank_request.return_documents = with_text;
-  MODELRT_ASSIGN_OR_RETURN(RerankResult result, handle.Rerank(rerank_request, ctx.call));
+  Result<RerankResult> reranked = handle.Rerank(rerank_request, ctx.call);
+  if (!reranked) return ForApiClient(*deps_.runtime, model.alias, reranked.error());
+  RerankResult result = std::move(reranked).value();
   ticket.Release();
   ctx.prompt_tokens = result.prompt_tokens;
   ctx.generation = result.generation;

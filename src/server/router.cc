@@ -52,7 +52,8 @@ RouteMatch Router::Match(std::string_view method, std::string_view path) const {
   for (const Route& route : routes_) {
     std::map<std::string, std::string> params;
     if (!MatchSegments(route, parts, &params)) continue;
-    if (route.method == method) {
+    // HEAD is served wherever GET is (RFC 9110 §9.3.2); the session drops the body.
+    if (route.method == method || (method == "HEAD" && route.method == "GET")) {
       match.kind = RouteMatch::Kind::kFound;
       match.route = &route;
       match.params = std::move(params);

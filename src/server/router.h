@@ -4,7 +4,8 @@
 //   router.Add("GET", "/v1/models/{id}", handler, {.auth = true});
 //   RouteMatch m = router.Match("GET", "/v1/models/chat");   // m.route->pattern, m.params["id"]
 //
-// A path that matches some pattern under another method is a 405, none at all a 404.
+// A path that matches some pattern under another method is a 405, none at all a 404. HEAD
+// matches the GET routes.
 //
 // Thread-safety: Add before serving; Match is then safe from any thread.
 #pragma once

@@ -58,6 +58,9 @@ server:
   max_rerank_documents: 50
   max_tokens_limit: 1024
   queue_capacity: 16
+  queue_max_tokens: 4096
+  max_queue_wait_ms: 2500
+  executor_idle_timeout_s: 7
   drain_grace_s: 5
   data_dir: /var/lib/modelrt
 pool: { memory_budget_mb: 2048, max_loaded: 3, idle_ttl_s: 120, health_check_interval_s: 10 }
@@ -186,6 +189,9 @@ TEST(ConfigParserTest, ReadsEveryField) {
   EXPECT_EQ(config.server.max_rerank_documents, 50);
   EXPECT_EQ(config.server.max_tokens_limit, 1024);
   EXPECT_EQ(config.server.queue_capacity, 16);
+  EXPECT_EQ(config.server.queue_max_tokens, 4096);
+  EXPECT_EQ(config.server.max_queue_wait_ms, 2500);
+  EXPECT_EQ(config.server.executor_idle_timeout_s, 7);
   EXPECT_EQ(config.server.drain_grace_s, 5);
   EXPECT_EQ(config.server.data_dir, "/var/lib/modelrt");
   EXPECT_EQ(config.pool.memory_budget_mb, 2048);

@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <future>
+#include <thread>
 
 #include "support/llama_test_models.h"
 #include "server/admission_control.h"
@@ -145,20 +147,102 @@ TEST(RequestIdTest, EchoesSafeIdsAndReplacesOthers) {
 
 TEST(AdmissionControlTest, RefusesPastCapacityAndReleases) {
   MetricsRegistry metrics;
-  AdmissionControl admission(2, metrics);
+  AdmissionControl admission({.max_requests = 2}, metrics);
   auto a = admission.Admit("m");
   auto b = admission.Admit("m");
-  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE(a.ticket && b.ticket);
   auto c = admission.Admit("m");
-  EXPECT_EQ(c.error().code(), StatusCode::kResourceExhausted);
-  EXPECT_TRUE(admission.Admit("other").ok());  // per model
+  ASSERT_FALSE(c.ticket);
+  EXPECT_EQ(c.refusal.code(), StatusCode::kResourceExhausted);
+  EXPECT_GE(c.retry_after_s, 1);
+  EXPECT_TRUE(admission.Admit("other").ticket);  // per model
   EXPECT_EQ(admission.Depth("m"), 2);
   EXPECT_NE(metrics.RenderPrometheus().find("modelrt_queue_depth{model=\"m\"} 2"),
             std::string::npos);
-  a->Release();
+  a.ticket->Release();
   EXPECT_EQ(admission.Depth("m"), 1);
-  { auto d = admission.Admit("m"); EXPECT_TRUE(d.ok()); }
+  { auto d = admission.Admit("m"); EXPECT_TRUE(d.ticket); }
   EXPECT_EQ(admission.Depth("m"), 1);
+  HttpResponse refused = RefusalResponse(c);
+  EXPECT_EQ(refused.status, 429);
+  EXPECT_EQ(refused.headers.Get("Retry-After"), std::to_string(c.retry_after_s));
+}
+
+// A manual clock: the rate and the wait follow from the work and the time given, not the machine.
+struct FakeClock {
+  AdmissionControl::Clock::time_point now{std::chrono::hours(1)};
+  void Advance(std::chrono::milliseconds d) { now += d; }
+};
+
+TEST(AdmissionControlTest, BoundsTheWorkHeldNotTheRequestCount) {
+  MetricsRegistry metrics;
+  AdmissionControl admission({.max_requests = 100, .max_work = 1000, .max_wait = {}}, metrics);
+  auto big = admission.Admit("m", 900);
+  ASSERT_TRUE(big.ticket);
+  EXPECT_EQ(admission.Work("m"), 900);
+  // 200 more would hold 1100 > 1000: refused, though only one request is queued.
+  auto over = admission.Admit("m", 200);
+  ASSERT_FALSE(over.ticket);
+  EXPECT_EQ(over.refusal.code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(over.refusal.message().find("tokens"), std::string::npos) << over.refusal.message();
+  EXPECT_TRUE(admission.Admit("m", 100).ticket);  // fits exactly, released at once
+  big.ticket->Release();
+  EXPECT_EQ(admission.Work("m"), 0);
+  // A request bigger than the whole limit is served alone rather than never.
+  auto huge = admission.Admit("m", 5000);
+  EXPECT_TRUE(huge.ticket);
+  EXPECT_FALSE(admission.Admit("m", 1).ticket);
+  EXPECT_NE(metrics.RenderPrometheus().find("modelrt_queue_work{model=\"m\"} 5000"),
+            std::string::npos);
+}
+
+TEST(AdmissionControlTest, RefusesWhenTheEstimatedWaitPassesTheLimit) {
+  MetricsRegistry metrics;
+  auto clock = std::make_shared<FakeClock>();
+  AdmissionControl admission({.max_requests = 1000,
+                              .max_work = 1'000'000,
+                              .max_wait = std::chrono::seconds(10),
+                              .clock = [clock] { return clock->now; }},
+                             metrics);
+  // No rate yet: only the static limits apply.
+  EXPECT_FALSE(admission.EstimatedWaitSeconds("m").has_value());
+  // 100 units served in 1 s of busy time: a rate of 100 units/s.
+  {
+    auto first = admission.Admit("m", 100);
+    ASSERT_TRUE(first.ticket);
+    clock->Advance(std::chrono::seconds(1));
+  }
+  std::optional<double> wait = admission.EstimatedWaitSeconds("m");
+  ASSERT_TRUE(wait.has_value());
+  EXPECT_EQ(*wait, 0.0);
+  // Hold 1500 units: 15 s of work ahead of the next request, past the 10 s limit. (Each
+  // admission checks the work ahead of it: the last one saw 10 s, within the limit.)
+  std::vector<AdmissionControl::Ticket> held;
+  for (int i = 0; i < 10; ++i) {
+    auto a = admission.Admit("m", 100);
+    ASSERT_TRUE(a.ticket) << i;
+    held.push_back(std::move(*a.ticket));
+  }
+  auto last = admission.Admit("m", 500);
+  ASSERT_TRUE(last.ticket);
+  held.push_back(std::move(*last.ticket));
+  wait = admission.EstimatedWaitSeconds("m");
+  ASSERT_TRUE(wait.has_value());
+  EXPECT_NEAR(*wait, 15.0, 0.01);
+  auto refused = admission.Admit("m", 100);
+  ASSERT_FALSE(refused.ticket);
+  EXPECT_EQ(refused.refusal.code(), StatusCode::kUnavailable);
+  // Retry-After: when the queue will have drained to what starts within the limit (15 - 10 s).
+  EXPECT_EQ(refused.retry_after_s, 5);
+  HttpResponse response = RefusalResponse(refused);
+  EXPECT_EQ(response.status, 503);
+  EXPECT_EQ(response.headers.Get("Retry-After"), "5");
+  EXPECT_NE(metrics.RenderPrometheus().find("modelrt_queue_estimated_wait_seconds{model=\"m\"} 15"),
+            std::string::npos)
+      << metrics.RenderPrometheus();
+  // Once most of it is done, requests are admitted again.
+  held.resize(4);
+  EXPECT_TRUE(admission.Admit("m", 100).ticket);
 }
 
 TEST(BlockingExecutorTest, RunsTasksConcurrentlyUpToTheLimit) {
@@ -190,6 +274,37 @@ TEST(BlockingExecutorTest, RunsTasksConcurrentlyUpToTheLimit) {
   EXPECT_EQ(max_running, 4);
   EXPECT_EQ(executor.thread_count(), 0u);
   EXPECT_FALSE(executor.Post([] {}));
+}
+
+TEST(BlockingExecutorTest, IdleThreadsExit) {
+  BlockingExecutor executor(64, std::chrono::milliseconds(50));
+  std::mutex mu;
+  std::condition_variable cv;
+  int running = 0;
+  bool release = false;
+  for (int i = 0; i < 16; ++i) {
+    ASSERT_TRUE(executor.Post([&] {
+      std::unique_lock<std::mutex> lock(mu);
+      ++running;
+      cv.notify_all();
+      cv.wait(lock, [&] { return release; });
+    }));
+  }
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return running == 16; });
+    release = true;
+    cv.notify_all();
+  }
+  EXPECT_EQ(executor.thread_count(), 16u);  // the burst's threads, all blocked at once
+  // Idle past their timeout, they leave (waited for, not timed: no bound on how long).
+  while (executor.thread_count() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  // And the executor still works: a new task starts a new thread.
+  std::promise<void> ran;
+  ASSERT_TRUE(executor.Post([&] { ran.set_value(); }));
+  ran.get_future().wait();
+  executor.Shutdown();
+  EXPECT_EQ(executor.thread_count(), 0u);
 }
 
 TEST(ChunkedResponseStreamTest, FramesChunksAndDropsSlowClients) {

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "core/logging.h"
+#include "providers/llama/llama_log_filter.h"
 
 namespace modelrt::llama {
 namespace {
@@ -61,9 +62,11 @@ void LogCallback(ggml_log_level level, const char* text, void*) {
   std::string_view line(text);
   while (!line.empty() && line.back() == '\n') line.remove_suffix(1);
   if (line.empty()) return;
-  if (level == GGML_LOG_LEVEL_ERROR) log->error("{}", line);
-  else if (level == GGML_LOG_LEVEL_WARN) log->debug("{}", line);
-  else log->trace("{}", line);
+  // What the GGUF reader quotes from a bad file stays out of our log (llama_log_filter.h).
+  const std::string shown = RedactLlamaLogLine(line);
+  if (level == GGML_LOG_LEVEL_ERROR) log->error("{}", shown);
+  else if (level == GGML_LOG_LEVEL_WARN) log->debug("{}", shown);
+  else log->trace("{}", shown);
 }
 
 struct ProgressState {
