@@ -64,8 +64,7 @@ struct AliasMetrics {
   Counter* retries = nullptr;
 };
 
-// The engine key of a spec: the alias on the device its options ask for ("gpu" when layers are
-// offloaded, else "cpu"; providers do not report devices).
+// The engine key of a spec: the alias on the device its provider names (LoadEstimate.device).
 EngineKey KeyOf(const ModelSpec& spec, const Provider& provider);
 // The pool's keep-alive for a spec's keep_alive_s (nullopt = the pool's TTL, negative = never).
 std::optional<std::chrono::milliseconds> KeepAliveOf(const ModelSpec& spec);
@@ -182,7 +181,7 @@ class RuntimeCore {
   // Provider warmup, provider Load and the model's Warmup, with exceptions turned into Status.
   ModelResult LoadModel(const ModelSpec& spec, Provider& provider, const CallContext& ctx);
   // Bytes to reserve before loading `spec` under `key`: the key's last engine size when the file is
-  // the same, else the file's size (weights; the context comes on top at Resize).
+  // the same, else the provider's estimate (the engine's real size comes at Resize).
   int64_t EstimateBytes(const EngineKey& key, const ModelSpec& spec, const ModelSpec& last,
                         const Provider& provider);
   // Installs the reloaded engine under a new fence and makes new_spec the alias's spec. NotFound

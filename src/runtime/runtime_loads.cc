@@ -2,7 +2,6 @@
 // provider warmup, provider Load, model Warmup, resize, install — plus prefetch and background
 // warmup. See runtime_core.h for the rules.
 #include <exception>
-#include <filesystem>
 #include <thread>
 #include <utility>
 
