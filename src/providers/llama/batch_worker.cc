@@ -254,7 +254,7 @@ void BatchWorker::Decode(const std::vector<Slot>& slots, llama_batch& batch) {
   // Causal models keep a KV cache; each batch starts from an empty one so a sequence sees only
   // itself. Encoder-only models (BERT) have no memory and run through llama_encode.
   llama_memory_clear(memory, true);
-  const int32_t rc = compute_->Acquire(options_.threads).Decode(ctx, batch, /*encode=*/!memory);
+  const int32_t rc = compute_->Acquire(options_.threads, &cpu_share_).Decode(ctx, batch, /*encode=*/!memory);
   decodes_.fetch_add(1);
   sequences_.fetch_add(static_cast<int64_t>(slots.size()));
   tokens_.fetch_add(batch.n_tokens);

@@ -106,6 +106,7 @@ class BatchWorker {
   const BatchWorkerOptions options_;
   LlamaContextPtr context_;  // worker thread only, after construction
   std::shared_ptr<ComputePools> compute_ = ComputePools::Shared();  // cores, per decode
+  CpuShare cpu_share_;  // this worker's core-time: its turns on the cores (core/cpu_budget.h)
   enum llama_pooling_type pooling_ = LLAMA_POOLING_TYPE_UNSPECIFIED;
   int output_size_ = 0;
   int64_t context_bytes_ = 0;

@@ -24,8 +24,8 @@ int ComputePools::ThreadsFor(int requested) const {
   return std::clamp(requested, 1, budget_->total());
 }
 
-ComputePools::Turn ComputePools::Acquire(int threads) {
-  CpuLease lease = budget_->Acquire(ThreadsFor(threads));
+ComputePools::Turn ComputePools::Acquire(int threads, CpuShare* share) {
+  CpuLease lease = budget_->Acquire(ThreadsFor(threads), share);
   ggml_threadpool* pool = TakePool(lease.cores());
   return Turn(this, std::move(lease), pool);
 }

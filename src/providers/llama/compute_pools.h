@@ -8,7 +8,7 @@
 // context and computes; an idle engine holds nothing. Pools are kept and reused, so a decode
 // pays no thread start-up, and a pool's threads are the same ones from one engine to the next.
 //
-//   ComputePools::Turn turn = pools->Acquire(threads);
+//   ComputePools::Turn turn = pools->Acquire(threads, &share_);  // share_: the engine's
 //   int rc = turn.Decode(ctx, batch);
 //
 // Thread-safety: thread-safe. A Turn is used by one thread.
@@ -62,8 +62,9 @@ class ComputePools {
     ggml_threadpool* pool_;
   };
 
-  // Blocks until `threads` cores are free (in turn with every other engine).
-  Turn Acquire(int threads) EXCLUDES(mu_);
+  // Blocks until `threads` cores are free, in turn with every other engine; the time is
+  // charged to `share` (the engine's), which decides the turns (see core/cpu_budget.h).
+  Turn Acquire(int threads, CpuShare* share) EXCLUDES(mu_);
 
   // ggml pools created so far (they are reused, not freed, until the last engine goes).
   int pools_created() const EXCLUDES(mu_);

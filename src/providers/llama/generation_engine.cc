@@ -173,7 +173,7 @@ void GenerationEngine::DecodeStep() {
   const int rows =
       pad ? std::max(n_active_, std::min(kMinDecodeRows, options_.parallel)) : n_active_;
   for (int id = n_active_; id < rows; ++id) AddToken(pad_token_, 0, id, true);
-  const int rc = compute_->Acquire(threads_).Decode(ctx_.get(), batch_);
+  const int rc = compute_->Acquire(threads_, &cpu_share_).Decode(ctx_.get(), batch_);
   for (int id = n_active_; id < rows; ++id) llama_memory_seq_rm(memory_, id, -1, -1);
   decode_steps_.fetch_add(1, std::memory_order_relaxed);
   padding_rows_.fetch_add(rows - n_active_, std::memory_order_relaxed);
@@ -220,7 +220,7 @@ void GenerationEngine::Admit(std::shared_ptr<GenerationRequest> request) {
     const size_t end = std::min(n, start + options_.batch);
     for (size_t i = start; i < end; ++i)
       AddToken(in.prompt[i], static_cast<llama_pos>(i), id, i + 1 == n);
-    const int rc = compute_->Acquire(threads_).Decode(ctx_.get(), batch_);
+    const int rc = compute_->Acquire(threads_, &cpu_share_).Decode(ctx_.get(), batch_);
     if (rc != 0)
       return give_up({InternalError("llama_decode failed on the prompt (code " +
                                     std::to_string(rc) + ")"),

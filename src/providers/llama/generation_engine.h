@@ -111,6 +111,7 @@ class GenerationEngine {
   llama_memory_t memory_;
   std::shared_ptr<ComputePools> compute_;  // cores and threads, taken per decode
   int threads_ = 1;
+  CpuShare cpu_share_;  // this engine's core-time: its turns on the cores (core/cpu_budget.h)
   const Options options_;
   int ctx_limit_ = 0;
   int64_t kv_bytes_ = 0;
