@@ -28,6 +28,9 @@ using Clock = std::chrono::steady_clock;
 // Deadline and cancellation for one call (or one load). Cheap to copy; copies share the flag.
 struct CallContext {
   Clock::time_point deadline = Clock::time_point::max();
+  // The queue deadline: work that has not started by then is refused (Unavailable, "overloaded")
+  // rather than started late. The server sets it from server.max_queue_wait_ms; max() = none.
+  Clock::time_point start_by = Clock::time_point::max();
   std::shared_ptr<std::atomic<bool>> cancel = std::make_shared<std::atomic<bool>>(false);
   // Request id, for logs.
   std::string request_id;
@@ -38,6 +41,11 @@ struct CallContext {
   void Cancel() const { if (cancel) cancel->store(true); }
   // OK, Cancelled or DeadlineExceeded: what a long-running loop checks between steps.
   Status Check() const;
+  // Check(), then Unavailable once start_by has passed: what an engine asks before it starts a
+  // request it took from its queue.
+  Status CheckStart() const;
+  // Whether `status` is CheckStart's refusal (not retried: a retry would be later still).
+  static bool IsLateStart(const Status& status);
 };
 
 // What a loaded model reports about itself.

@@ -32,4 +32,19 @@ Status CallContext::Check() const {
   return OkStatus();
 }
 
+namespace {
+constexpr std::string_view kLateStart =
+    "overloaded: the request waited its whole queue limit without starting; retry later";
+}  // namespace
+
+Status CallContext::CheckStart() const {
+  MODELRT_RETURN_IF_ERROR(Check());
+  if (Clock::now() >= start_by) return UnavailableError(std::string(kLateStart));
+  return OkStatus();
+}
+
+bool CallContext::IsLateStart(const Status& status) {
+  return status.code() == StatusCode::kUnavailable && status.message() == kLateStart;
+}
+
 }  // namespace modelrt

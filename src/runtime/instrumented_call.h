@@ -39,7 +39,11 @@ Result<R> RunInstrumentedCall(RuntimeCore& core, const std::string& alias, CallC
   Status error;
   for (int attempt = 1;; ++attempt) {
     Result<R> result = [&]() -> Result<R> {
+      const auto asked = Clock::now();
       MODELRT_ASSIGN_OR_RETURN(RuntimeCore::Lease lease, core.Acquire(alias, ctx));
+      // Waiting for the model to load is not queueing: the queue limit starts after it (the
+      // call's timeout still bounds both).
+      if (ctx.start_by != Clock::time_point::max()) ctx.start_by += Clock::now() - asked;
       M* model = dynamic_cast<M*>(&lease.model());
       if (model == nullptr) {
         return InternalError("model '" + alias + "' does not implement its task " +
@@ -56,7 +60,10 @@ Result<R> RunInstrumentedCall(RuntimeCore& core, const std::string& alias, CallC
       return result;
     }
     error = result.error();
-    if (attempt >= max_attempts || !IsRetryable(error) || (may_retry && !may_retry())) break;
+    if (attempt >= max_attempts || !IsRetryable(error) || CallContext::IsLateStart(error) ||
+        (may_retry && !may_retry())) {
+      break;
+    }
     const auto delay = backoff.Next();
     if (!SleepBeforeRetry(delay, ctx)) break;  // the retry could not finish in time
     setup.metrics->retries->Increment();

@@ -93,7 +93,8 @@ void AdmissionControl::Publish(Queue& q) {
   q.wait_gauge->Set(rate ? static_cast<double>(q.work) / *rate : 0.0);
 }
 
-AdmissionControl::Admission AdmissionControl::Admit(const std::string& alias, int64_t work) {
+AdmissionControl::Admission AdmissionControl::Admit(const std::string& alias, int64_t work,
+                                                    Clock::time_point start_by) {
   work = std::max<int64_t>(1, work);
   MutexLock lock(mu_);
   Queue& q = QueueFor(alias);
@@ -101,6 +102,13 @@ AdmissionControl::Admission AdmissionControl::Admit(const std::string& alias, in
   Admission out;
   std::optional<double> rate = Rate(q);
   const double wait_s = rate ? static_cast<double>(q.work) / *rate : 0.0;
+  if (Clock::now() >= start_by) {
+    out.refusal = UnavailableError("model '" + alias + "' is overloaded: the request waited " +
+                                   "its whole queue limit in the server before reaching the " +
+                                   "model; retry later");
+    out.retry_after_s = RetryAfter(wait_s);
+    return out;
+  }
   if (q.depth >= options_.max_requests) {
     out.refusal = ResourceExhaustedError(
         "model '" + alias + "' has " + std::to_string(q.depth) +
@@ -172,6 +180,14 @@ std::optional<double> AdmissionControl::EstimatedWaitSeconds(const std::string& 
   std::optional<double> rate = Rate(q);
   if (!rate) return std::nullopt;
   return static_cast<double>(q.work) / *rate;
+}
+
+HttpResponse AdmissionControl::LateStartResponse(const std::string& alias,
+                                                 const Status& error) const {
+  Admission refused;
+  refused.refusal = UnavailableError("model '" + alias + "' is " + error.message());
+  refused.retry_after_s = RetryAfter(EstimatedWaitSeconds(alias).value_or(0.0));
+  return RefusalResponse(refused);
 }
 
 HttpResponse RefusalResponse(const AdmissionControl::Admission& refused) {

@@ -6,6 +6,9 @@
 //   - `max_work` units of work (the request's own counts too; a request bigger than the whole
 //     limit is admitted only into an empty queue, so it is served rather than never), or
 //   - more work than the alias can finish within `max_wait` at its measured rate.
+// Every admitted request also has a queue deadline (CallContext::start_by, server.max_queue_wait_ms
+// after its headers were read): an engine that has not started it by then refuses it (503), so
+// a wrong estimate costs a refusal, never a request that waits past its limit.
 // The rate is work finished per second of busy time (time with at least one request held),
 // both decayed with a 30 s time constant, so it follows the current mix and hardware, parallel
 // slots included. Until a first request has finished there is no rate and only the two static
@@ -74,7 +77,13 @@ class AdmissionControl {
   AdmissionControl(const AdmissionControl&) = delete;
   AdmissionControl& operator=(const AdmissionControl&) = delete;
 
-  Admission Admit(const std::string& alias, int64_t work = 1);
+  // `start_by`: the request's queue deadline (CallContext::start_by); a request that waited
+  // past it before reaching admission (the executor's queue) is refused with 503.
+  Admission Admit(const std::string& alias, int64_t work = 1,
+                  Clock::time_point start_by = Clock::time_point::max());
+  // The 503 for a request that did not start by its queue deadline, with a Retry-After from
+  // the model's estimated wait.
+  HttpResponse LateStartResponse(const std::string& alias, const Status& error) const;
   int64_t Depth(const std::string& alias) const;
   int64_t Work(const std::string& alias) const;
   // Seconds the work `alias` holds now would take at its measured rate; nullopt before any rate.

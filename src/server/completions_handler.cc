@@ -33,7 +33,7 @@ HttpResponse CompletionsHandler::operator()(const HttpRequest& request,
   if (!call) return ErrorResponse(call.error());
   ctx.model = call->model.name;
   AdmissionControl::Admission admitted =
-      deps_.admission->Admit(call->model.alias, EstimateWork(call->request));
+      deps_.admission->Admit(call->model.alias, EstimateWork(call->request), ctx.call.start_by);
   if (!admitted.ticket) return RefusalResponse(admitted);
   Result<GeneratorHandle> handle = deps_.runtime->Generator(call->model.alias);
   if (!handle) return ErrorResponse(handle.error());
@@ -46,7 +46,7 @@ HttpResponse CompletionsHandler::RunWhole(const GenerationCall& call,
                                           RequestContext& ctx) const {
   Result<GenerateResult> result = handle.Generate(call.request, {}, ctx.call);
   if (!result) {
-    return ErrorResponse(ForApiClient(*deps_.runtime, call.model.alias, result.error()));
+    return CallFailureResponse(deps_, call.model.alias, result.error());
   }
   RecordTokens(*result, ctx);
   ctx.generation = result->generation;
@@ -90,7 +90,7 @@ HttpResponse CompletionsHandler::RunStreaming(const GenerationCall& call,
   Result<GenerateResult> result = handle.Generate(call.request, on_piece, ctx.call);
   if (!result) {
     if (!begun) {
-      return ErrorResponse(ForApiClient(*deps_.runtime, call.model.alias, result.error()));
+      return CallFailureResponse(deps_, call.model.alias, result.error());
     }
     write(CompletionFormatter::ErrorEvent(MapStatus(result.error())));
     write(CompletionFormatter::Done());

@@ -152,12 +152,12 @@ Result<HttpResponse> EmbeddingsHandler::Handle(const HttpRequest& request,
   embed_request.inputs = std::move(inputs);
   if (dimensions) embed_request.dimensions = static_cast<int>(*dimensions);
   AdmissionControl::Admission admitted =
-      deps_.admission->Admit(model.alias, EstimateWork(embed_request));
+      deps_.admission->Admit(model.alias, EstimateWork(embed_request), ctx.call.start_by);
   if (!admitted.ticket) return RefusalResponse(admitted);
   AdmissionControl::Ticket& ticket = *admitted.ticket;
   MODELRT_ASSIGN_OR_RETURN(EmbeddingHandle handle, deps_.runtime->Embedding(model.alias));
   Result<EmbedResult> embedded = handle.Embed(embed_request, ctx.call);
-  if (!embedded) return ForApiClient(*deps_.runtime, model.alias, embedded.error());
+  if (!embedded) return CallFailureResponse(deps_, model.alias, embedded.error());
   EmbedResult result = std::move(embedded).value();
   ticket.Release();
   ctx.prompt_tokens = result.prompt_tokens;

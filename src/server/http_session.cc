@@ -201,6 +201,9 @@ void HttpSession::BeginRequest() {
   }
   ctx_ = RequestContext{};
   ctx_.request_id = RequestIdFor(request_.Header("X-Request-Id"));
+  if (host_->options().max_queue_wait.count() > 0) {
+    ctx_.call.start_by = Clock::now() + host_->options().max_queue_wait;
+  }
   std::weak_ptr<HttpSession> weak = weak_from_this();
   auto post_begin = [weak](int status, HttpHeaders headers) {
     auto self = weak.lock();

@@ -1,5 +1,7 @@
 #include "server/model_availability.h"
 
+#include "server/error_mapper.h"
+
 namespace modelrt::server {
 
 Status ForApiClient(const ModelRuntime& runtime, const std::string& alias, const Status& error) {
@@ -21,6 +23,12 @@ Status ForApiClient(const ModelRuntime& runtime, const std::string& alias, const
   }
   return UnavailableError("model '" + alias +
                           "' is not available: it failed to load (the server log has the cause)");
+}
+
+HttpResponse CallFailureResponse(const HandlerDeps& deps, const std::string& alias,
+                                 const Status& error) {
+  if (CallContext::IsLateStart(error)) return deps.admission->LateStartResponse(alias, error);
+  return ErrorResponse(ForApiClient(*deps.runtime, alias, error));
 }
 
 }  // namespace modelrt::server

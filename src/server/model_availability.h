@@ -14,10 +14,18 @@
 
 #include "modelrt/runtime.h"
 #include "modelrt/status.h"
+#include "server/handler_deps.h"
+#include "server/http_message.h"
 
 namespace modelrt::server {
 
 // `error` as is, unless it is the alias's failed load: then Unavailable naming only the alias.
 Status ForApiClient(const ModelRuntime& runtime, const std::string& alias, const Status& error);
+
+// A model call's failure as the API answers it: a call that found no time to start within its
+// queue limit (CallContext::CheckStart) is a 503 "overloaded" with a Retry-After from the model's
+// estimated wait; anything else is ForApiClient's answer.
+HttpResponse CallFailureResponse(const HandlerDeps& deps, const std::string& alias,
+                                 const Status& error);
 
 }  // namespace modelrt::server

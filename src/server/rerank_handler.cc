@@ -100,7 +100,7 @@ Result<HttpResponse> RerankHandler::Handle(const HttpRequest& request, RequestCo
                            deps_.resolver->Resolve(name, Task::kRerank, EndpointName(shape_)));
   ctx.model = model.name;
   AdmissionControl::Admission admitted =
-      deps_.admission->Admit(model.alias, EstimateWork(query, documents));
+      deps_.admission->Admit(model.alias, EstimateWork(query, documents), ctx.call.start_by);
   if (!admitted.ticket) return RefusalResponse(admitted);
   AdmissionControl::Ticket& ticket = *admitted.ticket;
   MODELRT_ASSIGN_OR_RETURN(RerankerHandle handle, deps_.runtime->Reranker(model.alias));
@@ -112,7 +112,7 @@ Result<HttpResponse> RerankHandler::Handle(const HttpRequest& request, RequestCo
   const bool with_text = return_documents.value_or(false);
   rerank_request.return_documents = with_text;
   Result<RerankResult> reranked = handle.Rerank(rerank_request, ctx.call);
-  if (!reranked) return ForApiClient(*deps_.runtime, model.alias, reranked.error());
+  if (!reranked) return CallFailureResponse(deps_, model.alias, reranked.error());
   RerankResult result = std::move(reranked).value();
   ticket.Release();
   ctx.prompt_tokens = result.prompt_tokens;

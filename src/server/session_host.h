@@ -35,6 +35,8 @@ struct SessionOptions {
   std::chrono::seconds read_timeout{60};    // reading one request once it started
   std::chrono::seconds write_timeout{60};   // one write; a stalled reader is dropped after it
   size_t max_stream_buffer_bytes = 8 << 20;  // SSE bytes queued for a slow client before dropping it
+  // A request's queue deadline (CallContext::start_by), from when it was read in full; 0 = none.
+  std::chrono::milliseconds max_queue_wait{0};
 };
 
 class SessionHost {

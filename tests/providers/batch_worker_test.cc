@@ -121,5 +121,28 @@ TEST_F(BatchWorkerTest, CancelledRequestIsDroppedWithoutDecoding) {
   EXPECT_EQ(worker->stats().decodes, decodes + 1);
 }
 
+TEST_F(BatchWorkerTest, RequestPastItsQueueDeadlineIsRefusedWithoutWaitingItsTurn) {
+  auto worker = Make(/*parallel=*/1, /*batch=*/64, /*batch_wait_us=*/0);
+  ASSERT_TRUE(worker);
+  // In front: 2000 inputs, one per decode.
+  std::vector<std::vector<llama_token>> inputs(2000, Sequence(8));
+  Result<std::vector<std::vector<float>>> front = InternalError("not run");
+  std::thread caller([&] { front = worker->Run(inputs, CallContext{}); });
+  while (worker->stats().decodes == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  // Behind it, a request whose queue deadline has passed: refused at the worker's next batch,
+  // long before the 2000 decodes in front of it are done.
+  CallContext late;
+  late.start_by = Clock::now();
+  auto refused = worker->Run({Sequence(4)}, late);
+  const int64_t decodes_when_refused = worker->stats().decodes;
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(CallContext::IsLateStart(refused.error())) << refused.error().ToString();
+  EXPECT_LT(decodes_when_refused, 2000);
+  caller.join();
+  // The request in front, already started, is served in full.
+  ASSERT_TRUE(front.ok()) << front.error().ToString();
+  EXPECT_EQ(front->size(), 2000u);
+}
+
 }  // namespace
 }  // namespace modelrt::llama

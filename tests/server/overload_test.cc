@@ -59,5 +59,55 @@ TEST(OverloadTest, QueueIsBoundedByWorkNotRequests) {
   EXPECT_NE(metrics.find("modelrt_queue_work{model=\"embed\"} 0"), std::string::npos) << metrics;
 }
 
+TEST(OverloadTest, RequestThatCannotStartWithinItsQueueLimitGets503) {
+  Config config = TestConfig();
+  config.server.max_queue_wait_ms = 300;
+  config.server.max_tokens_limit = 8000;
+  for (ModelSpec& m : config.models) {
+    if (m.alias == "chat1") m.options["ctx"] = 8192;  // room for a generation that outlasts B
+  }
+  TestServer server(config);
+  const int port = server.port();
+
+  // A: a long streamed generation holds chat1's only slot; read until its first token.
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::socket a(ioc);
+  ASSERT_FALSE(Connect(a, port));
+  const std::string body =
+      Json{{"model", "chat1"}, {"prompt", "Once upon a time"}, {"max_tokens", 8000},
+           {"ignore_eos", true}, {"stream", true}}
+          .dump();
+  boost::asio::write(a, boost::asio::buffer("POST /v1/completions HTTP/1.1\r\nHost: x\r\n"
+                                            "Content-Type: application/json\r\nContent-Length: " +
+                                            std::to_string(body.size()) + "\r\n\r\n" + body));
+  std::string seen;
+  char buf[4096];
+  while (seen.find("data: {") == std::string::npos) {
+    boost::system::error_code ec;
+    size_t n = a.read_some(boost::asio::buffer(buf), ec);
+    ASSERT_FALSE(ec) << ec.message() << " after: " << seen;
+    seen.append(buf, n);
+  }
+
+  // B: queued behind A, which generates for far longer than B's 300 ms limit: refused when the
+  // limit passes, not served late and not left waiting for A.
+  HttpResult b = PostJson(port, "/v1/completions",
+                          {{"model", "chat1"}, {"prompt", "Once"}, {"max_tokens", 4}});
+  EXPECT_EQ(b.status, 503) << b.body;
+  EXPECT_EQ(b.json()["error"]["code"], "overloaded") << b.body;
+  EXPECT_NE(b.json()["error"]["message"].get<std::string>().find("chat1"), std::string::npos)
+      << b.body;
+  EXPECT_GE(std::stoi(b.Header("Retry-After").empty() ? "0" : b.Header("Retry-After")), 1);
+
+  // A leaves; its slot is freed and chat1 serves again (a request may still meet A's last steps).
+  a.close();
+  HttpResult c;
+  for (int i = 0; i < 100 && c.status != 200; ++i) {
+    c = PostJson(port, "/v1/completions", {{"model", "chat1"}, {"prompt", "Once"}, {"max_tokens", 4}});
+    if (c.status != 200) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(c.status, 200) << c.body;
+}
+
 }  // namespace
 }  // namespace modelrt::testing

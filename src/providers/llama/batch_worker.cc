@@ -170,6 +170,17 @@ bool BatchWorker::BatchFull() const {
 }
 
 std::vector<BatchWorker::Slot> BatchWorker::TakeBatch() {
+  // Requests past their queue deadline are refused now, not when their turn would come.
+  const Clock::time_point now = Clock::now();
+  for (auto it = queue_.begin(); it != queue_.end();) {
+    Request& request = **it;
+    if (request.next == 0 && !request.finished && now >= request.ctx.start_by) {
+      request.Finish(request.ctx.CheckStart());
+      it = queue_.erase(it);
+    } else {
+      ++it;
+    }
+  }
   std::vector<Slot> slots;
   int64_t tokens = 0;
   for (auto it = queue_.begin(); it != queue_.end();) {
@@ -179,8 +190,10 @@ std::vector<BatchWorker::Slot> BatchWorker::TakeBatch() {
       it = queue_.erase(it);
       continue;
     }
-    // Checked before each decode that would include this request's inputs.
-    if (Status status = request.ctx.Check(); !status.ok()) {
+    // Checked before each decode that would include this request's inputs; before its first,
+    // the queue deadline too.
+    if (Status status = request.next == 0 ? request.ctx.CheckStart() : request.ctx.Check();
+        !status.ok()) {
       request.Finish(status);
       it = queue_.erase(it);
       continue;

@@ -138,6 +138,8 @@ void GenerationEngine::DropDeadQueued() {
     } else if (r.input().ctx.expired()) {
       (*it)->Finish({DeadlineExceededError("deadline exceeded while queued for a generation slot"),
                      FinishReason::kCancelled, 0});
+    } else if (Status late = r.input().ctx.CheckStart(); !late.ok()) {
+      (*it)->Finish({late, FinishReason::kCancelled, 0});
     } else {
       ++it;
       continue;
