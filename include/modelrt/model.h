@@ -174,6 +174,8 @@ struct GenerateResult {
 // Receives each piece of text as it is produced (already cleared of stop strings).
 // Returns false to cancel the generation.
 using TokenCallback = std::function<bool(std::string_view piece)>;
+// Receives an asynchronous generation's result, exactly once (errors included).
+using GenerateDone = std::function<void(Result<GenerateResult>)>;
 
 class GeneratorModel : public Model {
  public:
@@ -184,6 +186,14 @@ class GeneratorModel : public Model {
   virtual Result<GenerateResult> Generate(const GenerateRequest& request,
                                           const TokenCallback& on_piece,
                                           const CallContext& ctx) = 0;
+  // The same generation without a thread waiting for it: returns at once, and `on_piece` and
+  // then `done` run later on the engine's thread, so both must be short (format and queue).
+  // Models with an engine loop of their own (llama) override it; this default runs Generate on
+  // the caller's thread and calls `done` before returning.
+  virtual void GenerateAsync(const GenerateRequest& request, TokenCallback on_piece,
+                             const CallContext& ctx, GenerateDone done) {
+    done(Generate(request, on_piece, ctx));
+  }
 };
 
 }  // namespace modelrt

@@ -251,6 +251,13 @@ class GeneratorHandle : public ModelHandle {
   // Retries happen only before the first piece reached `on_piece`.
   Result<GenerateResult> Generate(const GenerateRequest& request, const TokenCallback& on_piece = {},
                                   CallContext ctx = {}) const;
+  // The same call without a thread waiting for it (a server holding thousands of streams):
+  // loads the model if needed on the caller's thread, then returns once the engine has the
+  // request; `on_piece` and `done` run later on the engine's thread (see
+  // GeneratorModel::GenerateAsync) and must be short. `done` runs exactly once. Not retried: a
+  // failure reaches `done` as it is.
+  void GenerateAsync(const GenerateRequest& request, TokenCallback on_piece, CallContext ctx,
+                     GenerateDone done) const;
 
  private:
   friend class ModelRuntime;

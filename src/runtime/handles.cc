@@ -2,12 +2,14 @@
 // apply the request semantics that are the library's, not a model's (embedding `dimensions`,
 // rerank order, `top_n`, `return_documents`).
 #include <atomic>
+#include <optional>
 
 #include "modelrt/runtime.h"
 #include "runtime/embed_dimensions.h"
 #include "runtime/instrumented_call.h"
 #include "runtime/rerank_ranking.h"
 #include "runtime/runtime_core.h"
+#include "runtime/serial_queue.h"
 
 namespace modelrt {
 
@@ -79,6 +81,61 @@ Result<GenerateResult> GeneratorHandle::Generate(const GenerateRequest& request,
         return model.Generate(request, forward, c);
       },
       [&] { return !streamed.load(); });
+}
+
+namespace {
+
+// What an asynchronous generation holds until it is done. Given to the engine's callback and,
+// once that ran, dropped on SerialQueue::AfterCalls(): the lease may hold the last reference to
+// the engine and `core` the last one to the runtime, and the engine's thread cannot destroy
+// either (see serial_queue.h).
+struct AsyncGeneration {
+  std::shared_ptr<internal::RuntimeCore> core;
+  std::shared_ptr<const ModelSpec> spec;
+  std::shared_ptr<const internal::AliasMetrics> metrics;
+  Clock::time_point start;
+  std::optional<internal::RuntimeCore::Lease> lease;
+  GenerateDone done;
+
+  void Finish(Result<GenerateResult> result) {
+    metrics->call_seconds->Observe(std::chrono::duration<double>(Clock::now() - start).count());
+    if (result && lease) result->generation = lease->generation();
+    if (!result) core->RecordError(*spec, result.error());
+    GenerateDone call = std::move(done);
+    call(std::move(result));
+  }
+};
+
+}  // namespace
+
+void GeneratorHandle::GenerateAsync(const GenerateRequest& request, TokenCallback on_piece,
+                                    CallContext ctx, GenerateDone done) const {
+  Result<internal::RuntimeCore::CallSetup> setup = core_->PrepareCall(alias_);
+  if (!setup) return done(setup.error());
+  auto call = std::make_shared<AsyncGeneration>();
+  call->core = core_;
+  call->spec = setup->spec;
+  call->metrics = setup->metrics;
+  call->done = std::move(done);
+  ctx = internal::WithCallTimeout(std::move(ctx), call->spec->timeout);
+  call->metrics->calls->Increment();
+  call->start = Clock::now();
+  Result<internal::RuntimeCore::Lease> lease = core_->Acquire(alias_, ctx);
+  if (!lease) return call->Finish(lease.error());
+  // Waiting for the model to load is not queueing (as in RunInstrumentedCall).
+  if (ctx.start_by != Clock::time_point::max()) ctx.start_by += Clock::now() - call->start;
+  call->lease.emplace(*std::move(lease));
+  auto* model = dynamic_cast<GeneratorModel*>(&call->lease->model());
+  if (model == nullptr) {
+    return call->Finish(InternalError("model '" + alias_ + "' does not implement its task generate"));
+  }
+  if (Status status = ctx.Check(); !status.ok()) return call->Finish(std::move(status));
+  model->GenerateAsync(request, std::move(on_piece), ctx,
+                       [call](Result<GenerateResult> result) mutable {
+                         call->Finish(std::move(result));
+                         // Moved out: the engine's copy of this callback holds nothing now.
+                         internal::SerialQueue::AfterCalls().Post([held = std::move(call)] {});
+                       });
 }
 
 }  // namespace modelrt

@@ -21,6 +21,7 @@ ApiService::ApiService(HandlerDeps deps, ServerMetrics* server_metrics, ApiKeyAu
   const RouteOptions open_inline{.auth = false, .inline_ok = true};
   const RouteOptions inline_ok{.auth = true, .inline_ok = true};
   const RouteOptions blocking{.auth = true, .inline_ok = false};
+  const RouteOptions later{.auth = true, .inline_ok = false, .answers_later = true};
   using Ops = OpsHandler::Kind;
   router_.Add("GET", "/health", OpsHandler(deps, server_metrics, Ops::kHealth), open_inline);
   // Open like /health so orchestrators' readiness probes need no key.
@@ -32,9 +33,8 @@ ApiService::ApiService(HandlerDeps deps, ServerMetrics* server_metrics, ApiKeyAu
               inline_ok);
   router_.Add("POST", "/v1/embeddings", EmbeddingsHandler(deps), blocking);
   router_.Add("POST", "/v1/chat/completions", CompletionsHandler(deps, CompletionKind::kChat),
-              blocking);
-  router_.Add("POST", "/v1/completions", CompletionsHandler(deps, CompletionKind::kText),
-              blocking);
+              later);
+  router_.Add("POST", "/v1/completions", CompletionsHandler(deps, CompletionKind::kText), later);
   using Shape = RerankHandler::Shape;
   router_.Add("POST", "/v1/rerank", RerankHandler(deps, Shape::kV1), blocking);
   router_.Add("POST", "/v2/rerank", RerankHandler(deps, Shape::kCohereV2), blocking);
@@ -78,6 +78,11 @@ void ApiService::AddAdminRoutes(const HandlerDeps& deps) {
 bool ApiService::RunsInline(const HttpRequest& request) const {
   RouteMatch match = router_.Match(request.method, request.path);
   return match.kind != RouteMatch::Kind::kFound || match.route->options.inline_ok;
+}
+
+bool ApiService::AnswersLater(const HttpRequest& request) const {
+  RouteMatch match = router_.Match(request.method, request.path);
+  return match.kind == RouteMatch::Kind::kFound && match.route->options.answers_later;
 }
 
 HttpResponse ApiService::Handle(const HttpRequest& request, RequestContext& ctx) const {

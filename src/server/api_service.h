@@ -32,6 +32,8 @@ class ApiService {
   // True for requests that never block (health, metrics, listings, errors), which the session
   // answers on its I/O thread; the rest run on the blocking executor.
   bool RunsInline(const HttpRequest& request) const;
+  // Whether the request's handler answers later (RouteOptions::answers_later).
+  bool AnswersLater(const HttpRequest& request) const;
 
   // Routes, authenticates and runs the handler. Never throws. Sets ctx.route and ctx.params.
   HttpResponse Handle(const HttpRequest& request, RequestContext& ctx) const;

@@ -1,5 +1,9 @@
 #include "server/completions_handler.h"
 
+#include <future>
+#include <memory>
+#include <utility>
+
 #include "server/error_mapper.h"
 #include "server/json_fields.h"
 #include "server/model_availability.h"
@@ -16,15 +20,104 @@ HttpHeaders SseHeaders() {
   return headers;
 }
 
-void RecordTokens(const GenerateResult& result, RequestContext& ctx) {
-  ctx.prompt_tokens = result.prompt_tokens;
-  ctx.completion_tokens = result.completion_tokens;
-}
+// One generation answered later: what the engine thread's callbacks share. OnPiece and Done
+// run on the engine's thread (one at a time, Done last); they only format and queue.
+class PendingCompletion {
+ public:
+  PendingCompletion(const HandlerDeps& deps, CompletionKind kind, const GenerationCall& call,
+                    RequestContext& ctx, AdmissionControl::Ticket ticket,
+                    std::function<void(HttpResponse)> finish)
+      : deps_(deps),
+        alias_(call.model.alias),
+        format_(kind, call.model.name, call.stream && call.include_usage),
+        streamed_(call.stream && ctx.stream),
+        ctx_(ctx),
+        ticket_(std::move(ticket)),
+        finish_(std::move(finish)) {}
+
+  bool streamed() const { return streamed_; }
+
+  bool OnPiece(std::string_view piece) {
+    if (gone_) return false;
+    held_.append(piece);  // held back until its last UTF-8 character is complete
+    size_t ready = CompleteUtf8Prefix(held_);
+    if (ready == 0) return true;
+    if (!Begin()) return false;
+    bool ok = Write(format_.ContentChunk(std::string_view(held_).substr(0, ready)));
+    held_.erase(0, ready);
+    return ok;
+  }
+
+  void Done(Result<GenerateResult> result) {
+    ticket_.Release();
+    HttpResponse response = streamed_ ? Streamed(result) : Whole(result);
+    std::function<void(HttpResponse)> finish = std::move(finish_);
+    finish(std::move(response));
+  }
+
+ private:
+  HttpResponse Whole(const Result<GenerateResult>& result) {
+    if (!result) return CallFailureResponse(deps_, alias_, result.error());
+    RecordTokens(*result);
+    ctx_.generation = result->generation;
+    return JsonResponse(200, format_.Response(*result));
+  }
+
+  HttpResponse Streamed(const Result<GenerateResult>& result) {
+    if (!result) {
+      // Before the first piece the client still gets a proper error response.
+      if (!begun_) return CallFailureResponse(deps_, alias_, result.error());
+      Write(CompletionFormatter::ErrorEvent(MapStatus(result.error())));
+      Write(CompletionFormatter::Done());
+      return {};
+    }
+    RecordTokens(*result);
+    if (!Begin()) return {};
+    if (!held_.empty()) Write(format_.ContentChunk(held_));
+    Write(format_.FinishChunk(result->finish_reason));
+    Write(format_.UsageChunk(*result));
+    Write(CompletionFormatter::Done());
+    return {};
+  }
+
+  bool Write(std::string event) {
+    if (!gone_ && !event.empty() && !ctx_.stream->Write(std::move(event))) gone_ = true;
+    return !gone_;
+  }
+
+  bool Begin() {
+    if (!begun_) {
+      begun_ = true;
+      if (!ctx_.stream->Begin(200, SseHeaders())) gone_ = true;
+      Write(format_.RoleChunk());
+    }
+    return !gone_;
+  }
+
+  void RecordTokens(const GenerateResult& result) {
+    ctx_.prompt_tokens = result.prompt_tokens;
+    ctx_.completion_tokens = result.completion_tokens;
+  }
+
+  const HandlerDeps deps_;
+  const std::string alias_;
+  CompletionFormatter format_;
+  const bool streamed_;
+  RequestContext& ctx_;  // alive until finish_ is called (it holds the session)
+  AdmissionControl::Ticket ticket_;
+  std::function<void(HttpResponse)> finish_;
+  bool begun_ = false;
+  bool gone_ = false;
+  std::string held_;
+};
 
 }  // namespace
 
 HttpResponse CompletionsHandler::operator()(const HttpRequest& request,
                                             RequestContext& ctx) const {
+  // Taken first: every answer below, early errors included, is this handler's return value,
+  // and only the engine's is given to `finish`.
+  std::function<void(HttpResponse)> finish = std::move(ctx.finish);
   Result<Json> body = ParseJsonObject(request.body);
   if (!body) return ErrorResponse(body.error());
   Result<GenerationCall> call = kind_ == CompletionKind::kChat
@@ -37,72 +130,22 @@ HttpResponse CompletionsHandler::operator()(const HttpRequest& request,
   if (!admitted.ticket) return RefusalResponse(admitted);
   Result<GeneratorHandle> handle = deps_.runtime->Generator(call->model.alias);
   if (!handle) return ErrorResponse(handle.error());
-  if (call->stream && ctx.stream) return RunStreaming(*call, *handle, ctx);
-  return RunWhole(*call, *handle, ctx);
-}
 
-HttpResponse CompletionsHandler::RunWhole(const GenerationCall& call,
-                                          const GeneratorHandle& handle,
-                                          RequestContext& ctx) const {
-  Result<GenerateResult> result = handle.Generate(call.request, {}, ctx.call);
-  if (!result) {
-    return CallFailureResponse(deps_, call.model.alias, result.error());
+  // Outside a session (no `finish`), wait here for what the engine answers.
+  std::promise<HttpResponse> answered;
+  const bool waits = !finish;
+  if (waits) finish = [&answered](HttpResponse response) { answered.set_value(std::move(response)); };
+  auto pending = std::make_shared<PendingCompletion>(deps_, kind_, *call, ctx,
+                                                     std::move(*admitted.ticket), std::move(finish));
+  TokenCallback on_piece;
+  if (pending->streamed()) {
+    on_piece = [pending](std::string_view piece) { return pending->OnPiece(piece); };
   }
-  RecordTokens(*result, ctx);
-  ctx.generation = result->generation;
-  CompletionFormatter format(kind_, call.model.name, false);
-  return JsonResponse(200, format.Response(*result));
-}
-
-HttpResponse CompletionsHandler::RunStreaming(const GenerationCall& call,
-                                              const GeneratorHandle& handle,
-                                              RequestContext& ctx) const {
-  CompletionFormatter format(kind_, call.model.name, call.include_usage);
-  ResponseStream& stream = *ctx.stream;
-  bool begun = false;
-  bool gone = false;
-  std::string held;  // text held back until its last UTF-8 character is complete
-
-  auto write = [&](std::string event) {
-    if (!gone && !event.empty() && !stream.Write(std::move(event))) gone = true;
-    return !gone;
-  };
-  auto begin = [&] {
-    if (!begun) {
-      begun = true;
-      if (!stream.Begin(200, SseHeaders())) gone = true;
-      write(format.RoleChunk());
-    }
-    return !gone;
-  };
-  // Runs on the engine's thread, between decode steps: it only formats and queues.
-  auto on_piece = [&](std::string_view piece) -> bool {
-    if (gone) return false;
-    held.append(piece);
-    size_t ready = CompleteUtf8Prefix(held);
-    if (ready == 0) return true;
-    if (!begin()) return false;
-    bool ok = write(format.ContentChunk(std::string_view(held).substr(0, ready)));
-    held.erase(0, ready);
-    return ok;
-  };
-
-  Result<GenerateResult> result = handle.Generate(call.request, on_piece, ctx.call);
-  if (!result) {
-    if (!begun) {
-      return CallFailureResponse(deps_, call.model.alias, result.error());
-    }
-    write(CompletionFormatter::ErrorEvent(MapStatus(result.error())));
-    write(CompletionFormatter::Done());
-    return {};
-  }
-  RecordTokens(*result, ctx);
-  if (!begin()) return {};
-  if (!held.empty()) write(format.ContentChunk(held));
-  write(format.FinishChunk(result->finish_reason));
-  write(format.UsageChunk(*result));
-  write(CompletionFormatter::Done());
-  return {};
+  // From here the request holds no thread: the engine calls back when it has text.
+  handle->GenerateAsync(call->request, std::move(on_piece), ctx.call,
+                        [pending](Result<GenerateResult> result) { pending->Done(std::move(result)); });
+  if (waits) return answered.get_future().get();
+  return HttpResponse::Later();
 }
 
 }  // namespace modelrt::server

@@ -9,6 +9,11 @@
 // the engine ends the sequence at once (freeing its slot); the session also trips the call's
 // cancel flag when it sees the socket close.
 //
+// No thread waits for the engine: the handler parses, admits and hands the request to the
+// engine (GeneratorHandle::GenerateAsync), then returns HttpResponse::Later(); the engine's
+// thread formats each piece into the response stream and finishes the response through
+// RequestContext::finish. Thousands of open streams cost queue entries, not threads.
+//
 //   router.Add("POST", "/v1/chat/completions", CompletionsHandler(deps, CompletionKind::kChat));
 //
 // Thread-safety: stateless between calls; safe from many threads.
@@ -28,11 +33,6 @@ class CompletionsHandler {
   HttpResponse operator()(const HttpRequest& request, RequestContext& ctx) const;
 
  private:
-  HttpResponse RunWhole(const GenerationCall& call, const GeneratorHandle& handle,
-                        RequestContext& ctx) const;
-  HttpResponse RunStreaming(const GenerationCall& call, const GeneratorHandle& handle,
-                            RequestContext& ctx) const;
-
   HandlerDeps deps_;
   CompletionKind kind_;
 };

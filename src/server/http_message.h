@@ -51,6 +51,13 @@ struct HttpResponse {
   int status = 200;
   HttpHeaders headers;
   std::string body;
+  // Returned by a handler that answers later through RequestContext::finish.
+  bool later = false;
+  static HttpResponse Later() {
+    HttpResponse r;
+    r.later = true;
+    return r;
+  }
 
   void SetHeader(std::string name, std::string value) {
     headers.Set(std::move(name), std::move(value));

@@ -9,6 +9,7 @@
 #include "core/logging.h"
 #include "server/admission_control.h"
 #include "server/api_service.h"
+#include "core/cpu_budget.h"
 #include "server/blocking_executor.h"
 #include "server/http_session.h"
 #include "server/listener.h"
@@ -61,6 +62,7 @@ struct HttpServer::Impl {
   ModelResolver resolver;
   std::unique_ptr<ApiService> api;
   std::unique_ptr<BlockingExecutor> executor;
+  std::unique_ptr<BlockingExecutor> dispatch;  // handlers that answer later
   std::shared_ptr<SessionHost> host;
   net::io_context ioc;
   std::unique_ptr<net::executor_work_guard<net::io_context::executor_type>> work;
@@ -125,11 +127,17 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(std::unique_ptr<Impl> impl
   impl->executor = std::make_unique<BlockingExecutor>(
       std::min<size_t>(static_cast<size_t>(std::max(1, sc.queue_capacity)) * models + 16, 4096),
       std::chrono::seconds(sc.executor_idle_timeout_s));
+  // Handlers that answer later only parse, admit and hand over: a few threads keep up with any
+  // burst (more only wait on the same cores), and a cold load blocks just this pool.
+  impl->dispatch = std::make_unique<BlockingExecutor>(
+      std::max<size_t>(4, 2 * static_cast<size_t>(CpuBudget::MachineCores())),
+      std::chrono::seconds(sc.executor_idle_timeout_s));
 
   SessionOptions options;
   options.max_body_bytes = sc.max_body_bytes;
   options.max_queue_wait = std::chrono::milliseconds(sc.max_queue_wait_ms);
-  impl->host = std::make_shared<SessionHost>(*impl->api, *impl->executor, impl->server_metrics,
+  impl->host = std::make_shared<SessionHost>(*impl->api, *impl->executor, *impl->dispatch,
+                                             impl->server_metrics,
                                              options);
   MODELRT_ASSIGN_OR_RETURN(impl->listener,
                            Listener::Create(impl->ioc, impl->endpoint, impl->host));
@@ -187,6 +195,9 @@ void HttpServer::Shutdown(std::chrono::milliseconds grace) {
   }
   // Handlers have returned (or been abandoned by a stuck engine); nothing new is accepted.
   impl_->executor->Shutdown();
+  impl_->dispatch->Shutdown();
+  // An engine that finishes a request from now on finds no I/O thread to post to.
+  impl_->host->StopPosts();
   impl_->work.reset();
   impl_->host->ForEachSession([](HttpSession& s) { s.CloseIfIdle(); });
   impl_->ioc.stop();

@@ -205,26 +205,39 @@ void HttpSession::BeginRequest() {
     ctx_.call.start_by = Clock::now() + host_->options().max_queue_wait;
   }
   std::weak_ptr<HttpSession> weak = weak_from_this();
+  // These run on the handler's thread, or an engine's for an asynchronous handler.
   auto post_begin = [weak](int status, HttpHeaders headers) {
     auto self = weak.lock();
     if (!self) return false;
-    net::post(self->stream_.get_executor(),
-              [self, status, headers = std::move(headers)]() mutable {
-                self->StreamBegin(status, std::move(headers));
-              });
+    self->host_->PostIfRunning([&] {
+      net::post(self->stream_.get_executor(),
+                [self, status, headers = std::move(headers)]() mutable {
+                  self->StreamBegin(status, std::move(headers));
+                });
+    });
     return true;
   };
   auto post_chunk = [weak](std::string frame) {
     auto self = weak.lock();
     if (!self) return false;
-    net::post(self->stream_.get_executor(), [self, frame = std::move(frame)]() mutable {
-      self->StreamEnqueue(std::move(frame));
+    self->host_->PostIfRunning([&] {
+      net::post(self->stream_.get_executor(), [self, frame = std::move(frame)]() mutable {
+        self->StreamEnqueue(std::move(frame));
+      });
     });
     return true;
   };
   response_stream_ = std::make_shared<ChunkedResponseStream>(
       post_begin, post_chunk, ctx_.call, host_->options().max_stream_buffer_bytes);
   ctx_.stream = response_stream_.get();
+  // Holds the session until an asynchronous handler calls it (the handler moves it out first).
+  ctx_.finish = [self = shared_from_this()](HttpResponse response) {
+    self->host_->PostIfRunning([&] {
+      net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+        self->OnHandlerDone(std::move(response));
+      });
+    });
+  };
   stream_header_sent_ = stream_writing_ = stream_failed_ = stream_ending_ = false;
   stream_queue_.clear();
   stream_batch_.clear();
@@ -235,13 +248,18 @@ void HttpSession::Dispatch() {
   stream_.expires_never();
   WatchForDisconnect();
   if (host_->api().RunsInline(request_)) {
-    OnHandlerDone(host_->api().Handle(request_, ctx_));
+    HttpResponse response = host_->api().Handle(request_, ctx_);
+    if (!response.later) OnHandlerDone(std::move(response));
     return;
   }
-  bool posted = host_->executor().Post([self = shared_from_this()] {
-    // request_ and ctx_ belong to the handler until it returns; the strand only reads
-    // ctx_.call and the ChunkedResponseStream meanwhile (both thread-safe).
+  BlockingExecutor& pool = host_->api().AnswersLater(request_) ? host_->dispatch() : host_->executor();
+  bool posted = pool.Post([self = shared_from_this()] {
+    // request_ and ctx_ belong to the handler until it returns (an asynchronous one: until it
+    // calls ctx_.finish); the strand only reads ctx_.call and the ChunkedResponseStream
+    // meanwhile (both thread-safe).
     HttpResponse response = self->host_->api().Handle(self->request_, self->ctx_);
+    if (response.later) return;
+    self->ctx_.finish = nullptr;  // not taken: drop the session reference it holds
     net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
       self->OnHandlerDone(std::move(response));
     });

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -53,6 +54,11 @@ struct RequestContext {
   int64_t completion_tokens = 0;
   // Null when the transport cannot stream (then handlers answer in one piece).
   ResponseStream* stream = nullptr;
+  // For a handler that answers later (returns HttpResponse::Later(), holding no thread while
+  // the engine works): take it at once (std::move) and call it exactly once, from any thread,
+  // with the response (ignored when the response was streamed). It keeps the session, and so
+  // this context, alive until it is called; until then the context is the handler's.
+  std::function<void(HttpResponse)> finish;
 };
 
 }  // namespace modelrt::server

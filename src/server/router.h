@@ -30,6 +30,9 @@ struct RouteOptions {
   bool admin = false;
   // Fast and non-blocking: may run on the I/O thread. Model calls never are.
   bool inline_ok = false;
+  // Hands its work to an engine and answers later (HttpResponse::Later): it blocks only while a
+  // cold model loads, so it runs on the small dispatch pool, not on a thread that waits with it.
+  bool answers_later = false;
 };
 
 struct Route {

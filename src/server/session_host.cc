@@ -6,9 +6,11 @@
 namespace modelrt::server {
 
 SessionHost::SessionHost(const ApiService& api, BlockingExecutor& executor,
-                         ServerMetrics& metrics, SessionOptions options)
+                         BlockingExecutor& dispatch, ServerMetrics& metrics,
+                         SessionOptions options)
     : api_(api),
       executor_(executor),
+      dispatch_(dispatch),
       metrics_(metrics),
       options_(options),
       access_log_(Log("http")) {}
@@ -55,6 +57,16 @@ void SessionHost::RequestFinished(const RequestRecord& r) {
 int64_t SessionHost::in_flight() const {
   MutexLock lock(mu_);
   return in_flight_;
+}
+
+void SessionHost::PostIfRunning(const std::function<void()>& post) {
+  std::shared_lock lock(posts_mu_);
+  if (!posts_stopped_) post();
+}
+
+void SessionHost::StopPosts() {
+  std::unique_lock lock(posts_mu_);
+  posts_stopped_ = true;
 }
 
 void SessionHost::BeginDrain() {

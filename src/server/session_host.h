@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <shared_mutex>
 #include <vector>
 
 #include <spdlog/logger.h>
@@ -41,13 +42,16 @@ struct SessionOptions {
 
 class SessionHost {
  public:
-  SessionHost(const ApiService& api, BlockingExecutor& executor, ServerMetrics& metrics,
+  // `dispatch`: the small pool for handlers that answer later (RouteOptions::answers_later).
+  SessionHost(const ApiService& api, BlockingExecutor& executor, BlockingExecutor& dispatch,
+              ServerMetrics& metrics,
               SessionOptions options);
   SessionHost(const SessionHost&) = delete;
   SessionHost& operator=(const SessionHost&) = delete;
 
   const ApiService& api() const { return api_; }
   BlockingExecutor& executor() { return executor_; }
+  BlockingExecutor& dispatch() { return dispatch_; }
   const SessionOptions& options() const { return options_; }
 
   void AddSession(const std::shared_ptr<HttpSession>& session);
@@ -58,6 +62,12 @@ class SessionHost {
   void RequestFinished(const RequestRecord& record);
   int64_t in_flight() const;
 
+  // Runs `post` (a net::post to a session's strand) unless the I/O threads were stopped. Engine
+  // threads finish asynchronous requests, possibly late: they must not post to an io_context
+  // that is gone. StopPosts is called before the server stops its io_context.
+  void PostIfRunning(const std::function<void()>& post);
+  void StopPosts();
+
   void BeginDrain();
   bool draining() const;
   // Waits until no request is in flight or `deadline` passes; true when idle.
@@ -66,6 +76,7 @@ class SessionHost {
  private:
   const ApiService& api_;
   BlockingExecutor& executor_;
+  BlockingExecutor& dispatch_;
   ServerMetrics& metrics_;
   const SessionOptions options_;
   // Looked up once: Log() takes a global mutex and a registry lookup, once per request otherwise.
@@ -76,6 +87,9 @@ class SessionHost {
   int64_t in_flight_ GUARDED_BY(mu_) = 0;
   bool draining_ GUARDED_BY(mu_) = false;
   std::vector<std::weak_ptr<HttpSession>> sessions_ GUARDED_BY(mu_);
+  // Its own lock: taken for every chunk an engine thread posts.
+  std::shared_mutex posts_mu_;
+  bool posts_stopped_ = false;  // under posts_mu_
 };
 
 }  // namespace modelrt::server

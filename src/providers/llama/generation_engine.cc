@@ -110,9 +110,10 @@ void GenerationEngine::Run() {
   std::vector<std::shared_ptr<GenerationRequest>> admitted;
   while (true) {
     admitted.clear();
+    Dropped dropped;
     {
       MutexLock lock(mu_);
-      DropDeadQueued();
+      dropped = TakeDeadQueued();
       cv_.wait(lock.native(), [&]() REQUIRES(mu_) {
         return stopping_ || n_active_ > 0 || !queue_.empty();
       });
@@ -123,6 +124,8 @@ void GenerationEngine::Run() {
         ++reserved_slots_;
       }
     }
+    // Finished outside the lock: an asynchronous caller's callback runs inside Finish.
+    for (auto& [request, outcome] : dropped) request->Finish(std::move(outcome));
     ReapActive();
     if (n_active_ > 0) DecodeStep();
     for (auto& request : admitted) Admit(std::move(request));
@@ -130,22 +133,25 @@ void GenerationEngine::Run() {
   FailAll(UnavailableError("generator stopped"));
 }
 
-void GenerationEngine::DropDeadQueued() {
+GenerationEngine::Dropped GenerationEngine::TakeDeadQueued() {
+  Dropped dropped;
   for (auto it = queue_.begin(); it != queue_.end();) {
     const GenerationRequest& r = **it;
+    GenerationOutcome outcome{OkStatus(), FinishReason::kCancelled, 0};
     if (r.abandoned()) {
-      (*it)->Finish({OkStatus(), FinishReason::kCancelled, 0});
+      // cancelled: OK, no text
     } else if (r.input().ctx.expired()) {
-      (*it)->Finish({DeadlineExceededError("deadline exceeded while queued for a generation slot"),
-                     FinishReason::kCancelled, 0});
+      outcome.status = DeadlineExceededError("deadline exceeded while queued for a generation slot");
     } else if (Status late = r.input().ctx.CheckStart(); !late.ok()) {
-      (*it)->Finish({late, FinishReason::kCancelled, 0});
+      outcome.status = std::move(late);
     } else {
       ++it;
       continue;
     }
+    dropped.emplace_back(std::move(*it), std::move(outcome));
     it = queue_.erase(it);
   }
+  return dropped;
 }
 
 void GenerationEngine::ReapActive() {
@@ -280,9 +286,12 @@ void GenerationEngine::FailAll(const Status& status) {
     slots_[id].Abort(status);
     Release(id);
   }
-  MutexLock lock(mu_);
-  for (auto& request : queue_) request->Finish({status, FinishReason::kCancelled, 0});
-  queue_.clear();
+  std::deque<std::shared_ptr<GenerationRequest>> queued;
+  {
+    MutexLock lock(mu_);
+    queued.swap(queue_);
+  }
+  for (auto& request : queued) request->Finish({status, FinishReason::kCancelled, 0});
 }
 
 }  // namespace modelrt::llama

@@ -89,8 +89,10 @@ class GenerationEngine {
   GenerationEngine(const llama_model* model, LlamaContextPtr ctx, const Options& options);
 
   void Run();
-  // Finishes queued requests that were cancelled or expired while waiting.
-  void DropDeadQueued() REQUIRES(mu_);
+  // Takes the queued requests that were cancelled, expired or passed their queue deadline while
+  // waiting, with how each ends; the caller finishes them after unlocking.
+  using Dropped = std::vector<std::pair<std::shared_ptr<GenerationRequest>, GenerationOutcome>>;
+  Dropped TakeDeadQueued() REQUIRES(mu_);
   // Ends active sequences whose caller gave up or whose deadline passed.
   void ReapActive();
   // One llama_decode for the next token of every active sequence, then sampling.

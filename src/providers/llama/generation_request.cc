@@ -4,6 +4,14 @@ namespace modelrt::llama {
 
 void GenerationRequest::Emit(std::string text) {
   if (text.empty()) return;
+  if (listener_.on_finish) {
+    // The caller gave up (a false callback, a cancelled context): the engine ends the sequence
+    // at its next step; nothing more reaches the caller meanwhile.
+    if (abandoned()) return;
+    text_ += text;
+    if (listener_.on_piece && !listener_.on_piece(text)) Abandon();
+    return;
+  }
   {
     MutexLock lock(mu_);
     if (finished_) return;
@@ -18,9 +26,10 @@ void GenerationRequest::Finish(GenerationOutcome outcome) {
     MutexLock lock(mu_);
     if (finished_) return;
     finished_ = true;
-    outcome_ = std::move(outcome);
+    outcome_ = outcome;
   }
   cv_.notify_all();
+  if (listener_.on_finish) listener_.on_finish(std::move(outcome), std::move(text_));
 }
 
 bool GenerationRequest::Wait(std::vector<std::string>* pieces, Clock::time_point deadline) {

@@ -2,7 +2,9 @@
 // worker thread to the caller's thread, where the caller's TokenCallback runs. Because pieces
 // are queued here instead of being delivered by the worker, a slow callback never stalls the
 // other sequences decoded in the same batch (and the output of one generation is bounded by
-// its context, so the queue is too).
+// its context, so the queue is too). An asynchronous caller (GenerateAsync: a server that holds
+// no thread per request) gives a Listener instead; then the worker delivers, and the callback
+// must be short (format and queue, as the server's is).
 //
 //   auto request = std::make_shared<GenerationRequest>(std::move(input));
 //   engine.Submit(request);                                     // caller
@@ -15,6 +17,7 @@
 
 #include <atomic>
 #include <deque>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -47,14 +50,24 @@ struct GenerationOutcome {
 
 class GenerationRequest {
  public:
+  // An asynchronous caller (GeneratorModel::GenerateAsync) is told on the engine's thread
+  // instead of waiting in Wait: each piece as it is emitted (false abandons the request), then
+  // the outcome and the whole text, once. Neither is called with an engine lock held.
+  struct Listener {
+    TokenCallback on_piece;  // may be empty
+    std::function<void(GenerationOutcome outcome, std::string text)> on_finish;
+  };
+
   explicit GenerationRequest(GenerationInput input) : input_(std::move(input)) {}
+  GenerationRequest(GenerationInput input, Listener listener)
+      : input_(std::move(input)), listener_(std::move(listener)) {}
   GenerationRequest(const GenerationRequest&) = delete;
   GenerationRequest& operator=(const GenerationRequest&) = delete;
 
   const GenerationInput& input() const { return input_; }
 
   // ---- worker side
-  // Queues text for the caller (ignored once finished).
+  // Queues text for the caller, or hands it to the listener (ignored once finished).
   void Emit(std::string text);
   // Ends the request; later calls are ignored.
   void Finish(GenerationOutcome outcome);
@@ -77,6 +90,8 @@ class GenerationRequest {
 
  private:
   const GenerationInput input_;
+  const Listener listener_;  // on_finish empty: a waiting (synchronous) caller
+  std::string text_;         // what a listener has been given so far (engine thread only)
   std::atomic<bool> abandoned_{false};
   mutable Mutex mu_;
   CondVar cv_;

@@ -78,6 +78,32 @@ class LlamaGenerator final : public GeneratorModel {
     return Deliver(*pending, on_piece, ctx, std::move(result));
   }
 
+  void GenerateAsync(const GenerateRequest& request, TokenCallback on_piece,
+                     const CallContext& ctx, GenerateDone done) override {
+    if (ctx.expired()) return done(DeadlineExceededError("deadline exceeded before generation started"));
+    Result<GenerationInput> input = MakeInput(request, ctx);
+    if (!input) return done(input.error());
+    input->stream = static_cast<bool>(on_piece);
+    GenerateResult result;
+    result.prompt_tokens = static_cast<int64_t>(input->prompt.size());
+    if (ctx.cancelled()) {
+      result.finish_reason = FinishReason::kCancelled;
+      return done(std::move(result));
+    }
+    GenerationRequest::Listener listener;
+    listener.on_piece = std::move(on_piece);
+    listener.on_finish = [result, done](GenerationOutcome outcome, std::string text) mutable {
+      if (!outcome.status.ok()) return done(std::move(outcome.status));
+      result.text = std::move(text);
+      result.finish_reason = outcome.finish_reason;
+      result.completion_tokens = outcome.completion_tokens;
+      done(std::move(result));
+    };
+    auto pending = std::make_shared<GenerationRequest>(*std::move(input), std::move(listener));
+    // Not queued: the listener was never called, so `done` is ours to call.
+    if (Status submitted = engine_->Submit(pending); !submitted.ok()) done(std::move(submitted));
+  }
+
  private:
   Result<GenerationInput> MakeInput(const GenerateRequest& request, const CallContext& ctx) const {
     MODELRT_RETURN_IF_ERROR(ValidateSampling(request.sampling));
