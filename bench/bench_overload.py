@@ -20,15 +20,14 @@ import argparse
 import asyncio
 import json
 import os
-import resource
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+
+from serve_util import free_port, proc_status, raise_open_files, start_server, stop_server
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.dirname(HERE)
@@ -53,22 +52,6 @@ def parse_args():
                         "model's queue has measured its rate (0: the burst hits a fresh server)")
     p.add_argument("--logs", help="keep the server log and config here")
     return p.parse_args()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def proc_status(pid):
-    out = {}
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            if k in ("Threads", "VmRSS"):
-                out[k] = int(v.split()[0])
-    return out["Threads"], out["VmRSS"] / 1024.0
 
 
 def bodies(n_inputs):
@@ -168,9 +151,7 @@ def metric(port, name):
 def main():
     a = parse_args()
     sys.stdout.reconfigure(line_buffering=True)
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = min(hard, max(soft, a.requests * 2 + 1024))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    raise_open_files(a.requests)
     with tempfile.TemporaryDirectory(prefix="modelrt-bench-overload-") as work:
         logs = a.logs or work
         os.makedirs(logs, exist_ok=True)
@@ -201,22 +182,9 @@ def main():
                  "required": True, "options": dict(opts, ctx=256)},
             ],
         }
-        cfg_path = f"{logs}/bench-overload.json"
-        with open(cfg_path, "w") as f:
-            json.dump(config, f, indent=1)
-        log = open(f"{logs}/modelrt-overload.log", "w")
-        proc = subprocess.Popen([f"{a.bin}/modelrt", "serve", "-c", cfg_path], stdout=log,
-                                stderr=subprocess.STDOUT)
+        proc = start_server(f"{a.bin}/modelrt", config, f"{logs}/bench-overload.json",
+                            f"{logs}/modelrt-overload.log", port)
         try:
-            for _ in range(600):
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=1) as r:
-                        if r.status == 200:
-                            break
-                except OSError:
-                    time.sleep(0.2)
-            else:
-                sys.exit("modelrt did not become ready")
             if a.prewarm:
                 async def prewarm():
                     b = bodies(a.inputs)
@@ -265,11 +233,7 @@ def main():
                 print("peak modelrt_queue_estimated_wait_seconds: " +
                       ", ".join(f"{k} {v:.1f}" for k, v in sorted(waits.items())))
         finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_server(proc)
 
 
 if __name__ == "__main__":

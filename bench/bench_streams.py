@@ -17,12 +17,11 @@ import argparse
 import asyncio
 import json
 import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
+
+from serve_util import free_port, proc_status, raise_open_files, start_server, stop_server
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.dirname(HERE)
@@ -38,22 +37,6 @@ def parse_args():
     p.add_argument("--http-threads", type=int, default=2)
     p.add_argument("--logs", help="keep the server log and config here")
     return p.parse_args()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def proc_status(pid):
-    out = {}
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            if k in ("Threads", "VmRSS"):
-                out[k] = int(v.split()[0])
-    return out["Threads"], out["VmRSS"] / 1024.0
 
 
 def in_flight(port):
@@ -105,22 +88,10 @@ def main():
                     "options": {"ctx": a.max_tokens + 32, "parallel": a.parallel,
                                 "max_queue": a.streams + 64}}],
     }
-    cfg_path = f"{logs}/bench-streams.json"
-    with open(cfg_path, "w") as f:
-        json.dump(config, f, indent=1)
-    log = open(f"{logs}/modelrt-streams.log", "w")
-    proc = subprocess.Popen([f"{a.bin}/modelrt", "serve", "-c", cfg_path], stdout=log,
-                            stderr=subprocess.STDOUT)
+    raise_open_files(a.streams)
+    proc = start_server(f"{a.bin}/modelrt", config, f"{logs}/bench-streams.json",
+                        f"{logs}/modelrt-streams.log", port)
     try:
-        for _ in range(600):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            sys.exit("modelrt did not become ready")
         before = proc_status(proc.pid)
         body = json.dumps({"model": "chat", "prompt": "Once upon a time", "stream": True,
                            "max_tokens": a.max_tokens, "ignore_eos": True}).encode()
@@ -165,11 +136,7 @@ def main():
         print(f"| after | {after[0]} | {after[1]:.0f} | |")
         print(f"\nhow the streams ended: {json.dumps(counts)}")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_server(proc)
 
 
 if __name__ == "__main__":

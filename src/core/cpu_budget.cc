@@ -98,8 +98,9 @@ void CpuBudget::GrantLocked() {
       return a->used != b->used ? a->used < b->used : a->ticket < b->ticket;
     });
     if (held_for_) {  // the cores wait for an engine that is behind (kGrace)
+      const CpuShare* held = held_for_;
       next = std::find_if(waiting_.begin(), waiting_.end(),
-                          [&](const Waiter* w) { return w->share == held_for_; });
+                          [held](const Waiter* w) { return w->share == held; });
       if (next == waiting_.end()) break;
     }
     Waiter* w = *next;
