@@ -8,6 +8,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
+#include <map>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -25,20 +27,40 @@ std::string_view ToString(Task task);
 
 using Clock = std::chrono::steady_clock;
 
-// Deadline and cancellation for one call (or one load). Cheap to copy; copies share the flag.
+// What the copies of one CallContext share to be cancelled: a flag, and callbacks that run once
+// when it is set, so a waiter is woken instead of polling the flag.
+class CancelSignal {
+ public:
+  bool cancelled() const { return flag_.load(std::memory_order_relaxed); }
+  // Sets the flag and runs the callbacks (on this thread, outside the signal's lock).
+  void Cancel();
+  // Runs `fn` once when cancelled (at once, here, if it already is). Returns a key for Forget.
+  uint64_t OnCancel(std::function<void()> fn);
+  // Drops a callback that has not run. Callbacks own what they touch (shared_ptr), so one that
+  // is running while Forget returns does no harm.
+  void Forget(uint64_t key);
+
+ private:
+  std::atomic<bool> flag_{false};
+  std::mutex mu_;
+  std::map<uint64_t, std::function<void()>> callbacks_;  // under mu_
+  uint64_t next_key_ = 1;                                 // under mu_
+};
+
+// Deadline and cancellation for one call (or one load). Cheap to copy; copies share the signal.
 struct CallContext {
   Clock::time_point deadline = Clock::time_point::max();
   // The queue deadline: work that has not started by then is refused (Unavailable, "overloaded")
   // rather than started late. The server sets it from server.max_queue_wait_ms; max() = none.
   Clock::time_point start_by = Clock::time_point::max();
-  std::shared_ptr<std::atomic<bool>> cancel = std::make_shared<std::atomic<bool>>(false);
+  std::shared_ptr<CancelSignal> cancel = std::make_shared<CancelSignal>();
   // Request id, for logs.
   std::string request_id;
 
   static CallContext WithTimeout(std::chrono::milliseconds timeout);
-  bool cancelled() const { return cancel && cancel->load(std::memory_order_relaxed); }
+  bool cancelled() const { return cancel && cancel->cancelled(); }
   bool expired() const { return Clock::now() >= deadline; }
-  void Cancel() const { if (cancel) cancel->store(true); }
+  void Cancel() const { if (cancel) cancel->Cancel(); }
   // OK, Cancelled or DeadlineExceeded: what a long-running loop checks between steps.
   Status Check() const;
   // Check(), then Unavailable once start_by has passed: what an engine asks before it starts a

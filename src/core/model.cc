@@ -2,6 +2,34 @@
 
 namespace modelrt {
 
+void CancelSignal::Cancel() {
+  std::map<uint64_t, std::function<void()>> run;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (flag_.exchange(true)) return;
+    run.swap(callbacks_);
+  }
+  for (auto& [key, fn] : run) fn();
+}
+
+uint64_t CancelSignal::OnCancel(std::function<void()> fn) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!flag_.load()) {
+      const uint64_t key = next_key_++;
+      callbacks_.emplace(key, std::move(fn));
+      return key;
+    }
+  }
+  fn();
+  return 0;
+}
+
+void CancelSignal::Forget(uint64_t key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  callbacks_.erase(key);
+}
+
 std::string_view ToString(Task task) {
   switch (task) {
     case Task::kEmbed: return "embed";

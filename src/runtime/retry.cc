@@ -1,7 +1,9 @@
 #include "runtime/retry.h"
 
 #include <algorithm>
-#include <thread>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
 
 namespace modelrt::internal {
 
@@ -42,16 +44,28 @@ std::chrono::milliseconds Backoff::Next() {
 }
 
 bool SleepBeforeRetry(std::chrono::milliseconds delay, const CallContext& ctx) {
-  // Cancel flags cannot wake a sleep, so sleep in slices and look between them.
-  constexpr auto kSlice = std::chrono::milliseconds(20);
   const auto now = Clock::now();
   if (ctx.cancelled()) return false;
   if (ctx.deadline != Clock::time_point::max() && (ctx.deadline - now) <= delay) return false;
-  const auto wake = now + delay;
-  for (auto t = Clock::now(); t < wake; t = Clock::now()) {
-    if (ctx.cancelled()) return false;
-    std::this_thread::sleep_for(std::min<Clock::duration>(kSlice, wake - t));
+  // Woken by the cancel signal, not by polling the flag.
+  struct Sleep {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool cancelled = false;
+  };
+  auto sleep = std::make_shared<Sleep>();
+  const uint64_t key = ctx.cancel ? ctx.cancel->OnCancel([sleep] {
+    {
+      std::lock_guard<std::mutex> lock(sleep->mu);
+      sleep->cancelled = true;
+    }
+    sleep->cv.notify_all();
+  }) : 0;
+  {
+    std::unique_lock<std::mutex> lock(sleep->mu);
+    sleep->cv.wait_until(lock, now + delay, [&] { return sleep->cancelled; });
   }
+  if (key) ctx.cancel->Forget(key);
   return !ctx.cancelled() && !ctx.expired();
 }
 

@@ -72,7 +72,7 @@ RuntimeCore::RuntimeCore(std::vector<ProviderSource> providers,
 RuntimeCore::~RuntimeCore() { Shutdown(); }
 
 void RuntimeCore::Shutdown() {
-  loads_cancel_->store(true);
+  loads_cancel_->Cancel();
   // Background warmups wait on loads; once the flag stops the providers (and room waits), both
   // groups drain.
   background_.JoinAll();

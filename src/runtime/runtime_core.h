@@ -255,7 +255,7 @@ class RuntimeCore {
   ProviderTable providers_;
   const std::shared_ptr<MetricsRegistry> metrics_;
   // Shared by every load's CallContext: Shutdown sets it so providers stop early.
-  const std::shared_ptr<std::atomic<bool>> loads_cancel_ = std::make_shared<std::atomic<bool>>();
+  const std::shared_ptr<CancelSignal> loads_cancel_ = std::make_shared<CancelSignal>();
   std::unique_ptr<EnginePool> pool_;
   VersionHistory history_;
   std::atomic<uint64_t> next_epoch_{0};

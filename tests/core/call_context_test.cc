@@ -24,5 +24,22 @@ TEST(CallContextTest, CheckStartRefusesOnlyPastTheQueueDeadline) {
   EXPECT_EQ(ctx.CheckStart().code(), StatusCode::kCancelled);
 }
 
+TEST(CallContextTest, CancelWakesWhoeverWaitsOnTheSignalOnce) {
+  CallContext ctx;
+  CallContext copy = ctx;  // copies share the signal
+  int runs = 0, forgotten_runs = 0;
+  ctx.cancel->OnCancel([&] { ++runs; });
+  const uint64_t key = ctx.cancel->OnCancel([&] { ++forgotten_runs; });
+  ctx.cancel->Forget(key);
+  copy.Cancel();
+  copy.Cancel();  // a second cancel runs nothing again
+  EXPECT_TRUE(ctx.cancelled());
+  EXPECT_EQ(runs, 1);
+  EXPECT_EQ(forgotten_runs, 0);
+  // Registered after the fact: runs at once.
+  ctx.cancel->OnCancel([&] { ++runs; });
+  EXPECT_EQ(runs, 2);
+}
+
 }  // namespace
 }  // namespace modelrt

@@ -1,7 +1,7 @@
 #include "providers/llama/batch_worker.h"
 
 #include <algorithm>
-#include <future>
+#include <optional>
 
 #include "core/logging.h"
 
@@ -14,24 +14,33 @@ struct BatchWorker::Request {
   // Worker thread only:
   size_t remaining = 0;  // inputs without an output yet
   std::vector<std::vector<float>> outputs;
-  std::promise<Result<std::vector<std::vector<float>>>> promise;
   bool finished = false;
   std::atomic<int>* active = nullptr;  // the worker's count of unfinished requests
 
-  void Finish(Result<std::vector<std::vector<float>>> result) {
+  // The caller's side: it waits here for the result, or to be woken by its cancel signal.
+  Mutex mu;
+  CondVar cv;
+  std::optional<Result<std::vector<std::vector<float>>>> result GUARDED_BY(mu);
+  bool woken GUARDED_BY(mu) = false;
+
+  void Finish(Result<std::vector<std::vector<float>>> out) {
     if (finished) return;
     finished = true;
     active->fetch_sub(1);
-    promise.set_value(std::move(result));
+    {
+      MutexLock lock(mu);
+      result = std::move(out);
+    }
+    cv.notify_all();
+  }
+  void Wake() {
+    {
+      MutexLock lock(mu);
+      woken = true;
+    }
+    cv.notify_all();
   }
 };
-
-namespace {
-
-// How often a waiting caller rechecks its cancel flag (which has no notification of its own).
-constexpr auto kCancelPoll = std::chrono::milliseconds(20);
-
-}  // namespace
 
 BatchWorkerOptions MakeBatchWorkerOptions(const ModelSpec& spec, const LlamaModelOptions& options,
                                           const llama_model* model) {
@@ -123,7 +132,6 @@ Result<std::vector<std::vector<float>>> BatchWorker::Run(
   request->inputs = std::move(sequences);
   request->ctx = ctx;
   request->active = &active_;
-  auto future = request->promise.get_future();
   {
     MutexLock lock(mu_);
     if (stop_ || !alive_) return UnavailableError("embedding worker is stopped");
@@ -138,17 +146,24 @@ Result<std::vector<std::vector<float>>> BatchWorker::Run(
     // request under load.
     if (worker_waiting_) cv_.notify_all();
   }
-  // A cancelled or expired caller returns at once; the worker drops the request when it reaches
-  // it (the request shares the caller's cancel flag and deadline).
-  while (true) {
-    auto wait = kCancelPoll;
-    if (ctx.deadline != Clock::time_point::max()) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(ctx.deadline - Clock::now());
-      wait = std::clamp(left + std::chrono::milliseconds(1), std::chrono::milliseconds(0), kCancelPoll);
+  // A cancelled or expired caller returns at once (the cancel signal wakes it; no polling); the
+  // worker drops the request when it reaches it (the request shares the caller's context).
+  const uint64_t key = ctx.cancel ? ctx.cancel->OnCancel([request] { request->Wake(); }) : 0;
+  Result<std::vector<std::vector<float>>> out = CancelledError("cancelled");
+  {
+    MutexLock lock(request->mu);
+    auto ready = [&]() REQUIRES(request->mu) { return request->result || request->woken; };
+    if (ctx.deadline == Clock::time_point::max()) {
+      request->cv.wait(lock.native(), ready);
+    } else {
+      request->cv.wait_until(lock.native(), ctx.deadline, ready);
     }
-    if (future.wait_for(wait) == std::future_status::ready) return future.get();
-    MODELRT_RETURN_IF_ERROR(ctx.Check());
+    if (request->result) out = std::move(*request->result);
   }
+  if (key) ctx.cancel->Forget(key);
+  if (out) return out;
+  if (Status status = ctx.Check(); !status.ok()) return status;
+  return out;
 }
 
 int BatchWorker::queue_depth() const {
