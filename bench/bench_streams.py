@@ -50,7 +50,7 @@ def in_flight(port):
     return -1
 
 
-async def stream(port, body, opened):
+async def stream(port, body):
     request = (f"POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
                f"Connection: close\r\n\r\n").encode() + body
@@ -58,7 +58,6 @@ async def stream(port, body, opened):
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(request)
         await writer.drain()
-        opened.append(1)
         data = await reader.read()
         writer.close()
         head = data.split(b"\r\n", 1)[0].decode("latin-1")
@@ -110,10 +109,9 @@ def main():
 
         async def run():
             nonlocal stop
-            opened = []
             s = asyncio.create_task(sampler())
             t0 = time.monotonic()
-            results = await asyncio.gather(*[stream(port, body, opened)
+            results = await asyncio.gather(*[stream(port, body)
                                              for _ in range(a.streams)])
             wall = time.monotonic() - t0
             stop = True
