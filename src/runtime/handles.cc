@@ -22,6 +22,14 @@ CallContext WithCallTimeout(CallContext ctx, std::chrono::milliseconds timeout) 
   return ctx;
 }
 
+Result<RuntimeCore::Lease> AcquireForCall(RuntimeCore& core, const std::string& alias,
+                                          CallContext& ctx) {
+  const auto asked = Clock::now();
+  Result<RuntimeCore::Lease> lease = core.Acquire(alias, ctx);
+  if (lease && ctx.start_by != Clock::time_point::max()) ctx.start_by += Clock::now() - asked;
+  return lease;
+}
+
 }  // namespace internal
 
 ModelSpec ModelHandle::spec() const {
@@ -90,7 +98,18 @@ namespace {
 // the engine and `core` the last one to the runtime, and the engine's thread cannot destroy
 // either (see serial_queue.h).
 struct AsyncGeneration {
+  AsyncGeneration(std::shared_ptr<internal::RuntimeCore> c, const CallContext& ctx)
+      : core(std::move(c)), key(core->AsyncCallStarted(ctx.cancel)) {}
+  ~AsyncGeneration() {
+    lease.reset();  // first: the runtime's Shutdown waits until no engine is held here
+    done = nullptr;
+    core->AsyncCallEnded(key);
+  }
+  AsyncGeneration(const AsyncGeneration&) = delete;
+  AsyncGeneration& operator=(const AsyncGeneration&) = delete;
+
   std::shared_ptr<internal::RuntimeCore> core;
+  uint64_t key;
   std::shared_ptr<const ModelSpec> spec;
   std::shared_ptr<const internal::AliasMetrics> metrics;
   Clock::time_point start;
@@ -112,18 +131,15 @@ void GeneratorHandle::GenerateAsync(const GenerateRequest& request, TokenCallbac
                                     CallContext ctx, GenerateDone done) const {
   Result<internal::RuntimeCore::CallSetup> setup = core_->PrepareCall(alias_);
   if (!setup) return done(setup.error());
-  auto call = std::make_shared<AsyncGeneration>();
-  call->core = core_;
+  auto call = std::make_shared<AsyncGeneration>(core_, ctx);
   call->spec = setup->spec;
   call->metrics = setup->metrics;
   call->done = std::move(done);
   ctx = internal::WithCallTimeout(std::move(ctx), call->spec->timeout);
   call->metrics->calls->Increment();
   call->start = Clock::now();
-  Result<internal::RuntimeCore::Lease> lease = core_->Acquire(alias_, ctx);
+  Result<internal::RuntimeCore::Lease> lease = internal::AcquireForCall(*core_, alias_, ctx);
   if (!lease) return call->Finish(lease.error());
-  // Waiting for the model to load is not queueing (as in RunInstrumentedCall).
-  if (ctx.start_by != Clock::time_point::max()) ctx.start_by += Clock::now() - call->start;
   call->lease.emplace(*std::move(lease));
   auto* model = dynamic_cast<GeneratorModel*>(&call->lease->model());
   if (model == nullptr) {

@@ -23,6 +23,10 @@ namespace modelrt::internal {
 // The caller's context with its deadline moved up to now + timeout when that is sooner.
 // Copies share the caller's cancel flag.
 CallContext WithCallTimeout(CallContext ctx, std::chrono::milliseconds timeout);
+// The alias's engine for one call. Waiting for it to load is not queueing: ctx.start_by moves
+// later by that wait (the call's timeout still bounds both).
+Result<RuntimeCore::Lease> AcquireForCall(RuntimeCore& core, const std::string& alias,
+                                          CallContext& ctx);
 
 // `may_retry` (optional) vetoes a retry, e.g. once a generation has streamed text.
 template <typename M, typename R>
@@ -39,11 +43,7 @@ Result<R> RunInstrumentedCall(RuntimeCore& core, const std::string& alias, CallC
   Status error;
   for (int attempt = 1;; ++attempt) {
     Result<R> result = [&]() -> Result<R> {
-      const auto asked = Clock::now();
-      MODELRT_ASSIGN_OR_RETURN(RuntimeCore::Lease lease, core.Acquire(alias, ctx));
-      // Waiting for the model to load is not queueing: the queue limit starts after it (the
-      // call's timeout still bounds both).
-      if (ctx.start_by != Clock::time_point::max()) ctx.start_by += Clock::now() - asked;
+      MODELRT_ASSIGN_OR_RETURN(RuntimeCore::Lease lease, AcquireForCall(core, alias, ctx));
       M* model = dynamic_cast<M*>(&lease.model());
       if (model == nullptr) {
         return InternalError("model '" + alias + "' does not implement its task " +

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "core/logging.h"
+#include "runtime/serial_queue.h"
 
 namespace modelrt::internal {
 namespace {
@@ -12,6 +13,9 @@ namespace {
 // Checkouts per call: a freshly loaded engine can be evicted (or superseded by a reload) before the
 // caller gets to it; past this many rounds the caller gets Unavailable.
 constexpr int kMaxAcquireRounds = 4;
+// How long Shutdown waits for cancelled asynchronous calls to let go (an engine answers a cancel
+// within one decode step; this only bounds a stuck one).
+constexpr std::chrono::seconds kAsyncDrain{30};
 
 }  // namespace
 
@@ -73,11 +77,36 @@ RuntimeCore::~RuntimeCore() { Shutdown(); }
 
 void RuntimeCore::Shutdown() {
   loads_cancel_->Cancel();
+  calls_cancel_->Cancel();
   // Background warmups wait on loads; once the flag stops the providers (and room waits), both
   // groups drain.
   background_.JoinAll();
   loads_.JoinAll();
+  // Cancelled engines answer at their next step. The queue's own thread cannot wait for what
+  // is queued behind it (only reached if the last handle is dropped there, after the runtime).
+  if (!SerialQueue::AfterCalls().OnQueueThread()) {
+    MutexLock lock(async_mu_);
+    if (!async_cv_.wait_for(lock.native(), kAsyncDrain,
+                            [&]() REQUIRES(async_mu_) { return async_calls_ == 0; })) {
+      Log("runtime")->warn("{} asynchronous call(s) still running at shutdown", async_calls_);
+    }
+  }
   pool_->Shutdown();
+}
+
+uint64_t RuntimeCore::AsyncCallStarted(const std::shared_ptr<CancelSignal>& cancel) {
+  {
+    MutexLock lock(async_mu_);
+    ++async_calls_;
+  }
+  if (cancel == nullptr) return 0;
+  return calls_cancel_->OnCancel([cancel] { cancel->Cancel(); });
+}
+
+void RuntimeCore::AsyncCallEnded(uint64_t key) {
+  calls_cancel_->Forget(key);
+  MutexLock lock(async_mu_);
+  if (--async_calls_ == 0) async_cv_.notify_all();
 }
 
 // ---- The alias table ----------------------------------------------------------------------------

@@ -173,6 +173,12 @@ class RuntimeCore {
   // A healthy engine for the alias (loading one if needed), in flight until the lease goes away.
   Result<Lease> Acquire(std::string_view alias, const CallContext& ctx);
   void RecordError(const ModelSpec& spec, const Status& status);
+  // A call that completes on an engine's thread (GeneratorHandle::GenerateAsync) is counted from
+  // its start until what it held has been dropped: Shutdown cancels those still running and waits
+  // for them, so no engine outlives the runtime on SerialQueue::AfterCalls (at exit, after the
+  // loggers its destructor writes to are gone). Returns the key for AsyncCallEnded.
+  uint64_t AsyncCallStarted(const std::shared_ptr<CancelSignal>& cancel) EXCLUDES(async_mu_);
+  void AsyncCallEnded(uint64_t key) EXCLUDES(async_mu_);
 
   // ---- Reload primitives (HotReloadCoordinator drives them, one reload per
   // alias at a time) -- Validates `new_spec` (nullopt: the current spec) for `alias`. NotFound,
@@ -200,7 +206,8 @@ class RuntimeCore {
   MetricsRegistry& metrics() { return *metrics_; }
   std::shared_ptr<MetricsRegistry> shared_metrics() { return metrics_; }
 
-  // Cancels running loads and joins every thread. Idempotent.
+  // Cancels running loads and asynchronous calls, waits for them and joins every thread.
+  // Idempotent.
   void Shutdown();
 
  private:
@@ -262,6 +269,12 @@ class RuntimeCore {
 
   mutable Mutex mu_;
   std::map<std::string, Entry, std::less<>> entries_ GUARDED_BY(mu_);
+
+  // Asynchronous calls (a leaf lock). Cancelling calls_cancel_ cancels every one still running.
+  const std::shared_ptr<CancelSignal> calls_cancel_ = std::make_shared<CancelSignal>();
+  Mutex async_mu_;
+  CondVar async_cv_;
+  int64_t async_calls_ GUARDED_BY(async_mu_) = 0;
 
   Flights flights_;
   ThreadGroup loads_;       // provider Loads

@@ -32,6 +32,7 @@ void SerialQueue::Post(std::function<void()> fn) {
 }
 
 void SerialQueue::Loop() {
+  thread_id_.store(std::this_thread::get_id());
   MutexLock lock(mu_);
   while (true) {
     cv_.wait(lock.native(), [&]() REQUIRES(mu_) { return stopping_ || !queue_.empty(); });

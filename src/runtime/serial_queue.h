@@ -10,6 +10,7 @@
 // Thread-safety: thread-safe. The destructor runs what is queued, then joins.
 #pragma once
 
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <thread>
@@ -30,6 +31,8 @@ class SerialQueue {
 
   // Queues `fn`; after the destructor began it runs `fn` on the caller's thread instead.
   void Post(std::function<void()> fn) EXCLUDES(mu_);
+  // Whether the caller is running on the queue's thread.
+  bool OnQueueThread() const { return std::this_thread::get_id() == thread_id_.load(); }
 
  private:
   void Loop() EXCLUDES(mu_);
@@ -39,6 +42,7 @@ class SerialQueue {
   std::deque<std::function<void()>> queue_ GUARDED_BY(mu_);
   bool stopping_ GUARDED_BY(mu_) = false;
   std::thread thread_;  // started by the first Post, under mu_
+  std::atomic<std::thread::id> thread_id_{};
 };
 
 }  // namespace modelrt::internal

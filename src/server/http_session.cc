@@ -230,8 +230,11 @@ void HttpSession::BeginRequest() {
   response_stream_ = std::make_shared<ChunkedResponseStream>(
       post_begin, post_chunk, ctx_.call, host_->options().max_stream_buffer_bytes);
   ctx_.stream = response_stream_.get();
-  // Holds the session until an asynchronous handler calls it (the handler moves it out first).
-  ctx_.finish = [self = shared_from_this()](HttpResponse response) {
+  // Holds the session until an asynchronous handler calls it (the handler moves it out first),
+  // counted so that the server's drain also waits for the engine thread to let go of it.
+  auto held = std::make_shared<HeldSession>(shared_from_this(), host_);
+  ctx_.finish = [held](HttpResponse response) {
+    const std::shared_ptr<HttpSession>& self = held->session;
     self->host_->PostIfRunning([&] {
       net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
         self->OnHandlerDone(std::move(response));

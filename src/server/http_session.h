@@ -83,6 +83,22 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // that is still uploading a refused body then sees the response instead of a reset.
   void LingeringClose();
 
+  // A session reference counted by the host (SessionHost::HoldTaken) until it is dropped.
+  struct HeldSession {
+    HeldSession(std::shared_ptr<HttpSession> s, std::shared_ptr<SessionHost> h)
+        : host(std::move(h)), session(std::move(s)) {
+      host->HoldTaken();
+    }
+    ~HeldSession() {
+      session.reset();  // first: this may destroy the session, while the host still waits
+      host->HoldDropped();
+    }
+    HeldSession(const HeldSession&) = delete;
+    HeldSession& operator=(const HeldSession&) = delete;
+    std::shared_ptr<SessionHost> host;
+    std::shared_ptr<HttpSession> session;
+  };
+
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
   std::shared_ptr<SessionHost> host_;

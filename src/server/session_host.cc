@@ -51,7 +51,18 @@ void SessionHost::RequestFinished(const RequestRecord& r) {
   MutexLock lock(mu_);
   --in_flight_;
   metrics_.in_flight().Set(static_cast<double>(in_flight_));
-  if (in_flight_ == 0) idle_cv_.notify_all();
+  if (in_flight_ == 0 && holds_ == 0) idle_cv_.notify_all();
+}
+
+void SessionHost::HoldTaken() {
+  MutexLock lock(mu_);
+  ++holds_;
+}
+
+void SessionHost::HoldDropped() {
+  MutexLock lock(mu_);
+  --holds_;
+  if (in_flight_ == 0 && holds_ == 0) idle_cv_.notify_all();
 }
 
 int64_t SessionHost::in_flight() const {
@@ -82,7 +93,7 @@ bool SessionHost::draining() const {
 bool SessionHost::WaitIdle(std::chrono::steady_clock::time_point deadline) {
   MutexLock lock(mu_);
   return idle_cv_.wait_until(lock.native(), deadline, [&]() REQUIRES(mu_) {
-    return in_flight_ == 0;
+    return in_flight_ == 0 && holds_ == 0;
   });
 }
 

@@ -62,6 +62,12 @@ class SessionHost {
   void RequestFinished(const RequestRecord& record);
   int64_t in_flight() const;
 
+  // A reference to a session held off the I/O threads (the `finish` of an asynchronous handler,
+  // which an engine thread may drop after the request was answered). WaitIdle waits for these
+  // too: a session destroyed after the io_context would use its freed strand.
+  void HoldTaken();
+  void HoldDropped();
+
   // Runs `post` (a net::post to a session's strand) unless the I/O threads were stopped. Engine
   // threads finish asynchronous requests, possibly late: they must not post to an io_context
   // that is gone. StopPosts is called before the server stops its io_context.
@@ -70,7 +76,7 @@ class SessionHost {
 
   void BeginDrain();
   bool draining() const;
-  // Waits until no request is in flight or `deadline` passes; true when idle.
+  // Waits until no request is in flight and no hold is left, or `deadline` passes; true when idle.
   bool WaitIdle(std::chrono::steady_clock::time_point deadline);
 
  private:
@@ -85,6 +91,7 @@ class SessionHost {
   mutable Mutex mu_;
   CondVar idle_cv_;
   int64_t in_flight_ GUARDED_BY(mu_) = 0;
+  int64_t holds_ GUARDED_BY(mu_) = 0;
   bool draining_ GUARDED_BY(mu_) = false;
   std::vector<std::weak_ptr<HttpSession>> sessions_ GUARDED_BY(mu_);
   // Its own lock: taken for every chunk an engine thread posts.

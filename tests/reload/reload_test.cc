@@ -185,17 +185,20 @@ TEST(ReloadTest, ReloadingAnUnloadedAliasLoadsIt) {
   EXPECT_EQ(EmbedOne(*runtime, "embed")->generation, 1u);
 }
 
-TEST(ReloadTest, HistoryKeepsTheNewest32) {
-  auto runtime = BuildReloadRuntime(MakeLlama(), {EmbedderSpec()});
+TEST(ReloadTest, HistoryKeepsTheNewestN) {
+  EXPECT_EQ(ReloadOptions{}.history_size, 32u);  // the default; a small bound keeps this quick
+  ReloadOptions options;
+  options.history_size = 4;
+  auto runtime = BuildReloadRuntime(MakeLlama(), {EmbedderSpec()}, options);
   ASSERT_TRUE(runtime);
   ASSERT_TRUE(runtime->Load("embed").ok());
-  for (int i = 0; i < 34; ++i) ASSERT_TRUE(runtime->Reload("embed").ok()) << i;
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(runtime->Reload("embed").ok()) << i;
   auto history = runtime->VersionHistory("embed");
-  ASSERT_EQ(history.size(), 32u);
+  ASSERT_EQ(history.size(), 4u);
   for (size_t i = 0; i < history.size(); ++i) EXPECT_EQ(history[i].generation, 4 + i);
-  EXPECT_EQ(runtime->Describe("embed")->generation, 35u);
-  EXPECT_EQ(runtime->ReloadLog().size(), 34u);
-  EXPECT_EQ(runtime->VersionHistory().size(), 32u);
+  EXPECT_EQ(runtime->Describe("embed")->generation, 7u);
+  EXPECT_EQ(runtime->ReloadLog().size(), 6u);
+  EXPECT_EQ(runtime->VersionHistory().size(), 4u);
   EXPECT_EQ(runtime->PoolStatus().engines_live, 1);
   EXPECT_EQ(runtime->PoolStatus().engines_draining, 0);
 }
