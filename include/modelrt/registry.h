@@ -156,6 +156,14 @@ class Registry {
   // Applies any change (the typed methods above call this).
   Result<uint64_t> Apply(RegistryChange change);
 
+  // Checks a change in full before it is published (Apply and Rebase): `before` is the current
+  // snapshot, `after` the candidate. A refusal publishes and journals nothing and is the write's
+  // error. A server sets the runtime's ModelRuntime::ValidateChange here, so nothing the runtime
+  // cannot serve is ever published and nothing has to be rolled back. Runs under the writers'
+  // lock: it must not write to the registry.
+  using Validator =
+      std::function<Status(const RegistrySnapshot& before, const RegistrySnapshot& after)>;
+  void SetValidator(Validator validator);
   // Listeners: the returned id unsubscribes. After Unsubscribe returns, the listener is not
   // called again (unless Unsubscribe is called from a listener, which is allowed).
   uint64_t Subscribe(Listener listener);

@@ -46,6 +46,7 @@
 #include "modelrt/model.h"
 #include "modelrt/pool.h"
 #include "modelrt/provider.h"
+#include "modelrt/registry.h"
 #include "modelrt/reload.h"
 #include "modelrt/status.h"
 
@@ -60,7 +61,10 @@ enum class ProviderWarmup { kEager, kLazy };
 struct ModelStatus {
   ModelSpec spec;
   ModelState state = ModelState::kUnloaded;
+  // The last failed load or reload, until an engine is installed. A failed reload leaves the old
+  // engine serving: the state stays loaded and these say why the new spec is not running.
   std::string last_error;
+  std::optional<std::chrono::system_clock::time_point> failed_at;
   ModelInfo info;           // valid when loaded
   int64_t in_flight = 0;    // calls running now (on the live and on draining engines)
   uint64_t generation = 0;  // increments on every successful load or reload
@@ -70,7 +74,7 @@ struct ModelStatus {
 
 namespace internal {
 class RuntimeCore;
-class HotReloadCoordinator;
+class Reconciler;
 }  // namespace internal
 
 class EmbeddingHandle;
@@ -160,13 +164,24 @@ class ModelRuntime {
   // DeadlineExceeded, or the load's error; the old engine keeps serving and the attempt is in
   // ReloadLog() either way.
   Result<ReloadRecord> Reload(std::string_view alias, std::optional<ModelSpec> spec = std::nullopt);
-  // Applies a re-read config (SIGHUP): adds new providers and swaps changed ones in, registers
+  // Applies a re-read config (Reconcile to its catalog, then its pool limits): adds new providers
+  // and swaps changed ones in, registers
   // added aliases, removes deleted ones (their calls in flight finish first), reloads changed ones
   // that are loaded (others just take the new spec; aliases of a changed provider count as
   // changed), applies changed call settings and pool limits, and finally removes providers the
   // config no longer has (only those created from a config; a provider still in use stays, with a
   // note). A provider the config cannot create is a note, and the aliases that need it fail.
   Result<ConfigApplySummary> ApplyConfig(const Config& new_config);
+  // ---- The catalog as a snapshot (what a Registry publishes) ----
+  // Whether the runtime can serve `after`, checked before it is published (a Registry
+  // validator): the providers it adds or changes can be created and the bindings it adds or
+  // changes are accepted by their providers. NotFound (unknown provider), InvalidArgument.
+  Status ValidateChange(const RegistrySnapshot& before, const RegistrySnapshot& after) const;
+  // Brings the runtime to `target`: what it serves now is diffed against it (DiffSnapshots) and
+  // the difference applied as ApplyConfig describes. A load or reload that fails is that alias's
+  // state (ModelStatus last_error and failed_at; the old engine keeps serving), listed in
+  // summary.failed, and tried again by the next Reconcile; nothing is undone.
+  ConfigApplySummary Reconcile(const RegistrySnapshot& target);
   // Reload attempts, oldest first (bounded: ReloadOptions.log_size).
   std::vector<ReloadRecord> ReloadLog() const;
   // The engines an alias has had, oldest first (bounded per alias: ReloadOptions.history_size);
@@ -207,9 +222,9 @@ class ModelRuntime {
 
  private:
   ModelRuntime(std::shared_ptr<internal::RuntimeCore> core,
-               std::unique_ptr<internal::HotReloadCoordinator> reloads);
+               std::unique_ptr<internal::Reconciler> reloads);
   std::shared_ptr<internal::RuntimeCore> core_;
-  std::unique_ptr<internal::HotReloadCoordinator> reloads_;
+  std::unique_ptr<internal::Reconciler> reloads_;
 };
 
 // Common part of the typed handles.

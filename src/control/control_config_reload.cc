@@ -3,7 +3,6 @@
 #include <utility>
 
 #include "control/control_plane.h"
-#include "control/registry_runtime_sync.h"
 #include "core/logging.h"
 
 namespace modelrt::control {
@@ -47,27 +46,20 @@ Result<ConfigReload> ControlPlane::ReloadConfigFile() {
     return s;
   }
   const Config previous = FileSettings();
-  {
-    // The listener reads the pool limits from here while it applies the rebase.
-    MutexLock settings(settings_mu_);
-    file_settings_ = *next;
-  }
   std::vector<std::string> skipped;
+  // Checked in full (the runtime's validator) before it is published: a config the runtime
+  // cannot serve changes nothing, so there is nothing to roll back.
   Result<uint64_t> version = registry_->Rebase(*next, &skipped);
   if (!version) {
-    MutexLock settings(settings_mu_);
-    file_settings_ = previous;
     Status s = version.error().WithPrefix("config not reloaded, nothing applied");
     log->error("{}", s.ToString());
     return s;
   }
-  RegistryRuntimeSync::Outcome outcome = sync_->OutcomeOf(*version);
-  if (!outcome.status.ok()) {
-    log->error("config {} was read but the runtime did not apply it: {}", config_path_,
-               outcome.status.ToString());
-    return outcome.status;
+  {
+    MutexLock settings(settings_mu_);
+    file_settings_ = *next;
   }
-  ConfigReload reload{*version, std::move(outcome.summary)};
+  ConfigReload reload{*version, ReconcileRuntime(&*next)};
   std::vector<std::string> notes;  // the runtime logged its own
   for (const std::string& change : skipped) {
     notes.push_back("run-time change dropped (no longer applies): " + change);

@@ -1,13 +1,12 @@
-// ControlPlane: start-up, model and provider writes with their rollbacks. Config re-reads are in
-// control_config_reload.cc.
+// ControlPlane: start-up, model and provider writes (publish, then reconcile). Config re-reads
+// are in control_config_reload.cc.
 #include "control/control_plane.h"
 
 #include <utility>
 
-#include "control/registry_runtime_sync.h"
+#include "core/file_watcher.h"
 #include "core/logging.h"
-#include "reload/config_diff.h"
-#include "reload/file_watcher.h"
+#include "registry/registry_json.h"
 
 namespace modelrt::control {
 namespace {
@@ -18,12 +17,16 @@ std::string Join(const std::map<std::string, ProviderConfig>& providers) {
   return ids.empty() ? "none" : ids;
 }
 
-// Logs a failed rollback: the registry then holds a change the runtime refused, until the next
-// write or restart brings them together again.
-void CheckRollback(const Result<uint64_t>& rollback, const std::string& what) {
-  if (!rollback.ok()) {
-    Log("control")->error("rolling back {} failed: {}", what, rollback.error().ToString());
-  }
+// The config a runtime built from `snapshot` runs: `settings` (server, pool, reload) with the
+// snapshot's providers, bindings and profiles.
+Config EffectiveConfig(Config settings, const RegistrySnapshot& snapshot) {
+  settings.providers.clear();
+  settings.models.clear();
+  settings.profiles.clear();
+  for (const auto& [id, provider] : snapshot.providers) settings.providers.push_back(provider);
+  for (const auto& [alias, binding] : snapshot.bindings) settings.models.push_back(binding);
+  for (const auto& [name, profile] : snapshot.profiles) settings.profiles.push_back(profile);
+  return settings;
 }
 
 }  // namespace
@@ -37,7 +40,7 @@ ControlPlane::ControlPlane(Config config, std::string config_path)
 ControlPlane::~ControlPlane() {
   // The watcher's callback re-reads the config through everything below: stop it first.
   config_watcher_.reset();
-  sync_.reset();
+  if (registry_) registry_->SetValidator(nullptr);
   runtime_.reset();
 }
 
@@ -46,12 +49,13 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Create(ControlOptions option
   MODELRT_ASSIGN_OR_RETURN(control->registry_,
                            Registry::Create(options.config, {.state_path = options.state_path}));
   // The runtime serves what the registry holds now: the file plus the journal's changes.
-  const Config effective =
-      RegistryRuntimeSync::EffectiveConfig(options.config, *control->registry_->Current());
+  const Config effective = EffectiveConfig(options.config, *control->registry_->Current());
   MODELRT_ASSIGN_OR_RETURN(control->runtime_, ModelRuntime::Builder().SetConfig(effective).Build());
-  ControlPlane* self = control.get();
-  control->sync_ = std::make_unique<RegistryRuntimeSync>(
-      *control->registry_, *control->runtime_, [self] { return self->FileSettings(); });
+  ModelRuntime* runtime = control->runtime_.get();
+  control->registry_->SetValidator(
+      [runtime](const RegistrySnapshot& before, const RegistrySnapshot& after) {
+        return runtime->ValidateChange(before, after);
+      });
   if (options.config.reload.watch_config) {
     if (options.config_path.empty()) {
       Log("control")->warn("reload.watch_config: the embedded catalog has no file to watch");
@@ -65,6 +69,13 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Create(ControlOptions option
 Config ControlPlane::FileSettings() const {
   MutexLock lock(settings_mu_);
   return file_settings_;
+}
+
+ConfigApplySummary ControlPlane::ReconcileRuntime(const Config* settings) {
+  std::shared_ptr<const RegistrySnapshot> snapshot = registry_->Current();
+  if (settings == nullptr) return runtime_->Reconcile(*snapshot);
+  Result<ConfigApplySummary> applied = runtime_->ApplyConfig(EffectiveConfig(*settings, *snapshot));
+  return applied ? *std::move(applied) : ConfigApplySummary{};
 }
 
 void ControlPlane::StartConfigWatch(const ReloadConfig& reload) {
@@ -96,7 +107,7 @@ Result<std::string> ControlPlane::DefaultProvider(const RegistrySnapshot& snapsh
                               " providers are registered (" + Join(snapshot.providers) + ")");
 }
 
-Result<uint64_t> ControlPlane::AddModel(ModelSpec spec) {
+Result<ModelChange> ControlPlane::AddModel(ModelSpec spec) {
   MutexLock lock(write_mu_);
   std::shared_ptr<const RegistrySnapshot> snapshot = registry_->Current();
   if (snapshot->bindings.count(spec.alias) != 0) {
@@ -113,25 +124,14 @@ Result<uint64_t> ControlPlane::AddModel(ModelSpec spec) {
     return NotFoundError("provider: unknown provider '" + spec.provider + "' (registered: " +
                          Join(snapshot->providers) + ")");
   }
-  // The runtime's checks first: a spec its provider rejects never reaches the journal.
-  MODELRT_RETURN_IF_ERROR(runtime_->Validate(spec));
-  const std::string alias = spec.alias;
   MODELRT_ASSIGN_OR_RETURN(uint64_t version, registry_->UpsertBinding(std::move(spec)));
-  RegistryRuntimeSync::Outcome outcome = sync_->OutcomeOf(version);
-  if (!outcome.status.ok()) {
-    // Published, but the runtime refused it (an eager required load failed): undo.
-    CheckRollback(registry_->RemoveBinding(alias), "model '" + alias + "'");
-    return outcome.status;
-  }
-  return version;
+  return ModelChange{version, ReconcileRuntime()};
 }
 
-Result<uint64_t> ControlPlane::RemoveModel(const std::string& alias) {
+Result<ModelChange> ControlPlane::RemoveModel(const std::string& alias) {
   MutexLock lock(write_mu_);
   MODELRT_ASSIGN_OR_RETURN(uint64_t version, registry_->RemoveBinding(alias));
-  // Removing from the runtime cannot meaningfully fail (a missing alias counts as removed); the
-  // sync logs anything else.
-  return version;
+  return ModelChange{version, ReconcileRuntime()};
 }
 
 Result<ReloadRecord> ControlPlane::ReloadModel(const std::string& alias,
@@ -139,16 +139,16 @@ Result<ReloadRecord> ControlPlane::ReloadModel(const std::string& alias,
   if (!spec) return runtime_->Reload(alias);  // the registry does not change
   MutexLock lock(write_mu_);
   spec->alias = alias;
-  // The runtime first (it validates the spec too): a failed reload changes nothing, and the
-  // reload log says why.
+  // A reload with a new spec is a trial: the runtime loads it beside the serving engine first,
+  // and only a spec that took over is published (a failed one changes nothing but the reload
+  // log). Reconciling afterwards finds the runtime already on it.
   MODELRT_ASSIGN_OR_RETURN(ReloadRecord record, runtime_->Reload(alias, *spec));
-  // Saved so a restart or a config re-read keeps the new spec. The listener finds the runtime
-  // already on it and does nothing.
   Result<uint64_t> saved = registry_->UpsertBinding(*std::move(spec));
   if (!saved.ok()) {
     Log("control")->warn("'{}' reloaded with a new spec that was not saved: {}", alias,
                          saved.error().ToString());
   }
+  ReconcileRuntime();
   return record;
 }
 
@@ -157,26 +157,13 @@ Result<ProviderPut> ControlPlane::PutProvider(ProviderConfig provider) {
   std::shared_ptr<const RegistrySnapshot> snapshot = registry_->Current();
   auto old = snapshot->providers.find(provider.id);
   const bool exists = old != snapshot->providers.end();
-  if (exists && internal::SameProviderConfig(old->second, provider)) {
+  if (exists && registry::SameProvider(old->second, provider)) {
     return ProviderPut{snapshot->version, false, {}};  // nothing to do: no needless reloads
   }
-  // A trial creation checks the type and its options before anything is published.
-  Result<std::shared_ptr<Provider>> trial = CreateProvider(provider);
-  if (!trial) {
-    return InvalidArgumentError("provider '" + provider.id + "': " + trial.error().message());
-  }
-  const std::string id = provider.id;
-  Result<uint64_t> version = exists ? registry_->ReplaceProvider(std::move(provider))
-                                    : registry_->RegisterProvider(std::move(provider));
-  if (!version) return version.error();
-  RegistryRuntimeSync::Outcome outcome = sync_->OutcomeOf(*version);
-  if (!outcome.status.ok()) {
-    CheckRollback(exists ? registry_->ReplaceProvider(old->second)
-                         : registry_->RemoveProvider(id, RemovalPolicy::kBlock),
-                  "provider '" + id + "'");
-    return outcome.status;
-  }
-  return ProviderPut{*version, !exists, std::move(outcome.summary)};
+  MODELRT_ASSIGN_OR_RETURN(uint64_t version, exists
+                                                 ? registry_->ReplaceProvider(std::move(provider))
+                                                 : registry_->RegisterProvider(std::move(provider)));
+  return ProviderPut{version, !exists, ReconcileRuntime()};
 }
 
 Result<ProviderRemoval> ControlPlane::RemoveProvider(const std::string& id, RemovalPolicy policy) {
@@ -184,6 +171,7 @@ Result<ProviderRemoval> ControlPlane::RemoveProvider(const std::string& id, Remo
   // Writes are serialized here, so the preview is exactly what the removal takes with it.
   MODELRT_ASSIGN_OR_RETURN(RemovalPreview preview, registry_->PreviewProviderRemoval(id));
   MODELRT_ASSIGN_OR_RETURN(uint64_t version, registry_->RemoveProvider(id, policy));
+  ReconcileRuntime();
   return ProviderRemoval{version, std::move(preview.bindings)};
 }
 

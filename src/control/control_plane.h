@@ -1,25 +1,25 @@
 // ControlPlane: the model lifecycle of a running server — the versioned registry (persisted in a
-// journal), the runtime built from its current snapshot and kept in step with it
-// (RegistryRuntimeSync), the config file it re-reads on SIGHUP, and the optional watch on that
-// file. The admin API calls it; nothing here knows HTTP.
+// journal), which is the only catalog, the runtime that serves its current snapshot, the config
+// file it re-reads on SIGHUP, and the optional watch on that file. The admin API calls it;
+// nothing here knows HTTP.
 //
 //   MODELRT_ASSIGN_OR_RETURN(auto control, ControlPlane::Create({
 //       .config = config, .config_path = "modelrt.yaml",
 //       .state_path = data_dir + "/registry.jsonl"}));
-//   MODELRT_ASSIGN_OR_RETURN(uint64_t version, control->AddModel(spec));   // persisted
+//   MODELRT_ASSIGN_OR_RETURN(ModelChange added, control->AddModel(spec));   // persisted
 //   MODELRT_ASSIGN_OR_RETURN(ConfigReload r, control->ReloadConfigFile()); // SIGHUP
 //   control->runtime().Embedding("embed") ...
 //
-// Writes (models, providers, config re-reads) run one at a time; each goes through the registry,
-// whose listener applies it to the runtime before the write returns. When the runtime refuses a
-// change the registry already published (a required eager model that fails to load, a provider
-// that cannot be created), the change is rolled back with its inverse, so the journal and the
-// runtime never disagree for longer than the write. The cheap checks run first (the runtime
-// validates a spec, a provider is created once as a trial), so most bad requests never reach the
-// journal at all.
+// Every write (model, provider, config re-read) runs one at a time and in two steps:
+//   1. publish: the registry checks the change in full before it publishes it (its rules, then
+//      the runtime's ValidateChange as the registry's validator: providers that can be created,
+//      specs their providers accept), so a change the runtime could not serve is never published;
+//   2. reconcile: the runtime is brought to the published snapshot (ModelRuntime::Reconcile). A
+//      load that fails there is the alias's state (failed, with the error and time; a previous
+//      engine keeps serving), reported in the write's summary, never undone in the registry.
 //
 // Thread-safety: thread-safe. runtime() and registry() may be used freely; they live as long as
-// the ControlPlane.
+// the ControlPlane. The registry is read-only from outside: every change goes through here.
 #pragma once
 
 #include <cstdint>
@@ -39,8 +39,6 @@ class FileWatcher;
 
 namespace modelrt::control {
 
-class RegistryRuntimeSync;
-
 struct ControlOptions {
   // The configuration the server starts with (the file, or the embedded demo catalog).
   Config config;
@@ -54,6 +52,12 @@ struct ControlOptions {
 struct ConfigReload {
   uint64_t version = 0;        // the registry version it published
   ConfigApplySummary summary;  // from the runtime, plus notes about what needs a restart
+};
+
+// What a model write did.
+struct ModelChange {
+  uint64_t version = 0;        // the registry version it published
+  ConfigApplySummary summary;  // the runtime's reconcile (an eager load that failed: `failed`)
 };
 
 struct ProviderPut {
@@ -78,18 +82,16 @@ class ControlPlane {
   ControlPlane& operator=(const ControlPlane&) = delete;
 
   ModelRuntime& runtime() { return *runtime_; }
-  Registry& registry() { return *registry_; }
   const Registry& registry() const { return *registry_; }
   const std::string& config_path() const { return config_path_; }
   bool watching_config() const { return config_watcher_ != nullptr; }
 
   // Registers an alias. AlreadyExists (an alias or profile of that name); NotFound (unknown
-  // provider); InvalidArgument (bad spec, no provider named when several exist); the runtime's
-  // error when it refuses (e.g. a required eager model that fails to load; then nothing is kept).
-  // Returns the registry version.
-  Result<uint64_t> AddModel(ModelSpec spec);
+  // provider); InvalidArgument (bad spec, no provider named when several exist). An eager model
+  // that then fails to load stays registered, failed (summary.failed, ModelStatus.last_error).
+  Result<ModelChange> AddModel(ModelSpec spec);
   // NotFound; FailedPrecondition when a profile uses it.
-  Result<uint64_t> RemoveModel(const std::string& alias);
+  Result<ModelChange> RemoveModel(const std::string& alias);
   // Reloads an alias with `spec` (its current spec, changed), or its current spec when nullopt.
   // A changed spec is saved in the registry once the reload succeeded. Errors: the reload's (the
   // old engine keeps serving).
@@ -110,6 +112,9 @@ class ControlPlane {
   ControlPlane(Config config, std::string config_path);
   // The config file's settings (the last one applied), for rebases.
   Config FileSettings() const;
+  // Step 2 of a write: the runtime follows the registry's current snapshot. `settings`: a config
+  // re-read's, whose pool limits apply too.
+  ConfigApplySummary ReconcileRuntime(const Config* settings = nullptr) REQUIRES(write_mu_);
   // The provider a spec that names none gets: the only one, else "local" when it exists.
   Result<std::string> DefaultProvider(const RegistrySnapshot& snapshot) const;
   void StartConfigWatch(const ReloadConfig& reload);
@@ -122,7 +127,6 @@ class ControlPlane {
   // Destroyed in reverse: the watcher stops first, the runtime goes before the registry.
   std::unique_ptr<Registry> registry_;
   std::unique_ptr<ModelRuntime> runtime_;
-  std::unique_ptr<RegistryRuntimeSync> sync_;
   std::unique_ptr<internal::FileWatcher> config_watcher_;
 };
 

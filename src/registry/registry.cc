@@ -29,6 +29,7 @@ struct Registry::Impl {
   registry::RcuCell<RegistrySnapshot> current;
   Mutex write_mu;
   std::unique_ptr<registry::RegistryJournal> journal GUARDED_BY(write_mu);
+  Validator validator GUARDED_BY(write_mu);
   registry::ChangeNotifier notifier;
 };
 
@@ -157,6 +158,7 @@ Result<uint64_t> Registry::Apply(RegistryChange change) {
     MODELRT_RETURN_IF_ERROR(editor.Apply(&change));
     auto after = std::make_shared<RegistrySnapshot>(std::move(editor).Take());
     after->version = version = before->version + 1;
+    if (impl_->validator) MODELRT_RETURN_IF_ERROR(impl_->validator(*before, *after));
     // Written before it is published: a change readers saw is never lost by a crash.
     if (impl_->journal != nullptr) {
       Json entry = registry::ChangeToJson(change);
@@ -202,6 +204,11 @@ Result<uint64_t> Registry::UpsertProfile(ProfileSpec profile) {
 
 Result<uint64_t> Registry::RemoveProfile(const std::string& name) {
   return Apply({.kind = RegistryChange::Kind::kRemoveProfile, .key = name});
+}
+
+void Registry::SetValidator(Validator validator) {
+  MutexLock lock(impl_->write_mu);
+  impl_->validator = std::move(validator);
 }
 
 uint64_t Registry::Subscribe(Listener listener) {
@@ -258,6 +265,7 @@ Result<uint64_t> Registry::Rebase(const Config& base, std::vector<std::string>* 
     }
     auto after = std::make_shared<RegistrySnapshot>(std::move(editor).Take());
     after->version = version = before->version + 1;
+    if (impl_->validator) MODELRT_RETURN_IF_ERROR(impl_->validator(*before, *after));
     // The journal now holds the carried changes against the new base, so a restart on the new
     // file reproduces this state exactly. Written before it is published, as Apply does.
     if (impl_->journal != nullptr) {

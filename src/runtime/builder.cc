@@ -6,7 +6,7 @@
 
 #include "core/logging.h"
 #include "modelrt/runtime.h"
-#include "reload/hot_reload_coordinator.h"
+#include "runtime/reconciler.h"
 #include "runtime/runtime_core.h"
 
 namespace modelrt {
@@ -118,7 +118,7 @@ Result<std::unique_ptr<ModelRuntime>> ModelRuntime::Builder::Build() {
   }
   core->LoadInBackground(std::move(background));
   auto reloads =
-      std::make_unique<internal::HotReloadCoordinator>(core, reload_options_, pool_config_);
+      std::make_unique<internal::Reconciler>(core, reload_options_, pool_config_);
   return std::unique_ptr<ModelRuntime>(new ModelRuntime(std::move(core), std::move(reloads)));
 }
 

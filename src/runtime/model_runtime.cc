@@ -1,8 +1,8 @@
-// ModelRuntime: the public face of RuntimeCore and HotReloadCoordinator — typed handles,
+// ModelRuntime: the public face of RuntimeCore and Reconciler — typed handles,
 // registration, prefetch, unload, reload, config re-reads, pool status.
 #include "core/logging.h"
 #include "modelrt/runtime.h"
-#include "reload/hot_reload_coordinator.h"
+#include "runtime/reconciler.h"
 #include "runtime/runtime_core.h"
 
 namespace modelrt {
@@ -34,7 +34,7 @@ Status CheckTask(const internal::RuntimeCore& core, std::string_view alias, Task
 }  // namespace
 
 ModelRuntime::ModelRuntime(std::shared_ptr<internal::RuntimeCore> core,
-                           std::unique_ptr<internal::HotReloadCoordinator> reloads)
+                           std::unique_ptr<internal::Reconciler> reloads)
     : core_(std::move(core)), reloads_(std::move(reloads)) {}
 
 // Handles may keep the core alive; its threads must not outlive the runtime. Shutdown first
@@ -59,24 +59,51 @@ Result<GeneratorHandle> ModelRuntime::Generator(std::string_view alias) {
   return GeneratorHandle(core_, std::string(alias));
 }
 
-Status ModelRuntime::Register(ModelSpec spec) {
-  MODELRT_RETURN_IF_ERROR(core_->AddSpec(spec));
+namespace {
+
+// Adds an alias and warms it up per its policy. A required eager model that fails to load is
+// removed again (Register refuses it) unless `keep_failed` (Reconcile: the alias stays, failed,
+// and the error is returned for the summary).
+Status AddAlias(internal::RuntimeCore& core, internal::Reconciler& reconciler, ModelSpec spec,
+                bool keep_failed) {
+  MODELRT_RETURN_IF_ERROR(core.AddSpec(spec));
+  Status warmed;
   switch (spec.warmup) {
     case WarmupPolicy::kLazy: break;
-    case WarmupPolicy::kBackground: core_->LoadInBackground({spec.alias}); break;
+    case WarmupPolicy::kBackground: core.LoadInBackground({spec.alias}); break;
     case WarmupPolicy::kEager: {
-      Status loaded = core_->LoadAll({spec.alias}).front();
+      Status loaded = core.LoadAll({spec.alias}).front();
       if (loaded.ok()) break;
       if (spec.required) {
-        core_->Remove(spec.alias).IgnoreError();
-        return loaded.WithPrefix("required model '" + spec.alias + "'");
+        warmed = loaded.WithPrefix("required model '" + spec.alias + "'");
+        if (!keep_failed) core.Remove(spec.alias).IgnoreError();
+        break;
       }
       Log("runtime")->warn("optional model '{}' failed to load: {}", spec.alias, loaded.ToString());
       break;
     }
   }
-  reloads_->RefreshWatches();
-  return OkStatus();
+  reconciler.RefreshWatches();
+  return warmed;
+}
+
+// A config's catalog as a snapshot (version 0: not the registry's).
+RegistrySnapshot SnapshotOf(const Config& config) {
+  RegistrySnapshot snapshot;
+  for (const ProviderConfig& provider : config.providers) {
+    snapshot.providers.emplace(provider.id, provider);
+  }
+  for (ModelSpec spec : config.models) {
+    if (spec.provider.empty()) spec.provider = "local";  // as a bare list of specs implies
+    snapshot.bindings.emplace(spec.alias, std::move(spec));
+  }
+  return snapshot;
+}
+
+}  // namespace
+
+Status ModelRuntime::Register(ModelSpec spec) {
+  return AddAlias(*core_, *reloads_, std::move(spec), /*keep_failed=*/false);
 }
 
 Status ModelRuntime::Remove(std::string_view alias) {
@@ -122,9 +149,19 @@ Result<ReloadRecord> ModelRuntime::Reload(std::string_view alias, std::optional<
 }
 
 Result<ConfigApplySummary> ModelRuntime::ApplyConfig(const Config& new_config) {
-  return reloads_->ApplyConfig(new_config, [this](ModelSpec spec) {
-    if (spec.provider.empty()) spec.provider = "local";  // as a bare list of specs implies
-    return Register(std::move(spec));
+  ConfigApplySummary summary = Reconcile(SnapshotOf(new_config));
+  summary.pool_limits_changed = reloads_->ApplyPoolLimits(new_config.pool);
+  return summary;
+}
+
+Status ModelRuntime::ValidateChange(const RegistrySnapshot& before,
+                                    const RegistrySnapshot& after) const {
+  return reloads_->Check(before, after);
+}
+
+ConfigApplySummary ModelRuntime::Reconcile(const RegistrySnapshot& target) {
+  return reloads_->Reconcile(target, [this](ModelSpec spec) {
+    return AddAlias(*core_, *reloads_, std::move(spec), /*keep_failed=*/true);
   });
 }
 

@@ -215,6 +215,7 @@ ModelStatus RuntimeCore::StatusOf(const Entry& entry) const {
     status.state = ModelState::kUnloaded;
   }
   status.last_error = entry.last_error;
+  status.failed_at = entry.failed_at;
   if (engines.live) status.info = entry.info;
   status.in_flight = engines.in_flight;
   status.device = entry.key.device;
@@ -423,6 +424,14 @@ Status RuntimeCore::UpdateSpec(const ModelSpec& spec) {
     pool_->SetEngineOptions(new_key, spec.pinned, KeepAliveOf(spec));
   }
   return OkStatus();
+}
+
+void RuntimeCore::RecordReloadFailure(std::string_view alias, const Status& error) {
+  MutexLock lock(mu_);
+  auto it = entries_.find(alias);
+  if (it == entries_.end()) return;
+  it->second.last_error = error.ToString();
+  it->second.failed_at = std::chrono::system_clock::now();
 }
 
 }  // namespace modelrt::internal

@@ -50,7 +50,7 @@
 #include "modelrt/pool.h"
 #include "modelrt/reload.h"
 #include "modelrt/runtime.h"
-#include "reload/version_history.h"
+#include "runtime/version_history.h"
 #include "runtime/provider_table.h"
 #include "runtime/single_flight.h"
 #include "runtime/thread_group.h"
@@ -180,12 +180,24 @@ class RuntimeCore {
   uint64_t AsyncCallStarted(const std::shared_ptr<CancelSignal>& cancel) EXCLUDES(async_mu_);
   void AsyncCallEnded(uint64_t key) EXCLUDES(async_mu_);
 
-  // ---- Reload primitives (HotReloadCoordinator drives them, one reload per
+  // ---- Reload primitives (Reconciler drives them, one reload per
   // alias at a time) -- Validates `new_spec` (nullopt: the current spec) for `alias`. NotFound,
   // InvalidArgument (alias or task differ, provider rejects the options).
   Result<ReloadTarget> PrepareReload(std::string_view alias, std::optional<ModelSpec> new_spec);
   // Provider warmup, provider Load and the model's Warmup, with exceptions turned into Status.
   ModelResult LoadModel(const ModelSpec& spec, Provider& provider, const CallContext& ctx);
+  // The load sequence, for loads and reloads alike: reserve `estimate` bytes under `key`
+  // (evicting idle engines, or waiting up to ctx's deadline), LoadModel, then resize the
+  // reservation to what the engine reports. `wait_for_room` wraps both waits for room (a load
+  // marks its flight as waiting: MakeRoom). Installing is the caller's (CommitLoad, CommitReload).
+  struct LoadedEngine {
+    EnginePool::Reservation room;
+    std::shared_ptr<Model> model;
+  };
+  using RoomWait = std::function<Status(const std::function<Status()>& wait)>;
+  Result<LoadedEngine> LoadEngine(const EngineKey& key, int64_t estimate, const ModelSpec& spec,
+                                  Provider& provider, const CallContext& ctx,
+                                  const RoomWait& wait_for_room = {});
   // Bytes to reserve before loading `spec` under `key`: the key's last engine size when the file is
   // the same, else the provider's estimate (the engine's real size comes at Resize).
   int64_t EstimateBytes(const EngineKey& key, const ModelSpec& spec, const ModelSpec& last,
@@ -197,6 +209,8 @@ class RuntimeCore {
                                              std::shared_ptr<Model> model);
   // Replaces the spec of an alias that has no live engine (and fences off loads of the old).
   Status UpdateSpec(const ModelSpec& spec);
+  // A reload that failed: its error and time join the alias's status (the old engine serves on).
+  void RecordReloadFailure(std::string_view alias, const Status& error);
   // A CallContext for a load: deadline now + timeout, cancelled by Shutdown.
   CallContext LoadContext(std::chrono::milliseconds timeout, const std::string& request_id) const;
 
@@ -220,7 +234,8 @@ class RuntimeCore {
     uint64_t loading_flight = 0;    // the flight loading the alias now (0 = none)
     uint64_t room_wait_flight = 0;  // a flight that was (last) waiting for room in the pool
     bool failed = false;            // the last load failed (and nothing was loaded since)
-    std::string last_error;
+    std::string last_error;         // of the last failed load or reload
+    std::optional<std::chrono::system_clock::time_point> failed_at;
     uint64_t generation = 0;  // the newest generation installed
     ModelInfo info;           // of that engine
     std::optional<std::chrono::system_clock::time_point> last_used;

@@ -148,6 +148,27 @@ Status RuntimeCore::MakeRoom(const std::string& alias, uint64_t flight_id,
   return status;
 }
 
+Result<RuntimeCore::LoadedEngine> RuntimeCore::LoadEngine(const EngineKey& key, int64_t estimate,
+                                                          const ModelSpec& spec,
+                                                          Provider& provider,
+                                                          const CallContext& ctx,
+                                                          const RoomWait& wait_for_room) {
+  auto wait = [&](const std::function<Status()>& fn) {
+    return wait_for_room ? wait_for_room(fn) : fn();
+  };
+  std::optional<EnginePool::Reservation> room;
+  MODELRT_RETURN_IF_ERROR(wait([&]() -> Status {
+    MODELRT_ASSIGN_OR_RETURN(EnginePool::Reservation reserved, pool_->Reserve(key, estimate, ctx));
+    room.emplace(std::move(reserved));
+    return OkStatus();
+  }));
+  MODELRT_ASSIGN_OR_RETURN(std::shared_ptr<Model> model, LoadModel(spec, provider, ctx));
+  // The estimate was the provider's (or the last engine's); the engine now says what it takes.
+  const int64_t bytes = model->Info().memory_bytes;
+  MODELRT_RETURN_IF_ERROR(wait([&] { return room->Resize(bytes, ctx); }));
+  return LoadedEngine{*std::move(room), std::move(model)};
+}
+
 void RuntimeCore::RunLoad(const Flights::FlightPtr& flight, const LoadJob& job) {
   const auto start = Clock::now();
   CallContext ctx;
@@ -155,26 +176,13 @@ void RuntimeCore::RunLoad(const Flights::FlightPtr& flight, const LoadJob& job) 
   ctx.cancel = loads_cancel_;
   ctx.request_id = "load:" + job.spec.alias;
   const std::string& alias = job.spec.alias;
+  Result<LoadedEngine> engine = LoadEngine(
+      job.key, EstimateBytes(job.key, job.spec, job.spec, *job.provider), job.spec,
+      *job.provider, ctx,
+      [&](const std::function<Status()>& wait) { return MakeRoom(alias, flight->id(), wait); });
   std::optional<EnginePool::Reservation> room;
-  ModelResult loaded = InternalError("not loaded");
-  Status status = MakeRoom(alias, flight->id(), [&]() -> Status {
-    MODELRT_ASSIGN_OR_RETURN(
-        EnginePool::Reservation reserved,
-        pool_->Reserve(job.key, EstimateBytes(job.key, job.spec, job.spec, *job.provider), ctx));
-    room.emplace(std::move(reserved));
-    return OkStatus();
-  });
-  if (status.ok()) {
-    loaded = LoadModel(job.spec, *job.provider, ctx);
-    // The estimate was the provider's (or the last engine's); the engine now says what it takes.
-    if (loaded) {
-      const int64_t bytes = (*loaded)->Info().memory_bytes;
-      status = MakeRoom(alias, flight->id(), [&] { return room->Resize(bytes, ctx); });
-      if (!status.ok()) loaded = status;
-    }
-  } else {
-    loaded = status;
-  }
+  ModelResult loaded = engine ? ModelResult(std::move(engine->model)) : ModelResult(engine.error());
+  if (engine) room.emplace(std::move(engine->room));
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   if (!flights_.Claim(flight)) {
     // Abandoned at its deadline; OnLoadAbandoned already marked the alias failed. Dropping `loaded`
@@ -232,6 +240,7 @@ RuntimeCore::LoadResult RuntimeCore::CommitLoad(const LoadJob& job, uint64_t fli
       } else if (!superseded) {
         entry.failed = true;
         entry.last_error = error.ToString();
+        entry.failed_at = std::chrono::system_clock::now();
       }
     }
   }
@@ -250,6 +259,7 @@ void RuntimeCore::RecordInstalled(Entry& entry, const ModelSpec& spec,
   entry.generation = std::max(entry.generation, installed.generation);
   entry.failed = false;
   entry.last_error.clear();
+  entry.failed_at.reset();
   VersionRecord record;
   record.alias = spec.alias;
   record.generation = installed.generation;
@@ -280,6 +290,7 @@ void RuntimeCore::OnLoadAbandoned(const std::string& alias, uint64_t flight_id) 
     entry.loading_flight = 0;
     entry.failed = true;
     entry.last_error = message;
+    entry.failed_at = std::chrono::system_clock::now();
   }
   Log("runtime")->warn("loading '{}': {}", alias, message);
 }

@@ -41,6 +41,7 @@ Json ModelJson(const ModelStatus& status) {
           {"memory_bytes", status.state == ModelState::kLoaded ? status.info.memory_bytes : 0},
           {"last_used", OptionalTime(status.last_used)},
           {"last_error", status.last_error},
+          {"failed_at", OptionalTime(status.failed_at)},
           {"required", spec.required},
           {"pinned", spec.pinned},
           {"device", status.device}};

@@ -58,9 +58,10 @@ HttpResponse AdminModelsHandler::operator()(const HttpRequest& request, RequestC
     case Action::kGet: return Model(alias);
     case Action::kCreate: return Create(request);
     case Action::kDelete: {
-      Result<uint64_t> version = deps_.control->RemoveModel(alias);
-      if (!version) return AdminErrorResponse(version.error());
-      return JsonResponse(200, {{"alias", alias}, {"removed", true}, {"version", *version}});
+      Result<control::ModelChange> removed = deps_.control->RemoveModel(alias);
+      if (!removed) return AdminErrorResponse(removed.error());
+      return JsonResponse(200,
+                          {{"alias", alias}, {"removed", true}, {"version", removed->version}});
     }
     case Action::kLoad: {
       Status loaded = runtime.Load(alias);
@@ -90,8 +91,9 @@ HttpResponse AdminModelsHandler::Create(const HttpRequest& request) const {
   Result<ModelSpec> spec = ParseModelSpec(*body, "POST /admin/models");
   if (!spec) return AdminErrorResponse(spec.error());
   const std::string alias = spec->alias;
-  Result<uint64_t> version = deps_.control->AddModel(*std::move(spec));
-  if (!version) return AdminErrorResponse(version.error());
+  Result<control::ModelChange> added = deps_.control->AddModel(*std::move(spec));
+  if (!added) return AdminErrorResponse(added.error());
+  // Published: an eager load that failed shows as the model's state and last_error.
   return Model(alias, 201);
 }
 

@@ -1,4 +1,5 @@
 #include "server/ops_handler.h"
+#include "server/admin_json.h"
 
 namespace modelrt::server {
 
@@ -28,6 +29,7 @@ HttpResponse OpsHandler::Ready() const {
     ready = ready && ok;
     Json entry = {{"state", ToString(status.state)}};
     if (!status.last_error.empty()) entry["error"] = status.last_error;
+    if (status.failed_at) entry["failed_at"] = Rfc3339(*status.failed_at);
     models[status.spec.alias] = std::move(entry);
   }
   return JsonResponse(ready ? 200 : 503,

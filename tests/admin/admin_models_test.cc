@@ -89,20 +89,45 @@ TEST(AdminModelsTest, ProviderIsTheDefaultWhenLeftOut) {
   EXPECT_EQ(created.json()["provider"], "local");
 }
 
-TEST(AdminModelsTest, ARequiredEagerModelThatFailsIsNotKept) {
+TEST(AdminModelsTest, ARequiredEagerModelThatFailsToLoadIsKeptFailedAndUnready) {
   AdminServer server;
   Json spec = EmbedSpecJson("doomed");
   spec["model"] = FreshDir("junk") + "/missing.gguf";
   spec["warmup"] = "eager";
   spec["required"] = true;
   const uint64_t version = server.control().registry().version();
+  // Published (the spec is valid), then the load failed: that is the model's state, not undone.
   HttpResult r = AdminJson(server.port(), "POST", "/admin/models", spec);
-  EXPECT_GE(r.status, 400) << r.body;
-  EXPECT_THAT(r.json()["error"]["message"].get<std::string>(), HasSubstr("doomed"));
-  EXPECT_FALSE(server.runtime().Contains("doomed"));
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(r.json()["state"], "failed");
+  EXPECT_THAT(r.json()["last_error"].get<std::string>(), HasSubstr("missing.gguf"));
+  EXPECT_TRUE(r.json()["failed_at"].is_string());
   auto snapshot = server.control().registry().Current();
-  EXPECT_EQ(snapshot->bindings.count("doomed"), 0u) << "rolled back";
-  EXPECT_GT(snapshot->version, version);
+  EXPECT_EQ(snapshot->bindings.count("doomed"), 1u);
+  EXPECT_EQ(snapshot->version, version + 1);
+
+  HttpResult listed = AdminCall(server.port(), "GET", "/admin/models/doomed");
+  EXPECT_EQ(listed.json()["state"], "failed");
+  HttpResult ready = AdminCall(server.port(), "GET", "/ready");
+  EXPECT_EQ(ready.status, 503) << ready.body;
+  EXPECT_EQ(ready.json()["models"]["doomed"]["state"], "failed");
+  EXPECT_TRUE(ready.json()["models"]["doomed"]["failed_at"].is_string());
+
+  // Removing it is an ordinary write, and the server is ready again.
+  EXPECT_EQ(AdminCall(server.port(), "DELETE", "/admin/models/doomed").status, 200);
+  EXPECT_FALSE(server.runtime().Contains("doomed"));
+  EXPECT_EQ(AdminCall(server.port(), "GET", "/ready").status, 200);
+}
+
+TEST(AdminModelsTest, ASpecTheProviderRejectsIsNeverPublished) {
+  AdminServer server;
+  Json spec = EmbedSpecJson("odd");
+  spec["options"] = {{"no_such_option", 1}};
+  const uint64_t version = server.control().registry().version();
+  HttpResult r = AdminJson(server.port(), "POST", "/admin/models", spec);
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(server.control().registry().version(), version);
+  EXPECT_FALSE(server.runtime().Contains("odd"));
 }
 
 TEST(AdminModelsTest, LoadUnloadAndReloadMoveTheGeneration) {

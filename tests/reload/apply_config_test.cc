@@ -1,10 +1,10 @@
-// ModelRuntime::ApplyConfig (the SIGHUP path) on real llama engines, and DiffCatalog.
+// ModelRuntime::ApplyConfig (the SIGHUP path) and Reconcile (a registry snapshot) on real llama
+// engines.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 
-#include "reload/config_diff.h"
 #include "reload_test_util.h"
 
 namespace modelrt::reload_test {
@@ -158,27 +158,64 @@ TEST(ApplyConfigTest, ProvidersAreAddedReplacedAndRemoved) {
   EXPECT_TRUE(gone->notes.empty());
 }
 
-TEST(ConfigDiffTest, SortsAliasesByWhatChanged) {
-  using internal::DiffCatalog;
-  ModelSpec a = EmbedderSpec("a"), b = EmbedderSpec("b"), c = ChatSpec("c"), d = ChatSpec("d"),
-            e = EmbedderSpec("e");
-  std::vector<ModelSpec> now = {a, b, c, d, e};
-  ModelSpec b2 = b, c2 = c, d2 = d, e2 = EmbedderSpec("e");
-  b2.options = {{"normalize", false}};  // engine
-  c2.retry.max_attempts = 3;            // settings
-  d2.task = Task::kEmbed;               // task: remove + add
+TEST(ReconcileTest, FollowsASnapshotThroughOneDiff) {
+  auto runtime = BuildReloadRuntime(MakeLlama(), {EmbedderSpec("a"), EmbedderSpec("b"),
+                                                  ChatSpec("c"), ChatSpec("d"), EmbedderSpec("e")});
+  ASSERT_TRUE(runtime);
+  ASSERT_TRUE(runtime->Load("b").ok());
+  ModelSpec b2 = EmbedderSpec("b"), c2 = ChatSpec("c"), d2 = EmbedderSpec("d"),
+            e2 = EmbedderSpec("e"), f = EmbedderSpec("f");
+  b2.options = {{"normalize", false}};  // engine fields, loaded: reloaded
+  c2.retry.max_attempts = 3;            // a setting: in place
   e2.origin = "elsewhere.yaml";         // origin only: unchanged
-  ModelSpec f = EmbedderSpec("f");
-  auto diff = DiffCatalog(now, {b2, c2, d2, e2, f});
-  EXPECT_THAT(diff.removed, ElementsAre("a", "d"));
-  std::vector<std::string> added;
-  for (const auto& s : diff.added) added.push_back(s.alias);
-  EXPECT_THAT(added, ElementsAre("d", "f"));
-  ASSERT_EQ(diff.engine_changed.size(), 1u);
-  EXPECT_EQ(diff.engine_changed[0].alias, "b");
-  ASSERT_EQ(diff.settings_changed.size(), 1u);
-  EXPECT_EQ(diff.settings_changed[0].alias, "c");
-  EXPECT_THAT(diff.unchanged, ElementsAre("e"));
+  RegistrySnapshot next;
+  next.version = 7;
+  for (const ModelSpec& spec : {b2, c2, d2, e2, f}) next.bindings.emplace(spec.alias, spec);
+
+  ConfigApplySummary done = runtime->Reconcile(next);
+  EXPECT_THAT(done.removed, UnorderedElementsAre("a", "d"));  // d changed task: out and back in
+  EXPECT_THAT(done.added, UnorderedElementsAre("d", "f"));
+  EXPECT_THAT(done.reloaded, ElementsAre("b"));
+  EXPECT_THAT(done.updated, ElementsAre("c"));
+  EXPECT_THAT(done.unchanged, ElementsAre("e"));
+  EXPECT_TRUE(done.failed.empty());
+  EXPECT_FALSE(runtime->Contains("a"));
+  EXPECT_EQ(runtime->Describe("d")->spec.task, Task::kEmbed);
+  EXPECT_EQ(runtime->Describe("b")->generation, 2u);
+  EXPECT_EQ(runtime->Describe("c")->spec.retry.max_attempts, 3);
+
+  // The runtime is on the snapshot now: the same target is no change at all.
+  ConfigApplySummary again = runtime->Reconcile(next);
+  EXPECT_TRUE(again.added.empty() && again.removed.empty() && again.reloaded.empty() &&
+              again.updated.empty() && again.failed.empty());
+  EXPECT_EQ(again.unchanged.size(), 5u);
+}
+
+TEST(ReconcileTest, ALoadThatFailsIsTheAliasStateAndTheNextReconcileTriesAgain) {
+  auto runtime = BuildReloadRuntime(MakeLlama(), {EmbedderSpec("embed")});
+  ASSERT_TRUE(runtime);
+  ASSERT_TRUE(runtime->Load("embed").ok());
+  const std::string junk = testing::TestTempDir() + "/junk.gguf";
+  WriteFile(junk, "not a gguf file");
+  ModelSpec broken = EmbedderSpec("embed");
+  broken.model = junk;
+  RegistrySnapshot next;
+  next.bindings.emplace("embed", broken);
+
+  ConfigApplySummary done = runtime->Reconcile(next);
+  ASSERT_EQ(done.failed.size(), 1u);
+  EXPECT_EQ(done.failed[0].first, "embed");
+  Result<ModelStatus> status = runtime->Describe("embed");
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->state, ModelState::kLoaded) << "the old engine keeps serving";
+  EXPECT_EQ(status->generation, 1u);
+  EXPECT_NE(status->spec.model, junk) << "and keeps its spec";
+  EXPECT_FALSE(status->last_error.empty());
+  EXPECT_TRUE(status->failed_at.has_value());
+  // Nothing was undone or forgotten: reconciling again tries the new spec again.
+  ConfigApplySummary again = runtime->Reconcile(next);
+  EXPECT_EQ(again.failed.size(), 1u);
+  EXPECT_EQ(runtime->ReloadLog().size(), 2u);
 }
 
 }  // namespace

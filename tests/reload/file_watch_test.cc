@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <mutex>
 
-#include "reload/file_watcher.h"
+#include "core/file_watcher.h"
 #include "reload_test_util.h"
 
 namespace modelrt::reload_test {

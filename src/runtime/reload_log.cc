@@ -1,4 +1,4 @@
-#include "reload/reload_log.h"
+#include "runtime/reload_log.h"
 
 namespace modelrt {
 

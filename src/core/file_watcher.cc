@@ -1,4 +1,4 @@
-#include "reload/file_watcher.h"
+#include "core/file_watcher.h"
 
 #include <poll.h>
 #include <sys/eventfd.h>

@@ -1,4 +1,4 @@
-#include "reload/version_history.h"
+#include "runtime/version_history.h"
 
 namespace modelrt::internal {
 

@@ -1,4 +1,4 @@
-#include "reload/hot_reload_coordinator.h"
+#include "runtime/reconciler.h"
 
 #include <filesystem>
 #include <utility>
@@ -6,7 +6,7 @@
 #include "core/logging.h"
 
 namespace modelrt::internal {
-HotReloadCoordinator::HotReloadCoordinator(std::shared_ptr<RuntimeCore> core, ReloadOptions options,
+Reconciler::Reconciler(std::shared_ptr<RuntimeCore> core, ReloadOptions options,
                                            PoolConfig pool)
     : core_(std::move(core)), options_(options), log_(options.log_size), pool_config_(pool) {
   if (!options_.watch_model_files) return;
@@ -21,20 +21,20 @@ HotReloadCoordinator::HotReloadCoordinator(std::shared_ptr<RuntimeCore> core, Re
   RefreshWatches();
 }
 
-HotReloadCoordinator::~HotReloadCoordinator() { Stop(); }
+Reconciler::~Reconciler() { Stop(); }
 
-void HotReloadCoordinator::Stop() {
+void Reconciler::Stop() {
   if (watcher_) watcher_->Stop();
 }
 
-std::shared_ptr<Mutex> HotReloadCoordinator::AliasLock(const std::string& alias) {
+std::shared_ptr<Mutex> Reconciler::AliasLock(const std::string& alias) {
   MutexLock lock(locks_mu_);
   auto& mu = alias_locks_[alias];
   if (!mu) mu = std::make_shared<Mutex>();
   return mu;
 }
 
-Result<ReloadRecord> HotReloadCoordinator::Reload(std::string_view alias,
+Result<ReloadRecord> Reconciler::Reload(std::string_view alias,
                                                   std::optional<ModelSpec> spec,
                                                   ReloadTrigger trigger) {
   const std::string name(alias);
@@ -43,7 +43,7 @@ Result<ReloadRecord> HotReloadCoordinator::Reload(std::string_view alias,
   return ReloadLocked(name, std::move(spec), trigger);
 }
 
-Result<ReloadRecord> HotReloadCoordinator::ReloadLocked(const std::string& alias,
+Result<ReloadRecord> Reconciler::ReloadLocked(const std::string& alias,
                                                         std::optional<ModelSpec> spec,
                                                         ReloadTrigger trigger) {
   const auto start = Clock::now();
@@ -84,35 +84,35 @@ Result<ReloadRecord> HotReloadCoordinator::ReloadLocked(const std::string& alias
     if (record.old_source != record.new_source) RefreshWatches();
     return record;
   }
+  core_->RecordReloadFailure(alias, status);
   Log("reload")->warn("reload of '{}' ({}) failed after {} ms; generation {} keeps serving: {}",
                       alias, ToString(trigger), record.duration.count(), record.old_generation,
                       record.error);
   return status;
 }
 
-Status HotReloadCoordinator::RunReload(const RuntimeCore::ReloadTarget& target,
+Status Reconciler::RunReload(const RuntimeCore::ReloadTarget& target,
                                        ReloadRecord* record) {
   const ModelSpec& spec = target.new_spec;
   CallContext ctx = core_->LoadContext(spec.load_timeout, "reload:" + spec.alias);
   // Room beside the old engine, which is never evicted for it: both must fit for a moment.
-  const int64_t estimate = core_->EstimateBytes(target.new_key, spec, target.old_spec, *target.provider);
-  MODELRT_ASSIGN_OR_RETURN(EnginePool::Reservation room,
-                           core_->pool().Reserve(target.new_key, estimate, ctx));
-  MODELRT_ASSIGN_OR_RETURN(std::shared_ptr<Model> model,
-                           core_->LoadModel(spec, *target.provider, ctx));
-  MODELRT_RETURN_IF_ERROR(room.Resize(model->Info().memory_bytes, ctx));
+  const int64_t estimate =
+      core_->EstimateBytes(target.new_key, spec, target.old_spec, *target.provider);
+  MODELRT_ASSIGN_OR_RETURN(RuntimeCore::LoadedEngine engine,
+                           core_->LoadEngine(target.new_key, estimate, spec, *target.provider, ctx));
   if (ctx.expired()) {
     return DeadlineExceededError("loading the new engine exceeded the load timeout of " +
                                  std::to_string(spec.load_timeout.count()) + " ms");
   }
   MODELRT_RETURN_IF_ERROR(ctx.Check());
   MODELRT_ASSIGN_OR_RETURN(EnginePool::Installed installed,
-                           core_->CommitReload(target, std::move(room), std::move(model)));
+                           core_->CommitReload(target, std::move(engine.room),
+                                               std::move(engine.model)));
   record->new_generation = installed.generation;
   return OkStatus();
 }
 
-void HotReloadCoordinator::RefreshWatches() {
+void Reconciler::RefreshWatches() {
   if (!watcher_) return;
   std::vector<std::string> files;
   for (const ModelStatus& status : core_->List()) {
@@ -123,7 +123,7 @@ void HotReloadCoordinator::RefreshWatches() {
   if (!s.ok()) Log("reload")->warn("watching model files: {}", s.ToString());
 }
 
-void HotReloadCoordinator::OnFileChanged(const std::string& path) {
+void Reconciler::OnFileChanged(const std::string& path) {
   for (const ModelStatus& status : core_->List()) {
     if (FileWatcher::Normalize(status.spec.model) != path) continue;
     // Not loaded: nothing to swap; its next load reads the new file anyway.
