@@ -160,9 +160,9 @@ Result<ProviderPut> ControlPlane::PutProvider(ProviderConfig provider) {
   if (exists && registry::SameProvider(old->second, provider)) {
     return ProviderPut{snapshot->version, false, {}};  // nothing to do: no needless reloads
   }
-  MODELRT_ASSIGN_OR_RETURN(uint64_t version, exists
-                                                 ? registry_->ReplaceProvider(std::move(provider))
-                                                 : registry_->RegisterProvider(std::move(provider)));
+  MODELRT_ASSIGN_OR_RETURN(uint64_t version,
+                           exists ? registry_->ReplaceProvider(std::move(provider))
+                                  : registry_->RegisterProvider(std::move(provider)));
   return ProviderPut{version, !exists, ReconcileRuntime()};
 }
 

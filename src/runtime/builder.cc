@@ -117,8 +117,7 @@ Result<std::unique_ptr<ModelRuntime>> ModelRuntime::Builder::Build() {
                          loaded[i].ToString());
   }
   core->LoadInBackground(std::move(background));
-  auto reloads =
-      std::make_unique<internal::Reconciler>(core, reload_options_, pool_config_);
+  auto reloads = std::make_unique<internal::Reconciler>(core, reload_options_, pool_config_);
   return std::unique_ptr<ModelRuntime>(new ModelRuntime(std::move(core), std::move(reloads)));
 }
 

@@ -70,7 +70,9 @@ Status AddAlias(internal::RuntimeCore& core, internal::Reconciler& reconciler, M
   Status warmed;
   switch (spec.warmup) {
     case WarmupPolicy::kLazy: break;
-    case WarmupPolicy::kBackground: core.LoadInBackground({spec.alias}); break;
+    case WarmupPolicy::kBackground:
+      core.LoadInBackground({spec.alias});
+      break;
     case WarmupPolicy::kEager: {
       Status loaded = core.LoadAll({spec.alias}).front();
       if (loaded.ok()) break;

@@ -36,7 +36,8 @@ bool Contains(const std::vector<std::string>& sorted, const std::string& key) {
 RegistrySnapshot Reconciler::Serving() const {
   RegistrySnapshot now;
   for (auto& [id, config] : core_->providers().Configs()) now.providers.emplace(id, config);
-  for (const ModelStatus& status : core_->List()) now.bindings.emplace(status.spec.alias, status.spec);
+  for (const ModelStatus& status : core_->List())
+    now.bindings.emplace(status.spec.alias, status.spec);
   return now;
 }
 
@@ -80,8 +81,7 @@ bool Reconciler::ApplyPoolLimits(const PoolConfig& pool) {
   return true;
 }
 
-Status Reconciler::ApplySpecLocked(const ModelSpec& spec, bool new_engine,
-                                             bool* reloaded) {
+Status Reconciler::ApplySpecLocked(const ModelSpec& spec, bool new_engine, bool* reloaded) {
   *reloaded = false;
   if (new_engine && IsLoaded(*core_, spec.alias)) {
     MODELRT_RETURN_IF_ERROR(ReloadLocked(spec.alias, spec, ReloadTrigger::kConfig).status());
@@ -115,8 +115,7 @@ Status Reconciler::Update(ModelSpec spec, const RegisterFn& register_spec) {
   return OkStatus();
 }
 
-Result<ConfigApplySummary> Reconciler::ReplaceProvider(
-    RuntimeCore::ProviderSource source) {
+Result<ConfigApplySummary> Reconciler::ReplaceProvider(RuntimeCore::ProviderSource source) {
   MutexLock apply(apply_mu_);
   const std::string id = source.provider ? source.provider->id() : "";
   MODELRT_ASSIGN_OR_RETURN(std::vector<std::string> aliases,
@@ -221,9 +220,9 @@ ConfigApplySummary Reconciler::Reconcile(const RegistrySnapshot& target,
       }
       continue;
     }
-    const bool rebound = std::find(summary.providers_replaced.begin(),
-                                   summary.providers_replaced.end(),
-                                   after.provider) != summary.providers_replaced.end();
+    const bool rebound =
+        std::find(summary.providers_replaced.begin(), summary.providers_replaced.end(),
+                  after.provider) != summary.providers_replaced.end();
     const bool new_engine = EngineFieldsDiffer(before, after) || rebound;
     std::shared_ptr<Mutex> mu = AliasLock(alias);
     MutexLock lock(*mu);

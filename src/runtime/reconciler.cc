@@ -6,8 +6,7 @@
 #include "core/logging.h"
 
 namespace modelrt::internal {
-Reconciler::Reconciler(std::shared_ptr<RuntimeCore> core, ReloadOptions options,
-                                           PoolConfig pool)
+Reconciler::Reconciler(std::shared_ptr<RuntimeCore> core, ReloadOptions options, PoolConfig pool)
     : core_(std::move(core)), options_(options), log_(options.log_size), pool_config_(pool) {
   if (!options_.watch_model_files) return;
   auto watcher =
@@ -34,9 +33,8 @@ std::shared_ptr<Mutex> Reconciler::AliasLock(const std::string& alias) {
   return mu;
 }
 
-Result<ReloadRecord> Reconciler::Reload(std::string_view alias,
-                                                  std::optional<ModelSpec> spec,
-                                                  ReloadTrigger trigger) {
+Result<ReloadRecord> Reconciler::Reload(std::string_view alias, std::optional<ModelSpec> spec,
+                                        ReloadTrigger trigger) {
   const std::string name(alias);
   std::shared_ptr<Mutex> mu = AliasLock(name);
   MutexLock lock(*mu);
@@ -44,8 +42,8 @@ Result<ReloadRecord> Reconciler::Reload(std::string_view alias,
 }
 
 Result<ReloadRecord> Reconciler::ReloadLocked(const std::string& alias,
-                                                        std::optional<ModelSpec> spec,
-                                                        ReloadTrigger trigger) {
+                                              std::optional<ModelSpec> spec,
+                                              ReloadTrigger trigger) {
   const auto start = Clock::now();
   ReloadRecord record;
   record.alias = alias;
@@ -91,23 +89,23 @@ Result<ReloadRecord> Reconciler::ReloadLocked(const std::string& alias,
   return status;
 }
 
-Status Reconciler::RunReload(const RuntimeCore::ReloadTarget& target,
-                                       ReloadRecord* record) {
+Status Reconciler::RunReload(const RuntimeCore::ReloadTarget& target, ReloadRecord* record) {
   const ModelSpec& spec = target.new_spec;
   CallContext ctx = core_->LoadContext(spec.load_timeout, "reload:" + spec.alias);
   // Room beside the old engine, which is never evicted for it: both must fit for a moment.
   const int64_t estimate =
       core_->EstimateBytes(target.new_key, spec, target.old_spec, *target.provider);
-  MODELRT_ASSIGN_OR_RETURN(RuntimeCore::LoadedEngine engine,
-                           core_->LoadEngine(target.new_key, estimate, spec, *target.provider, ctx));
+  MODELRT_ASSIGN_OR_RETURN(
+      RuntimeCore::LoadedEngine engine,
+      core_->LoadEngine(target.new_key, estimate, spec, *target.provider, ctx));
   if (ctx.expired()) {
     return DeadlineExceededError("loading the new engine exceeded the load timeout of " +
                                  std::to_string(spec.load_timeout.count()) + " ms");
   }
   MODELRT_RETURN_IF_ERROR(ctx.Check());
-  MODELRT_ASSIGN_OR_RETURN(EnginePool::Installed installed,
-                           core_->CommitReload(target, std::move(engine.room),
-                                               std::move(engine.model)));
+  MODELRT_ASSIGN_OR_RETURN(
+      EnginePool::Installed installed,
+      core_->CommitReload(target, std::move(engine.room), std::move(engine.model)));
   record->new_generation = installed.generation;
   return OkStatus();
 }

@@ -41,11 +41,11 @@
 #include <string_view>
 #include <vector>
 
+#include "core/file_watcher.h"
 #include "core/thread_annotations.h"
 #include "modelrt/catalog.h"
 #include "modelrt/registry.h"
 #include "modelrt/reload.h"
-#include "core/file_watcher.h"
 #include "runtime/reload_log.h"
 #include "runtime/runtime_core.h"
 

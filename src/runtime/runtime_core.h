@@ -50,10 +50,10 @@
 #include "modelrt/pool.h"
 #include "modelrt/reload.h"
 #include "modelrt/runtime.h"
-#include "runtime/version_history.h"
 #include "runtime/provider_table.h"
 #include "runtime/single_flight.h"
 #include "runtime/thread_group.h"
+#include "runtime/version_history.h"
 
 namespace modelrt::internal {
 

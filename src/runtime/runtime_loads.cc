@@ -149,8 +149,7 @@ Status RuntimeCore::MakeRoom(const std::string& alias, uint64_t flight_id,
 }
 
 Result<RuntimeCore::LoadedEngine> RuntimeCore::LoadEngine(const EngineKey& key, int64_t estimate,
-                                                          const ModelSpec& spec,
-                                                          Provider& provider,
+                                                          const ModelSpec& spec, Provider& provider,
                                                           const CallContext& ctx,
                                                           const RoomWait& wait_for_room) {
   auto wait = [&](const std::function<Status()>& fn) {
@@ -177,8 +176,8 @@ void RuntimeCore::RunLoad(const Flights::FlightPtr& flight, const LoadJob& job) 
   ctx.request_id = "load:" + job.spec.alias;
   const std::string& alias = job.spec.alias;
   Result<LoadedEngine> engine = LoadEngine(
-      job.key, EstimateBytes(job.key, job.spec, job.spec, *job.provider), job.spec,
-      *job.provider, ctx,
+      job.key, EstimateBytes(job.key, job.spec, job.spec, *job.provider), job.spec, *job.provider,
+      ctx,
       [&](const std::function<Status()>& wait) { return MakeRoom(alias, flight->id(), wait); });
   std::optional<EnginePool::Reservation> room;
   ModelResult loaded = engine ? ModelResult(std::move(engine->model)) : ModelResult(engine.error());

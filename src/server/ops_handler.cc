@@ -1,4 +1,5 @@
 #include "server/ops_handler.h"
+
 #include "server/admin_json.h"
 
 namespace modelrt::server {

@@ -92,9 +92,8 @@ bool SessionHost::draining() const {
 
 bool SessionHost::WaitIdle(std::chrono::steady_clock::time_point deadline) {
   MutexLock lock(mu_);
-  return idle_cv_.wait_until(lock.native(), deadline, [&]() REQUIRES(mu_) {
-    return in_flight_ == 0 && holds_ == 0;
-  });
+  return idle_cv_.wait_until(lock.native(), deadline,
+                             [&]() REQUIRES(mu_) { return in_flight_ == 0 && holds_ == 0; });
 }
 
 }  // namespace modelrt::server
