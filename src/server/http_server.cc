@@ -26,8 +26,6 @@ namespace {
 
 // Cancelled requests end within a decode step or two; this bounds the wait after the grace.
 constexpr std::chrono::seconds kCancelWait{5};
-// Admin calls that block at once (loads and reloads of different models run side by side).
-constexpr size_t kAdminThreads = 16;
 
 Result<tcp::endpoint> ResolveEndpoint(net::io_context& ioc, const std::string& host, int port) {
   if (port < 0 || port > 65535) {
@@ -122,12 +120,15 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(std::unique_ptr<Impl> impl
   size_t key_count = auth.key_count();
   impl->api = std::make_unique<ApiService>(deps, &impl->server_metrics, std::move(auth),
                                            std::move(admin), created);
-  // The admin routes that wait for models (loads, reloads, registry writes). No API request
-  // holds one of these threads: every API route answers inline or later.
+  // Enough threads for every admitted request of every model to block at once, so admitted work
+  // never queues behind another model's (models registered later share the slack).
+  size_t models = std::max<size_t>(runtime.List().size(), 1) + 2;
+  // Threads a burst started exit once idle for executor_idle_timeout_s.
   impl->executor = std::make_unique<BlockingExecutor>(
-      kAdminThreads, std::chrono::seconds(sc.executor_idle_timeout_s));
-  // Handlers that answer later only parse, admit and hand over (a model that must load is
-  // waited for on the runtime's own threads): a few threads keep up with any burst.
+      std::min<size_t>(static_cast<size_t>(std::max(1, sc.queue_capacity)) * models + 16, 4096),
+      std::chrono::seconds(sc.executor_idle_timeout_s));
+  // Handlers that answer later only parse, admit and hand over: a few threads keep up with any
+  // burst (more only wait on the same cores), and a cold load blocks just this pool.
   impl->dispatch = std::make_unique<BlockingExecutor>(
       std::max<size_t>(4, 2 * static_cast<size_t>(CpuBudget::MachineCores())),
       std::chrono::seconds(sc.executor_idle_timeout_s));
