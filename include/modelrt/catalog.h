@@ -92,7 +92,7 @@ struct ServerConfig {
   int queue_capacity = 256;             // requests per model, queued or running; 429 past this
   int64_t queue_max_tokens = 65536;     // estimated tokens per model, queued or running; 429 past
   int64_t max_queue_wait_ms = 10000;    // 503 when a request would wait longer to start; 0 = none
-  int executor_idle_timeout_s = 30;     // an idle model-call thread exits after this
+  int executor_idle_timeout_s = 30;     // an idle dispatch or admin thread exits after this
   int drain_grace_s = 30;               // SIGTERM waits this long for in-flight requests
   std::string data_dir;                 // "" = $MODELRT_DATA_DIR or ~/.local/share/modelrt
 

@@ -120,7 +120,16 @@ class EmbeddingModel : public Model {
   // Errors: InvalidArgument (empty input, over-long input without truncation),
   // ResourceExhausted (queue full), Cancelled, DeadlineExceeded.
   virtual Result<EmbedResult> Embed(const EmbedRequest& request, const CallContext& ctx) = 0;
+  // The same call without a thread waiting for it: `done` runs exactly once, later on the
+  // engine's thread (so it must be short), or here for what fails before the engine has it.
+  // `request` is read before this returns. This default runs Embed on the caller's thread;
+  // batching engines (llama) override it.
+  virtual void EmbedAsync(const EmbedRequest& request, const CallContext& ctx,
+                          std::function<void(Result<EmbedResult>)> done) {
+    done(Embed(request, ctx));
+  }
 };
+using EmbedDone = std::function<void(Result<EmbedResult>)>;
 
 // ---- Reranking --------------------------------------------------------------------------------
 
@@ -154,7 +163,13 @@ class RerankerModel : public Model {
  public:
   Task task() const override { return Task::kRerank; }
   virtual Result<RerankResult> Rerank(const RerankRequest& request, const CallContext& ctx) = 0;
+  // As EmbeddingModel::EmbedAsync.
+  virtual void RerankAsync(const RerankRequest& request, const CallContext& ctx,
+                           std::function<void(Result<RerankResult>)> done) {
+    done(Rerank(request, ctx));
+  }
 };
+using RerankDone = std::function<void(Result<RerankResult>)>;
 
 // ---- Generation -------------------------------------------------------------------------------
 

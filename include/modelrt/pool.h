@@ -186,6 +186,10 @@ class EnginePool {
     const std::shared_ptr<Model>& shared_model() const { return model_; }
     const EngineKey& key() const;
     uint64_t generation() const;
+    // Ends the call now (the engine counts as idle again) but hands back what keeps the engine
+    // alive, to be dropped elsewhere: on an engine's own thread, dropping the last reference to
+    // a replaced engine would join that very thread. The lease is empty afterwards.
+    std::shared_ptr<const void> CheckIn();
 
    private:
     friend class internal::PoolCore;

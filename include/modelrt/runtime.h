@@ -246,6 +246,10 @@ class ModelHandle {
 class EmbeddingHandle : public ModelHandle {
  public:
   Result<EmbedResult> Embed(const EmbedRequest& request, CallContext ctx = {}) const;
+  // The same call without a thread waiting for it, as GeneratorHandle::GenerateAsync: `done`
+  // runs exactly once, on the engine's thread (short work only) or here for an early error.
+  // A model that must load first is waited for on a thread of the runtime's, not the caller's.
+  void EmbedAsync(EmbedRequest request, CallContext ctx, EmbedDone done) const;
 
  private:
   friend class ModelRuntime;
@@ -255,6 +259,8 @@ class EmbeddingHandle : public ModelHandle {
 class RerankerHandle : public ModelHandle {
  public:
   Result<RerankResult> Rerank(const RerankRequest& request, CallContext ctx = {}) const;
+  // As EmbeddingHandle::EmbedAsync; the request is kept until `done` (the ranking reads it).
+  void RerankAsync(RerankRequest request, CallContext ctx, RerankDone done) const;
 
  private:
   friend class ModelRuntime;
@@ -267,11 +273,11 @@ class GeneratorHandle : public ModelHandle {
   Result<GenerateResult> Generate(const GenerateRequest& request, const TokenCallback& on_piece = {},
                                   CallContext ctx = {}) const;
   // The same call without a thread waiting for it (a server holding thousands of streams):
-  // loads the model if needed on the caller's thread, then returns once the engine has the
-  // request; `on_piece` and `done` run later on the engine's thread (see
-  // GeneratorModel::GenerateAsync) and must be short. `done` runs exactly once. Not retried: a
-  // failure reaches `done` as it is.
-  void GenerateAsync(const GenerateRequest& request, TokenCallback on_piece, CallContext ctx,
+  // returns once the engine has the request, or at once when the model must load first (a
+  // thread of the runtime's waits for the load, not the caller's); `on_piece` and `done` run
+  // later on the engine's thread (see GeneratorModel::GenerateAsync) and must be short. `done`
+  // runs exactly once. Not retried: a failure reaches `done` as it is.
+  void GenerateAsync(GenerateRequest request, TokenCallback on_piece, CallContext ctx,
                      GenerateDone done) const;
 
  private:

@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_runtime.h"
+#include "modelrt/model_names.h"
 
 namespace modelrt::cli {
 namespace {
@@ -97,8 +97,13 @@ Status RunRerank(const CommonArgs& common, const RerankArgs& args) {
 
 Status RunGenerate(const CommonArgs& common, const GenerateArgs& args) {
   MODELRT_ASSIGN_OR_RETURN(Config config, LoadCliConfig(common.config_path));
+  std::vector<ProfileSpec> profiles = config.profiles;
   MODELRT_ASSIGN_OR_RETURN(auto runtime, BuildLazyRuntime(std::move(config)));
-  MODELRT_ASSIGN_OR_RETURN(GeneratorHandle handle, runtime->Generator(args.alias));
+  // A profile name works here as in the API: its alias, with its system prompt in front.
+  ModelNames names(*runtime, std::move(profiles));
+  MODELRT_ASSIGN_OR_RETURN(ResolvedModel model,
+                           names.Resolve(args.alias, Task::kGenerate, "generate"));
+  MODELRT_ASSIGN_OR_RETURN(GeneratorHandle handle, runtime->Generator(model.alias));
   GenerateRequest request;
   if (args.chat || !args.system.empty()) {
     if (!args.system.empty()) request.messages.push_back({"system", args.system});
@@ -106,6 +111,7 @@ Status RunGenerate(const CommonArgs& common, const GenerateArgs& args) {
   } else {
     request.prompt = args.prompt;
   }
+  model.ApplyTo(request);
   request.max_tokens = args.max_tokens;
   if (args.temperature) request.sampling.temperature = *args.temperature;
   request.sampling.seed = args.seed;

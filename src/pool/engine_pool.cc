@@ -70,6 +70,12 @@ void EnginePool::Lease::Reset() {
   model_.reset();  // the last holder of a retired engine frees it here, outside the pool's lock
 }
 
+std::shared_ptr<const void> EnginePool::Lease::CheckIn() {
+  if (core_ != nullptr) std::exchange(core_, nullptr)->Release(engine_);
+  using Held = std::pair<std::shared_ptr<internal::PooledEngine>, std::shared_ptr<Model>>;
+  return std::make_shared<const Held>(std::move(engine_), std::move(model_));
+}
+
 const EngineKey& EnginePool::Lease::key() const { return engine_->key; }
 
 uint64_t EnginePool::Lease::generation() const { return engine_->generation; }

@@ -23,9 +23,9 @@ CallContext WithCallTimeout(CallContext ctx, std::chrono::milliseconds timeout) 
 }
 
 Result<RuntimeCore::Lease> AcquireForCall(RuntimeCore& core, const std::string& alias,
-                                          CallContext& ctx) {
+                                          CallContext& ctx, bool counted) {
   const auto asked = Clock::now();
-  Result<RuntimeCore::Lease> lease = core.Acquire(alias, ctx);
+  Result<RuntimeCore::Lease> lease = core.Acquire(alias, ctx, counted);
   if (lease && ctx.start_by != Clock::time_point::max()) ctx.start_by += Clock::now() - asked;
   return lease;
 }
@@ -93,20 +93,26 @@ Result<GenerateResult> GeneratorHandle::Generate(const GenerateRequest& request,
 
 namespace {
 
-// What an asynchronous generation holds until it is done. Given to the engine's callback and,
-// once that ran, dropped on SerialQueue::AfterCalls(): the lease may hold the last reference to
-// the engine and `core` the last one to the runtime, and the engine's thread cannot destroy
-// either (see serial_queue.h).
-struct AsyncGeneration {
-  AsyncGeneration(std::shared_ptr<internal::RuntimeCore> c, const CallContext& ctx)
+// What an asynchronous call holds until it is done. Always destroyed on SerialQueue::AfterCalls()
+// (MakeAsyncCall's deleter), whichever thread drops the last reference: the lease may hold the
+// last reference to the engine, `core` the last one to the runtime and `done` what the caller
+// captured, and an engine's thread cannot destroy any of them (it would join itself; see
+// serial_queue.h). Copies of the engine's callback can live anywhere in its chain, so the drop
+// is made safe where it happens, not by moving references out of one copy. Counted by the core
+// from start to drop (RuntimeCore::AsyncCallStarted).
+template <typename R>
+struct AsyncCall {
+  AsyncCall(std::shared_ptr<internal::RuntimeCore> c, const CallContext& ctx)
       : core(std::move(c)), key(core->AsyncCallStarted(ctx.cancel)) {}
-  ~AsyncGeneration() {
+  ~AsyncCall() {
     lease.reset();  // first: the runtime's Shutdown waits until no engine is held here
+    engine.reset();
     done = nullptr;
+    answered = nullptr;
     core->AsyncCallEnded(key);
   }
-  AsyncGeneration(const AsyncGeneration&) = delete;
-  AsyncGeneration& operator=(const AsyncGeneration&) = delete;
+  AsyncCall(const AsyncCall&) = delete;
+  AsyncCall& operator=(const AsyncCall&) = delete;
 
   std::shared_ptr<internal::RuntimeCore> core;
   uint64_t key;
@@ -114,44 +120,135 @@ struct AsyncGeneration {
   std::shared_ptr<const internal::AliasMetrics> metrics;
   Clock::time_point start;
   std::optional<internal::RuntimeCore::Lease> lease;
-  GenerateDone done;
+  std::shared_ptr<const void> engine;  // the lease's engine once checked in, until the drop
+  std::function<void(Result<R>)> done;
+  std::function<void(Result<R>)> answered;  // `done` once called, kept until the drop
 
-  void Finish(Result<GenerateResult> result) {
+  void Finish(Result<R> result) {
+    if (!done) return;  // answered already
     metrics->call_seconds->Observe(std::chrono::duration<double>(Clock::now() - start).count());
     if (result && lease) result->generation = lease->generation();
+    // Checked in before `done`: whoever sees the answer finds the engine idle again.
+    if (lease) engine = lease->CheckIn();
+    lease.reset();
     if (!result) core->RecordError(*spec, result.error());
-    GenerateDone call = std::move(done);
-    call(std::move(result));
+    answered = std::move(done);
+    answered(std::move(result));
   }
 };
 
-}  // namespace
+template <typename R>
+std::shared_ptr<AsyncCall<R>> MakeAsyncCall(std::shared_ptr<internal::RuntimeCore> core,
+                                            const CallContext& ctx) {
+  return std::shared_ptr<AsyncCall<R>>(
+      new AsyncCall<R>(std::move(core), ctx), [](AsyncCall<R>* call) {
+        internal::SerialQueue::AfterCalls().Post([call] { delete call; });
+      });
+}
 
-void GeneratorHandle::GenerateAsync(const GenerateRequest& request, TokenCallback on_piece,
-                                    CallContext ctx, GenerateDone done) const {
-  Result<internal::RuntimeCore::CallSetup> setup = core_->PrepareCall(alias_);
+// Hands the call to its model once it holds a lease: `start` gives the request to the model with
+// the callback that finishes the call.
+template <typename M, typename R>
+using AsyncStart = std::function<void(M&, const CallContext&, std::function<void(Result<R>)>)>;
+
+template <typename M, typename R>
+void StartOnEngine(const std::shared_ptr<AsyncCall<R>>& call, const std::string& alias,
+                   const CallContext& ctx, const AsyncStart<M, R>& start) {
+  auto* model = dynamic_cast<M*>(&call->lease->model());
+  if (model == nullptr) {
+    return call->Finish(InternalError("model '" + alias + "' does not implement its task " +
+                                      std::string(ToString(call->spec->task))));
+  }
+  if (Status status = ctx.Check(); !status.ok()) return call->Finish(std::move(status));
+  start(*model, ctx, [call](Result<R> result) { call->Finish(std::move(result)); });
+}
+
+// RunInstrumentedCall without a thread waiting: setup, timeout, metrics and a lease, then
+// `start` (which must own what it reads: it may run on another thread). A live engine is used
+// from this thread; a model that must load first is waited for on a waiter thread of the core
+// (RuntimeCore::SpawnLoadWaiter), so the caller's thread never blocks on a load. Not retried: a
+// failure reaches `done` as it is.
+template <typename M, typename R>
+void RunAsyncCall(const std::shared_ptr<internal::RuntimeCore>& core, const std::string& alias,
+                  CallContext ctx, AsyncStart<M, R> start, std::function<void(Result<R>)> done) {
+  Result<internal::RuntimeCore::CallSetup> setup = core->PrepareCall(alias);
   if (!setup) return done(setup.error());
-  auto call = std::make_shared<AsyncGeneration>(core_, ctx);
+  auto call = MakeAsyncCall<R>(core, ctx);
   call->spec = setup->spec;
   call->metrics = setup->metrics;
   call->done = std::move(done);
   ctx = internal::WithCallTimeout(std::move(ctx), call->spec->timeout);
   call->metrics->calls->Increment();
   call->start = Clock::now();
-  Result<internal::RuntimeCore::Lease> lease = internal::AcquireForCall(*core_, alias_, ctx);
-  if (!lease) return call->Finish(lease.error());
-  call->lease.emplace(*std::move(lease));
-  auto* model = dynamic_cast<GeneratorModel*>(&call->lease->model());
-  if (model == nullptr) {
-    return call->Finish(InternalError("model '" + alias_ + "' does not implement its task generate"));
+  Result<std::optional<internal::RuntimeCore::Lease>> live = core->TryAcquire(alias);
+  if (!live) return call->Finish(live.error());
+  if (*live) {
+    call->lease.emplace(std::move(**live));
+    return StartOnEngine<M, R>(call, alias, ctx, start);
   }
-  if (Status status = ctx.Check(); !status.ok()) return call->Finish(std::move(status));
-  model->GenerateAsync(request, std::move(on_piece), ctx,
-                       [call](Result<GenerateResult> result) mutable {
-                         call->Finish(std::move(result));
-                         // Moved out: the engine's copy of this callback holds nothing now.
-                         internal::SerialQueue::AfterCalls().Post([held = std::move(call)] {});
-                       });
+  auto wait = [call, alias, ctx, start = std::move(start)]() mutable {
+    Result<internal::RuntimeCore::Lease> lease =
+        internal::AcquireForCall(*call->core, alias, ctx, /*counted=*/true);
+    if (!lease) return call->Finish(lease.error());
+    call->lease.emplace(*std::move(lease));
+    StartOnEngine<M, R>(call, alias, ctx, start);
+  };
+  if (!core->SpawnLoadWaiter(std::move(wait))) {
+    call->Finish(CancelledError("the runtime is shutting down"));
+  }
+}
+
+}  // namespace
+
+void EmbeddingHandle::EmbedAsync(EmbedRequest request, CallContext ctx, EmbedDone done) const {
+  if (Status bad = internal::CheckDimensions(request, std::nullopt, alias_); !bad.ok()) {
+    return done(bad);
+  }
+  auto held = std::make_shared<const EmbedRequest>(std::move(request));
+  RunAsyncCall<EmbeddingModel, EmbedResult>(
+      core_, alias_, std::move(ctx),
+      [held, alias = alias_](EmbeddingModel& model, const CallContext& c, EmbedDone finish) {
+        if (held->dimensions) {
+          Status bad = internal::CheckDimensions(*held, model.Info().dimensions, alias);
+          if (!bad.ok()) return finish(bad);
+        }
+        model.EmbedAsync(*held, c, [held, finish = std::move(finish)](Result<EmbedResult> result) {
+          if (result) internal::ApplyDimensions(*held, *result);
+          finish(std::move(result));
+        });
+      },
+      std::move(done));
+}
+
+void RerankerHandle::RerankAsync(RerankRequest request, CallContext ctx, RerankDone done) const {
+  if (Status bad = internal::CheckRanking(request); !bad.ok()) return done(bad);
+  // The ranking reads the documents (return_documents) once the scores are in.
+  auto held = std::make_shared<const RerankRequest>(std::move(request));
+  RunAsyncCall<RerankerModel, RerankResult>(
+      core_, alias_, std::move(ctx),
+      [held](RerankerModel& model, const CallContext& c, RerankDone finish) {
+        model.RerankAsync(*held, c,
+                          [held, finish = std::move(finish)](Result<RerankResult> result) {
+                            if (result) {
+                              Status ranked = internal::RankDocuments(*held, *result);
+                              if (!ranked.ok()) return finish(ranked);
+                            }
+                            finish(std::move(result));
+                          });
+      },
+      std::move(done));
+}
+
+void GeneratorHandle::GenerateAsync(GenerateRequest request, TokenCallback on_piece,
+                                    CallContext ctx, GenerateDone done) const {
+  auto held = std::make_shared<const GenerateRequest>(std::move(request));
+  RunAsyncCall<GeneratorModel, GenerateResult>(
+      core_, alias_, std::move(ctx),
+      [held, on_piece = std::move(on_piece)](GeneratorModel& model, const CallContext& c,
+                                             GenerateDone finish) {
+        model.GenerateAsync(*held, on_piece, c, std::move(finish));
+      },
+      std::move(done));
 }
 
 }  // namespace modelrt

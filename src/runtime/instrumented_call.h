@@ -25,8 +25,9 @@ namespace modelrt::internal {
 CallContext WithCallTimeout(CallContext ctx, std::chrono::milliseconds timeout);
 // The alias's engine for one call. Waiting for it to load is not queueing: ctx.start_by moves
 // later by that wait (the call's timeout still bounds both).
+// `counted`: as RuntimeCore::Acquire's.
 Result<RuntimeCore::Lease> AcquireForCall(RuntimeCore& core, const std::string& alias,
-                                          CallContext& ctx);
+                                          CallContext& ctx, bool counted = false);
 
 // `may_retry` (optional) vetoes a retry, e.g. once a generation has streamed text.
 template <typename M, typename R>

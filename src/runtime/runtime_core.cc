@@ -47,6 +47,11 @@ RuntimeCore::Lease::Lease(Lease&& other) noexcept
       alias_(std::move(other.alias_)),
       lease_(std::move(other.lease_)) {}
 
+std::shared_ptr<const void> RuntimeCore::Lease::CheckIn() {
+  if (core_ != nullptr) std::exchange(core_, nullptr)->Release(alias_);
+  return lease_.CheckIn();
+}
+
 RuntimeCore::Lease::~Lease() {
   if (core_ != nullptr) core_->Release(alias_);
   // lease_ ends after: the pool hears of the release with no runtime lock held.
@@ -82,6 +87,7 @@ void RuntimeCore::Shutdown() {
   // groups drain.
   background_.JoinAll();
   loads_.JoinAll();
+  waiters_.JoinAll();  // cancelled above (calls_cancel_), they stop waiting for loads
   // Cancelled engines answer at their next step. The queue's own thread cannot wait for what
   // is queued behind it (only reached if the last handle is dropped there, after the runtime).
   if (!SerialQueue::AfterCalls().OnQueueThread()) {
@@ -256,8 +262,26 @@ Status RuntimeCore::Unload(std::string_view alias) {
   return OkStatus();
 }
 
-Result<RuntimeCore::Lease> RuntimeCore::Acquire(std::string_view alias_view,
-                                                const CallContext& ctx) {
+Result<std::optional<RuntimeCore::Lease>> RuntimeCore::TryAcquire(std::string_view alias_view) {
+  const std::string alias(alias_view);
+  EngineKey key;
+  {
+    MutexLock lock(mu_);
+    auto it = entries_.find(alias);
+    if (it == entries_.end()) return NotFoundError("unknown model '" + alias + "'");
+    key = it->second.key;
+  }
+  Result<EnginePool::Lease> lease = pool_->Checkout(key, /*count=*/true);
+  if (!lease) return std::optional<Lease>();
+  MutexLock lock(mu_);
+  auto it = entries_.find(alias);
+  if (it == entries_.end()) return NotFoundError("unknown model '" + alias + "'");
+  it->second.last_used = std::chrono::system_clock::now();
+  return std::optional<Lease>(Lease(this, alias, *std::move(lease)));
+}
+
+Result<RuntimeCore::Lease> RuntimeCore::Acquire(std::string_view alias_view, const CallContext& ctx,
+                                                bool counted) {
   const std::string alias(alias_view);
   for (int round = 0;; ++round) {
     EngineKey key;
@@ -268,7 +292,7 @@ Result<RuntimeCore::Lease> RuntimeCore::Acquire(std::string_view alias_view,
       key = it->second.key;
     }
     // Only the first look counts as a pool hit or miss; later ones follow our own load.
-    Result<EnginePool::Lease> lease = pool_->Checkout(key, /*count=*/round == 0);
+    Result<EnginePool::Lease> lease = pool_->Checkout(key, /*count=*/round == 0 && !counted);
     if (lease) {
       MutexLock lock(mu_);
       auto it = entries_.find(alias);

@@ -86,6 +86,8 @@ class RuntimeCore {
     ~Lease();
     Model& model() const { return lease_.model(); }
     uint64_t generation() const { return lease_.generation(); }
+    // EnginePool::Lease::CheckIn: the call is over; the result keeps the engine alive.
+    std::shared_ptr<const void> CheckIn();
 
    private:
     RuntimeCore* core_;
@@ -171,7 +173,13 @@ class RuntimeCore {
 
   // ---- Calls ----
   // A healthy engine for the alias (loading one if needed), in flight until the lease goes away.
-  Result<Lease> Acquire(std::string_view alias, const CallContext& ctx);
+  // `counted`: the caller's TryAcquire already counted this call's pool hit or miss.
+  Result<Lease> Acquire(std::string_view alias, const CallContext& ctx, bool counted = false);
+  // The alias's engine if one is live now, else nullopt (nothing loads). NotFound.
+  Result<std::optional<Lease>> TryAcquire(std::string_view alias);
+  // Runs `wait` on a thread of its own: an asynchronous call whose model must load first blocks
+  // there, not on the caller's (a server's few dispatch threads). False after Shutdown began.
+  bool SpawnLoadWaiter(std::function<void()> wait) { return waiters_.Spawn(std::move(wait)); }
   void RecordError(const ModelSpec& spec, const Status& status);
   // A call that completes on an engine's thread (GeneratorHandle::GenerateAsync) is counted from
   // its start until what it held has been dropped: Shutdown cancels those still running and waits
@@ -294,6 +302,7 @@ class RuntimeCore {
   Flights flights_;
   ThreadGroup loads_;       // provider Loads
   ThreadGroup background_;  // background warmups (they wait on loads_)
+  ThreadGroup waiters_;     // asynchronous calls waiting for their model to load
 };
 
 // Where a spec came from, for messages: its origin, else "model 'alias'".

@@ -20,7 +20,6 @@ ApiService::ApiService(HandlerDeps deps, ServerMetrics* server_metrics, ApiKeyAu
     : auth_(std::move(auth)), admin_(std::move(admin)) {
   const RouteOptions open_inline{.auth = false, .inline_ok = true};
   const RouteOptions inline_ok{.auth = true, .inline_ok = true};
-  const RouteOptions blocking{.auth = true, .inline_ok = false};
   const RouteOptions later{.auth = true, .inline_ok = false, .answers_later = true};
   using Ops = OpsHandler::Kind;
   router_.Add("GET", "/health", OpsHandler(deps, server_metrics, Ops::kHealth), open_inline);
@@ -31,14 +30,14 @@ ApiService::ApiService(HandlerDeps deps, ServerMetrics* server_metrics, ApiKeyAu
               inline_ok);
   router_.Add("GET", "/v1/models/{id}", ModelsHandler(deps, ModelsHandler::Mode::kGet, created),
               inline_ok);
-  router_.Add("POST", "/v1/embeddings", EmbeddingsHandler(deps), blocking);
+  router_.Add("POST", "/v1/embeddings", EmbeddingsHandler(deps), later);
   router_.Add("POST", "/v1/chat/completions", CompletionsHandler(deps, CompletionKind::kChat),
               later);
   router_.Add("POST", "/v1/completions", CompletionsHandler(deps, CompletionKind::kText), later);
   using Shape = RerankHandler::Shape;
-  router_.Add("POST", "/v1/rerank", RerankHandler(deps, Shape::kV1), blocking);
-  router_.Add("POST", "/v2/rerank", RerankHandler(deps, Shape::kCohereV2), blocking);
-  router_.Add("POST", "/rerank", RerankHandler(deps, Shape::kTei), blocking);
+  router_.Add("POST", "/v1/rerank", RerankHandler(deps, Shape::kV1), later);
+  router_.Add("POST", "/v2/rerank", RerankHandler(deps, Shape::kCohereV2), later);
+  router_.Add("POST", "/rerank", RerankHandler(deps, Shape::kTei), later);
   if (deps.control != nullptr) AddAdminRoutes(deps);
 }
 

@@ -1,11 +1,11 @@
 #include "server/completions_handler.h"
 
-#include <future>
 #include <memory>
 #include <utility>
 
 #include "server/error_mapper.h"
 #include "server/json_fields.h"
+#include "server/later_answer.h"
 #include "server/model_availability.h"
 #include "server/work_estimate.h"
 
@@ -115,9 +115,7 @@ class PendingCompletion {
 
 HttpResponse CompletionsHandler::operator()(const HttpRequest& request,
                                             RequestContext& ctx) const {
-  // Taken first: every answer below, early errors included, is this handler's return value,
-  // and only the engine's is given to `finish`.
-  std::function<void(HttpResponse)> finish = std::move(ctx.finish);
+  LaterAnswer later(ctx);
   Result<Json> body = ParseJsonObject(request.body);
   if (!body) return ErrorResponse(body.error());
   Result<GenerationCall> call = kind_ == CompletionKind::kChat
@@ -131,21 +129,17 @@ HttpResponse CompletionsHandler::operator()(const HttpRequest& request,
   Result<GeneratorHandle> handle = deps_.runtime->Generator(call->model.alias);
   if (!handle) return ErrorResponse(handle.error());
 
-  // Outside a session (no `finish`), wait here for what the engine answers.
-  std::promise<HttpResponse> answered;
-  const bool waits = !finish;
-  if (waits) finish = [&answered](HttpResponse response) { answered.set_value(std::move(response)); };
-  auto pending = std::make_shared<PendingCompletion>(deps_, kind_, *call, ctx,
-                                                     std::move(*admitted.ticket), std::move(finish));
+  auto pending = std::make_shared<PendingCompletion>(
+      deps_, kind_, *call, ctx, std::move(*admitted.ticket), later.TakeFinish());
   TokenCallback on_piece;
   if (pending->streamed()) {
     on_piece = [pending](std::string_view piece) { return pending->OnPiece(piece); };
   }
   // From here the request holds no thread: the engine calls back when it has text.
-  handle->GenerateAsync(call->request, std::move(on_piece), ctx.call,
-                        [pending](Result<GenerateResult> result) { pending->Done(std::move(result)); });
-  if (waits) return answered.get_future().get();
-  return HttpResponse::Later();
+  handle->GenerateAsync(
+      std::move(call->request), std::move(on_piece), ctx.call,
+      [pending](Result<GenerateResult> result) { pending->Done(std::move(result)); });
+  return later.Pending();
 }
 
 }  // namespace modelrt::server

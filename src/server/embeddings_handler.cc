@@ -8,6 +8,7 @@
 
 #include "server/error_mapper.h"
 #include "server/json_fields.h"
+#include "server/later_answer.h"
 #include "server/model_availability.h"
 #include "server/work_estimate.h"
 
@@ -117,54 +118,10 @@ std::string EmbeddingsHandler::EncodeBase64(const std::vector<float>& v) {
   return out;
 }
 
-HttpResponse EmbeddingsHandler::operator()(const HttpRequest& request, RequestContext& ctx) const {
-  Result<HttpResponse> response = Handle(request, ctx);
-  if (!response) return ErrorResponse(response.error());
-  return std::move(response).value();
-}
-
-Result<HttpResponse> EmbeddingsHandler::Handle(const HttpRequest& request,
-                                               RequestContext& ctx) const {
-  MODELRT_ASSIGN_OR_RETURN(Json body, ParseJsonObject(request.body));
-  MODELRT_ASSIGN_OR_RETURN(std::string name, RequiredString(body, "model"));
-  const Json* input_field = FindField(body, "input");
-  if (!input_field) return InvalidArgumentError("missing required field 'input'");
-  MODELRT_ASSIGN_OR_RETURN(std::optional<std::string> format,
-                           OptionalString(body, "encoding_format"));
-  bool base64 = false;
-  if (format && *format == "base64") {
-    base64 = true;
-  } else if (format && *format != "float") {
-    return InvalidArgumentError("'encoding_format' must be 'float' or 'base64' (got '" + *format +
-                                "')");
-  }
-  // Any int: its meaning (at least 1, at most the model's size) is the library's to check.
-  MODELRT_ASSIGN_OR_RETURN(std::optional<int64_t> dimensions,
-                           OptionalInt(body, "dimensions", INT32_MIN, INT32_MAX));
-  MODELRT_ASSIGN_OR_RETURN(
-      std::vector<EmbedInput> inputs,
-      ParseInput(*input_field, static_cast<size_t>(deps_.limits->max_batch_inputs)));
-
-  MODELRT_ASSIGN_OR_RETURN(ResolvedModel model,
-                           deps_.resolver->Resolve(name, Task::kEmbed, "/v1/embeddings"));
-  ctx.model = model.name;
-  EmbedRequest embed_request;
-  embed_request.inputs = std::move(inputs);
-  if (dimensions) embed_request.dimensions = static_cast<int>(*dimensions);
-  AdmissionControl::Admission admitted =
-      deps_.admission->Admit(model.alias, EstimateWork(embed_request), ctx.call.start_by);
-  if (!admitted.ticket) return RefusalResponse(admitted);
-  AdmissionControl::Ticket& ticket = *admitted.ticket;
-  MODELRT_ASSIGN_OR_RETURN(EmbeddingHandle handle, deps_.runtime->Embedding(model.alias));
-  Result<EmbedResult> embedded = handle.Embed(embed_request, ctx.call);
-  if (!embedded) return CallFailureResponse(deps_, model.alias, embedded.error());
-  EmbedResult result = std::move(embedded).value();
-  ticket.Release();
-  ctx.prompt_tokens = result.prompt_tokens;
-  ctx.generation = result.generation;
-
-  // Written by hand: nlohmann would print each float as a 17-digit double; to_chars gives the
-  // shortest text that reads back to the same float.
+// The JSON written by hand: nlohmann would print each float as a 17-digit double; to_chars gives
+// the shortest text that reads back to the same float.
+std::string EmbeddingsHandler::Format(const EmbedResult& result, const std::string& model,
+                                      bool base64) {
   std::string out;
   // Sized up front (a float prints in at most ~14 characters): one allocation, not one per
   // doubling, for bodies of tens of kilobytes.
@@ -187,10 +144,61 @@ Result<HttpResponse> EmbeddingsHandler::Handle(const HttpRequest& request,
     }
     out += '}';
   }
-  out += R"(],"model":)" + Json(model.name).dump() + R"(,"usage":{"prompt_tokens":)" +
-         std::to_string(result.prompt_tokens) +
-         R"(,"total_tokens":)" + std::to_string(result.prompt_tokens) + "}}";
-  return TextResponse(200, std::move(out), "application/json");
+  out += R"(],"model":)" + Json(model).dump() + R"(,"usage":{"prompt_tokens":)" +
+         std::to_string(result.prompt_tokens) + R"(,"total_tokens":)" +
+         std::to_string(result.prompt_tokens) + "}}";
+  return out;
+}
+
+Result<EmbeddingsHandler::Call> EmbeddingsHandler::Parse(const HttpRequest& request) const {
+  MODELRT_ASSIGN_OR_RETURN(Json body, ParseJsonObject(request.body));
+  MODELRT_ASSIGN_OR_RETURN(std::string name, RequiredString(body, "model"));
+  const Json* input_field = FindField(body, "input");
+  if (!input_field) return InvalidArgumentError("missing required field 'input'");
+  MODELRT_ASSIGN_OR_RETURN(std::optional<std::string> format,
+                           OptionalString(body, "encoding_format"));
+  Call call;
+  if (format && *format == "base64") {
+    call.base64 = true;
+  } else if (format && *format != "float") {
+    return InvalidArgumentError("'encoding_format' must be 'float' or 'base64' (got '" + *format +
+                                "')");
+  }
+  // Any int: its meaning (at least 1, at most the model's size) is the library's to check.
+  MODELRT_ASSIGN_OR_RETURN(std::optional<int64_t> dimensions,
+                           OptionalInt(body, "dimensions", INT32_MIN, INT32_MAX));
+  MODELRT_ASSIGN_OR_RETURN(
+      call.request.inputs,
+      ParseInput(*input_field, static_cast<size_t>(deps_.limits->max_batch_inputs)));
+  if (dimensions) call.request.dimensions = static_cast<int>(*dimensions);
+  MODELRT_ASSIGN_OR_RETURN(call.model,
+                           deps_.resolver->Resolve(name, Task::kEmbed, "/v1/embeddings"));
+  return call;
+}
+
+HttpResponse EmbeddingsHandler::operator()(const HttpRequest& request, RequestContext& ctx) const {
+  LaterAnswer later(ctx);
+  Result<Call> call = Parse(request);
+  if (!call) return ErrorResponse(call.error());
+  ctx.model = call->model.name;
+  AdmissionControl::Admission admitted =
+      deps_.admission->Admit(call->model.alias, EstimateWork(call->request), ctx.call.start_by);
+  if (!admitted.ticket) return RefusalResponse(admitted);
+  Result<EmbeddingHandle> handle = deps_.runtime->Embedding(call->model.alias);
+  if (!handle) return ErrorResponse(handle.error());
+  // From here the request holds no thread: the engine's thread formats the answer.
+  auto ticket = std::make_shared<AdmissionControl::Ticket>(std::move(*admitted.ticket));
+  handle->EmbedAsync(
+      std::move(call->request), ctx.call,
+      [deps = deps_, alias = call->model.alias, name = call->model.name, base64 = call->base64,
+       ticket, &ctx, finish = later.TakeFinish()](Result<EmbedResult> result) {
+        ticket->Release();
+        if (!result) return finish(CallFailureResponse(deps, alias, result.error()));
+        ctx.prompt_tokens = result->prompt_tokens;  // ctx lives until finish (the session)
+        ctx.generation = result->generation;
+        finish(TextResponse(200, Format(*result, name, base64), "application/json"));
+      });
+  return later.Pending();
 }
 
 }  // namespace modelrt::server

@@ -1,7 +1,9 @@
 // POST /v1/embeddings, as OpenAI: `input` is a string, an array of strings, an array of token
 // ids or an array of token-id arrays; `encoding_format` float (default) or base64 (little-endian
 // float32); `dimensions` keeps the first N values and L2-renormalizes them (EmbedRequest's
-// semantics, applied and checked by the library; this handler only parses and formats).
+// semantics, applied and checked by the library; this handler only parses and formats). It
+// answers later (RouteOptions::answers_later): once admitted, the request waits in the engine's
+// queue, not on a thread, and the engine's thread formats and finishes the response.
 //
 //   router.Add("POST", "/v1/embeddings", EmbeddingsHandler(deps));
 //
@@ -29,8 +31,17 @@ class EmbeddingsHandler {
   // Little-endian float32 bytes, base64-encoded.
   static std::string EncodeBase64(const std::vector<float>& v);
 
+  // The response body for `result`, served as `model`.
+  static std::string Format(const EmbedResult& result, const std::string& model, bool base64);
+
  private:
-  Result<HttpResponse> Handle(const HttpRequest& request, RequestContext& ctx) const;
+  // What the body asks for, its model resolved.
+  struct Call {
+    ResolvedModel model;
+    EmbedRequest request;
+    bool base64 = false;
+  };
+  Result<Call> Parse(const HttpRequest& request) const;
   HandlerDeps deps_;
 };
 

@@ -173,7 +173,7 @@ Result<std::vector<ChatMessage>> ParseMessages(const Json& body) {
   return out;
 }
 
-Result<GenerationCall> ParseChatRequest(const Json& body, const ModelResolver& resolver,
+Result<GenerationCall> ParseChatRequest(const Json& body, const ModelNames& resolver,
                                         const ServerConfig& limits) {
   GenerationCall call;
   MODELRT_ASSIGN_OR_RETURN(std::string name, RequiredString(body, "model"));
@@ -181,14 +181,11 @@ Result<GenerationCall> ParseChatRequest(const Json& body, const ModelResolver& r
   MODELRT_ASSIGN_OR_RETURN(call.model,
                            resolver.Resolve(name, Task::kGenerate, "/v1/chat/completions"));
   MODELRT_RETURN_IF_ERROR(ParseCommon(body, limits, /*chat=*/true, &call));
-  if (call.model.profile && !call.model.profile->system.empty()) {
-    call.request.messages.insert(call.request.messages.begin(),
-                                 ChatMessage{"system", call.model.profile->system});
-  }
+  call.model.ApplyTo(call.request);
   return call;
 }
 
-Result<GenerationCall> ParseCompletionRequest(const Json& body, const ModelResolver& resolver,
+Result<GenerationCall> ParseCompletionRequest(const Json& body, const ModelNames& resolver,
                                               const ServerConfig& limits) {
   GenerationCall call;
   MODELRT_ASSIGN_OR_RETURN(std::string name, RequiredString(body, "model"));
@@ -203,10 +200,7 @@ Result<GenerationCall> ParseCompletionRequest(const Json& body, const ModelResol
   if (call.request.prompt.empty()) return InvalidArgumentError("'prompt' must not be empty");
   MODELRT_ASSIGN_OR_RETURN(call.model, resolver.Resolve(name, Task::kGenerate, "/v1/completions"));
   MODELRT_RETURN_IF_ERROR(ParseCommon(body, limits, /*chat=*/false, &call));
-  // A profile's system prompt leads a plain completion too, as its first paragraph.
-  if (call.model.profile && !call.model.profile->system.empty()) {
-    call.request.prompt = call.model.profile->system + "\n\n" + call.request.prompt;
-  }
+  call.model.ApplyTo(call.request);
   return call;
 }
 

@@ -17,8 +17,8 @@
 
 #include "modelrt/catalog.h"
 #include "modelrt/model.h"
+#include "modelrt/model_names.h"
 #include "server/http_message.h"
-#include "server/model_resolver.h"
 
 namespace modelrt::server {
 
@@ -29,9 +29,9 @@ struct GenerationCall {
   bool include_usage = false;  // stream_options.include_usage
 };
 
-Result<GenerationCall> ParseChatRequest(const Json& body, const ModelResolver& resolver,
+Result<GenerationCall> ParseChatRequest(const Json& body, const ModelNames& resolver,
                                         const ServerConfig& limits);
-Result<GenerationCall> ParseCompletionRequest(const Json& body, const ModelResolver& resolver,
+Result<GenerationCall> ParseCompletionRequest(const Json& body, const ModelNames& resolver,
                                               const ServerConfig& limits);
 
 // Parses `messages` (content as a string, an array of text parts, or null for assistants).

@@ -9,16 +9,16 @@
 
 #include "control/control_plane.h"
 #include "modelrt/catalog.h"
+#include "modelrt/model_names.h"
 #include "modelrt/runtime.h"
 #include "server/admission_control.h"
-#include "server/model_resolver.h"
 
 namespace modelrt::server {
 
 struct HandlerDeps {
   ModelRuntime* runtime = nullptr;
   const ServerConfig* limits = nullptr;
-  const ModelResolver* resolver = nullptr;
+  const ModelNames* resolver = nullptr;
   AdmissionControl* admission = nullptr;
   // The registry, runtime writes and config re-reads; null when the server was built over a bare
   // runtime (then there is no admin API).

@@ -1,19 +1,18 @@
 #include "server/http_server.h"
 
 #include <algorithm>
-
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "core/cpu_budget.h"
 #include "core/logging.h"
+#include "modelrt/model_names.h"
 #include "server/admission_control.h"
 #include "server/api_service.h"
-#include "core/cpu_budget.h"
 #include "server/blocking_executor.h"
 #include "server/http_session.h"
 #include "server/listener.h"
-#include "server/model_resolver.h"
 #include "server/server_metrics.h"
 #include "server/session_host.h"
 
@@ -26,6 +25,8 @@ namespace {
 
 // Cancelled requests end within a decode step or two; this bounds the wait after the grace.
 constexpr std::chrono::seconds kCancelWait{5};
+// Admin calls that block at once (loads and reloads of different models run side by side).
+constexpr size_t kAdminThreads = 16;
 
 Result<tcp::endpoint> ResolveEndpoint(net::io_context& ioc, const std::string& host, int port) {
   if (port < 0 || port > 65535) {
@@ -59,7 +60,7 @@ struct HttpServer::Impl {
   Config config;
   ServerMetrics server_metrics;
   AdmissionControl admission;
-  ModelResolver resolver;
+  ModelNames resolver;
   std::unique_ptr<ApiService> api;
   std::unique_ptr<BlockingExecutor> executor;
   std::unique_ptr<BlockingExecutor> dispatch;  // handlers that answer later
@@ -120,15 +121,12 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(std::unique_ptr<Impl> impl
   size_t key_count = auth.key_count();
   impl->api = std::make_unique<ApiService>(deps, &impl->server_metrics, std::move(auth),
                                            std::move(admin), created);
-  // Enough threads for every admitted request of every model to block at once, so admitted work
-  // never queues behind another model's (models registered later share the slack).
-  size_t models = std::max<size_t>(runtime.List().size(), 1) + 2;
-  // Threads a burst started exit once idle for executor_idle_timeout_s.
+  // The admin routes that wait for models (loads, reloads, registry writes). No API request
+  // holds one of these threads: every API route answers inline or later.
   impl->executor = std::make_unique<BlockingExecutor>(
-      std::min<size_t>(static_cast<size_t>(std::max(1, sc.queue_capacity)) * models + 16, 4096),
-      std::chrono::seconds(sc.executor_idle_timeout_s));
-  // Handlers that answer later only parse, admit and hand over: a few threads keep up with any
-  // burst (more only wait on the same cores), and a cold load blocks just this pool.
+      kAdminThreads, std::chrono::seconds(sc.executor_idle_timeout_s));
+  // Handlers that answer later only parse, admit and hand over (a model that must load is
+  // waited for on the runtime's own threads): a few threads keep up with any burst.
   impl->dispatch = std::make_unique<BlockingExecutor>(
       std::max<size_t>(4, 2 * static_cast<size_t>(CpuBudget::MachineCores())),
       std::chrono::seconds(sc.executor_idle_timeout_s));

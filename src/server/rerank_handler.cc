@@ -5,6 +5,7 @@
 
 #include "server/error_mapper.h"
 #include "server/json_fields.h"
+#include "server/later_answer.h"
 #include "server/model_availability.h"
 #include "server/request_id.h"
 #include "server/work_estimate.h"
@@ -57,14 +58,9 @@ Result<std::vector<std::string>> ParseDocuments(const Json& body, std::string_vi
 
 }  // namespace
 
-HttpResponse RerankHandler::operator()(const HttpRequest& request, RequestContext& ctx) const {
-  Result<HttpResponse> response = Handle(request, ctx);
-  if (!response) return ErrorResponse(response.error());
-  return std::move(response).value();
-}
-
-Result<HttpResponse> RerankHandler::Handle(const HttpRequest& request, RequestContext& ctx) const {
+Result<RerankHandler::Call> RerankHandler::Parse(const HttpRequest& request) const {
   const bool tei = shape_ == Shape::kTei;
+  Call call;
   MODELRT_ASSIGN_OR_RETURN(Json body, ParseJsonObject(request.body));
   std::string name;
   if (tei) {
@@ -90,41 +86,33 @@ Result<HttpResponse> RerankHandler::Handle(const HttpRequest& request, RequestCo
   MODELRT_ASSIGN_OR_RETURN(std::optional<bool> return_documents,
                            OptionalBool(body, tei ? "return_text" : "return_documents"));
   MODELRT_ASSIGN_OR_RETURN(std::optional<bool> raw_scores, OptionalBool(body, "raw_scores"));
+  call.raw_scores = raw_scores.value_or(false);
   MODELRT_ASSIGN_OR_RETURN(std::optional<bool> truncate, OptionalBool(body, "truncate"));
   // Accepted for Cohere compatibility; the engine truncates to its context instead.
   MODELRT_ASSIGN_OR_RETURN(std::optional<int64_t> max_tokens_per_doc,
                            OptionalInt(body, "max_tokens_per_doc", 1, INT32_MAX));
   (void)max_tokens_per_doc;
 
-  MODELRT_ASSIGN_OR_RETURN(ResolvedModel model,
+  MODELRT_ASSIGN_OR_RETURN(call.model,
                            deps_.resolver->Resolve(name, Task::kRerank, EndpointName(shape_)));
-  ctx.model = model.name;
-  AdmissionControl::Admission admitted =
-      deps_.admission->Admit(model.alias, EstimateWork(query, documents), ctx.call.start_by);
-  if (!admitted.ticket) return RefusalResponse(admitted);
-  AdmissionControl::Ticket& ticket = *admitted.ticket;
-  MODELRT_ASSIGN_OR_RETURN(RerankerHandle handle, deps_.runtime->Reranker(model.alias));
-  RerankRequest rerank_request;
-  rerank_request.query = std::move(query);
-  rerank_request.documents = std::move(documents);
-  rerank_request.truncate = truncate;
-  if (top_n) rerank_request.top_n = static_cast<int>(*top_n);
-  const bool with_text = return_documents.value_or(false);
-  rerank_request.return_documents = with_text;
-  Result<RerankResult> reranked = handle.Rerank(rerank_request, ctx.call);
-  if (!reranked) return CallFailureResponse(deps_, model.alias, reranked.error());
-  RerankResult result = std::move(reranked).value();
-  ticket.Release();
-  ctx.prompt_tokens = result.prompt_tokens;
-  ctx.generation = result.generation;
+  call.request.query = std::move(query);
+  call.request.documents = std::move(documents);
+  call.request.truncate = truncate;
+  if (top_n) call.request.top_n = static_cast<int>(*top_n);
+  call.request.return_documents = return_documents.value_or(false);
+  return call;
+}
 
-  // result.ranked is ordered and cut by the library; here it only takes this shape's names.
+// result.ranked is ordered and cut by the library; here it only takes this shape's names.
+HttpResponse RerankHandler::Format(RerankResult& result, const std::string& model, bool with_text,
+                                   bool raw_scores) const {
+  const bool tei = shape_ == Shape::kTei;
   Json results = Json::array();
   for (RankedDocument& ranked : result.ranked) {
     double score = ranked.score;
     Json item = {{"index", ranked.index}};
     if (tei) {
-      item["score"] = raw_scores.value_or(false) ? score : 1.0 / (1.0 + std::exp(-score));
+      item["score"] = raw_scores ? score : 1.0 / (1.0 + std::exp(-score));
       if (with_text) item["text"] = std::move(ranked.document);
     } else {
       item["relevance_score"] = score;
@@ -136,7 +124,7 @@ Result<HttpResponse> RerankHandler::Handle(const HttpRequest& request, RequestCo
 
   Json out = {{"id", NewResponseId("rerank-")}, {"results", std::move(results)}};
   if (shape_ == Shape::kV1) {
-    out["model"] = model.name;
+    out["model"] = model;
     out["usage"] = {{"prompt_tokens", result.prompt_tokens},
                     {"total_tokens", result.prompt_tokens}};
   } else {
@@ -145,6 +133,35 @@ Result<HttpResponse> RerankHandler::Handle(const HttpRequest& request, RequestCo
                    {"tokens", {{"input_tokens", result.prompt_tokens}, {"output_tokens", 0}}}};
   }
   return JsonResponse(200, out);
+}
+
+HttpResponse RerankHandler::operator()(const HttpRequest& request, RequestContext& ctx) const {
+  LaterAnswer later(ctx);
+  Result<Call> call = Parse(request);
+  if (!call) return ErrorResponse(call.error());
+  ctx.model = call->model.name;
+  AdmissionControl::Admission admitted = deps_.admission->Admit(
+      call->model.alias, EstimateWork(call->request.query, call->request.documents),
+      ctx.call.start_by);
+  if (!admitted.ticket) return RefusalResponse(admitted);
+  Result<RerankerHandle> handle = deps_.runtime->Reranker(call->model.alias);
+  if (!handle) return ErrorResponse(handle.error());
+  // From here the request holds no thread: the engine's thread formats the answer.
+  auto ticket = std::make_shared<AdmissionControl::Ticket>(std::move(*admitted.ticket));
+  const bool with_text = call->request.return_documents;
+  handle->RerankAsync(std::move(call->request), ctx.call,
+                      [handler = *this, alias = call->model.alias, name = call->model.name,
+                       with_text, raw_scores = call->raw_scores, ticket, &ctx,
+                       finish = later.TakeFinish()](Result<RerankResult> result) {
+                        ticket->Release();
+                        if (!result)
+                          return finish(CallFailureResponse(handler.deps_, alias, result.error()));
+                        ctx.prompt_tokens =
+                            result->prompt_tokens;  // ctx lives until finish (the session)
+                        ctx.generation = result->generation;
+                        finish(handler.Format(*result, name, with_text, raw_scores));
+                      });
+  return later.Pending();
 }
 
 }  // namespace modelrt::server

@@ -29,7 +29,16 @@ class RerankHandler {
   HttpResponse operator()(const HttpRequest& request, RequestContext& ctx) const;
 
  private:
-  Result<HttpResponse> Handle(const HttpRequest& request, RequestContext& ctx) const;
+  // What the body asks for, its model resolved.
+  struct Call {
+    ResolvedModel model;
+    RerankRequest request;
+    bool raw_scores = false;
+  };
+  Result<Call> Parse(const HttpRequest& request) const;
+  // The response body in this handler's shape.
+  HttpResponse Format(RerankResult& result, const std::string& model, bool with_text,
+                      bool raw_scores) const;
   HandlerDeps deps_;
   Shape shape_;
 };

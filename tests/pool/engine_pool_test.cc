@@ -114,6 +114,28 @@ TEST_F(EnginePoolTest, MaxCountEvictsToStayUnder) {
   EXPECT_TRUE(IsLive(*pool, "c"));
 }
 
+// An engine on the "remote" device (a provider's Estimate says so: an HTTP API) holds no local
+// resources, so it takes no max_loaded slot and never pushes a local engine out.
+TEST_F(EnginePoolTest, RemoteEnginesTakeNoMaxLoadedSlot) {
+  EnginePool::Options options = TestOptions();
+  options.memory_budget_bytes = 0;
+  options.max_loaded = 1;
+  auto pool = MakePool(options);
+  ASSERT_TRUE(Put(*pool, Key("local"), LoadEmbedder()).ok());
+  ASSERT_TRUE(Put(*pool, EngineKey{"api-1", "remote"}, LoadEmbedder()).ok());
+  ASSERT_TRUE(Put(*pool, EngineKey{"api-2", "remote"}, LoadEmbedder()).ok());
+  EXPECT_EQ(pool->Stats().engines_live, 3);
+  EXPECT_TRUE(IsLive(*pool, "local"));
+  EXPECT_TRUE(pool->Describe(EngineKey{"api-1", "remote"}).live.has_value());
+  EXPECT_TRUE(pool->Describe(EngineKey{"api-2", "remote"}).live.has_value());
+  // A second local engine still finds the one slot taken, and the remote ones stay.
+  ASSERT_TRUE(Put(*pool, Key("local-2"), LoadEmbedder()).ok());
+  EXPECT_FALSE(IsLive(*pool, "local"));
+  EXPECT_TRUE(IsLive(*pool, "local-2"));
+  EXPECT_TRUE(pool->Describe(EngineKey{"api-1", "remote"}).live.has_value());
+  EXPECT_TRUE(pool->Describe(EngineKey{"api-2", "remote"}).live.has_value());
+}
+
 TEST_F(EnginePoolTest, BusyEngineIsNotEvictedAndTheLoadTimesOutUnavailable) {
   EnginePool::Options options = TestOptions();
   options.memory_budget_bytes = size_ + size_ / 2;  // one engine

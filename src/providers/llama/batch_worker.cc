@@ -16,8 +16,9 @@ struct BatchWorker::Request {
   std::vector<std::vector<float>> outputs;
   bool finished = false;
   std::atomic<int>* active = nullptr;  // the worker's count of unfinished requests
+  BatchWorker::Done done;              // RunAsync's; Run's caller waits below instead
 
-  // The caller's side: it waits here for the result, or to be woken by its cancel signal.
+  // Run's caller waits here for the result, or to be woken by its cancel signal.
   Mutex mu;
   CondVar cv;
   std::optional<Result<std::vector<std::vector<float>>>> result GUARDED_BY(mu);
@@ -27,6 +28,11 @@ struct BatchWorker::Request {
     if (finished) return;
     finished = true;
     active->fetch_sub(1);
+    if (done) {
+      BatchWorker::Done call = std::move(done);
+      call(std::move(out));
+      return;
+    }
     {
       MutexLock lock(mu);
       result = std::move(out);
@@ -122,30 +128,47 @@ BatchWorker::~BatchWorker() {
   if (thread_.joinable()) thread_.join();
 }
 
-Result<std::vector<std::vector<float>>> BatchWorker::Run(
-    std::vector<std::vector<llama_token>> sequences, const CallContext& ctx) {
-  MODELRT_RETURN_IF_ERROR(ctx.Check());
-  if (sequences.empty()) return std::vector<std::vector<float>>{};
+Status BatchWorker::Enqueue(const std::shared_ptr<Request>& request) {
+  request->remaining = request->inputs.size();
+  request->outputs.resize(request->inputs.size());
+  request->active = &active_;
+  MutexLock lock(mu_);
+  if (stop_ || !alive_) return UnavailableError("embedding worker is stopped");
+  if (static_cast<int>(queue_.size()) >= options_.max_queue)
+    return ResourceExhaustedError("queue full (" + std::to_string(options_.max_queue) +
+                                  " requests waiting)");
+  queue_.push_back(request);
+  peak_active_ = std::max(peak_active_, active_.fetch_add(1) + 1);
+  // Notified under the lock: from here on the caller touches only its own request, so the
+  // worker may be stopped under a waiting caller without a use-after-free. A worker that is
+  // decoding needs no wake-up (it looks at the queue next), which saves a futex call per
+  // request under load.
+  if (worker_waiting_) cv_.notify_all();
+  return OkStatus();
+}
+
+void BatchWorker::RunAsync(std::vector<std::vector<llama_token>> sequences, const CallContext& ctx,
+                           Done done) {
+  if (Status status = ctx.Check(); !status.ok()) return done(status);
+  if (sequences.empty()) return done(Outputs{});
   auto request = std::make_shared<Request>();
-  request->remaining = sequences.size();
-  request->outputs.resize(sequences.size());
   request->inputs = std::move(sequences);
   request->ctx = ctx;
-  request->active = &active_;
-  {
-    MutexLock lock(mu_);
-    if (stop_ || !alive_) return UnavailableError("embedding worker is stopped");
-    if (static_cast<int>(queue_.size()) >= options_.max_queue)
-      return ResourceExhaustedError("queue full (" + std::to_string(options_.max_queue) +
-                                    " requests waiting)");
-    queue_.push_back(request);
-    peak_active_ = std::max(peak_active_, active_.fetch_add(1) + 1);
-    // Notified under the lock: from here on this call touches only its own request, so the
-    // worker may be stopped under a waiting caller without a use-after-free. A worker that is
-    // decoding needs no wake-up (it looks at the queue next), which saves a futex call per
-    // request under load.
-    if (worker_waiting_) cv_.notify_all();
+  request->done = std::move(done);
+  if (Status queued = Enqueue(request); !queued.ok()) {
+    Done call = std::move(request->done);
+    call(queued);
   }
+}
+
+Result<BatchWorker::Outputs> BatchWorker::Run(std::vector<std::vector<llama_token>> sequences,
+                                              const CallContext& ctx) {
+  MODELRT_RETURN_IF_ERROR(ctx.Check());
+  if (sequences.empty()) return Outputs{};
+  auto request = std::make_shared<Request>();
+  request->inputs = std::move(sequences);
+  request->ctx = ctx;
+  MODELRT_RETURN_IF_ERROR(Enqueue(request));
   // A cancelled or expired caller returns at once (the cancel signal wakes it; no polling); the
   // worker drops the request when it reaches it (the request shares the caller's context).
   const uint64_t key = ctx.cancel ? ctx.cancel->OnCancel([request] { request->Wake(); }) : 0;
@@ -184,13 +207,13 @@ bool BatchWorker::BatchFull() const {
   return false;
 }
 
-std::vector<BatchWorker::Slot> BatchWorker::TakeBatch() {
+std::vector<BatchWorker::Slot> BatchWorker::TakeBatch(std::vector<Refusal>* refused) {
   // Requests past their queue deadline are refused now, not when their turn would come.
   const Clock::time_point now = Clock::now();
   for (auto it = queue_.begin(); it != queue_.end();) {
     Request& request = **it;
     if (request.next == 0 && !request.finished && now >= request.ctx.start_by) {
-      request.Finish(request.ctx.CheckStart());
+      refused->push_back({*it, request.ctx.CheckStart()});
       it = queue_.erase(it);
     } else {
       ++it;
@@ -209,7 +232,7 @@ std::vector<BatchWorker::Slot> BatchWorker::TakeBatch() {
     // the queue deadline too.
     if (Status status = request.next == 0 ? request.ctx.CheckStart() : request.ctx.Check();
         !status.ok()) {
-      request.Finish(status);
+      refused->push_back({*it, std::move(status)});
       it = queue_.erase(it);
       continue;
     }
@@ -232,6 +255,7 @@ void BatchWorker::Loop() {
   llama_batch batch = llama_batch_init(options_.batch, 0, 1);
   while (true) {
     std::vector<Slot> slots;
+    std::vector<Refusal> refused;
     {
       MutexLock lock(mu_);
       worker_waiting_ = true;
@@ -248,10 +272,11 @@ void BatchWorker::Loop() {
         cv_.wait_until(lock.native(), gather_until);
       worker_waiting_ = false;
       if (stop_) break;
-      slots = TakeBatch();
+      slots = TakeBatch(&refused);
       // The requests now in flight are where the next peak starts.
       peak_active_ = active_.load();
     }
+    for (Refusal& r : refused) r.request->Finish(std::move(r.status));
     if (!slots.empty()) Decode(slots, batch);
   }
   llama_batch_free(batch);

@@ -23,6 +23,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -68,8 +69,13 @@ class BatchWorker {
   // returns one output per sequence, in order. Blocks until done. Errors: ResourceExhausted
   // (queue full), Cancelled / DeadlineExceeded (ctx, checked while queued and before each
   // decode), Unavailable (worker stopped), Internal (llama.cpp decode failure).
-  Result<std::vector<std::vector<float>>> Run(std::vector<std::vector<llama_token>> sequences,
-                                              const CallContext& ctx);
+  using Outputs = std::vector<std::vector<float>>;
+  Result<Outputs> Run(std::vector<std::vector<llama_token>> sequences, const CallContext& ctx);
+  // Run without waiting: `done` runs exactly once, on the worker's thread with the outputs or
+  // the error (never under the worker's lock), or here when the request is refused before it
+  // is queued. A cancelled or expired request fails when the worker reaches it.
+  using Done = std::function<void(Result<Outputs>)>;
+  void RunAsync(std::vector<std::vector<llama_token>> sequences, const CallContext& ctx, Done done);
 
   bool alive() const { return alive_.load(); }
   // Counters since creation, for metrics and tests.
@@ -100,7 +106,14 @@ class BatchWorker {
   BatchWorker(LlamaContextPtr context, BatchWorkerOptions options);
   void Loop();
   bool BatchFull() const REQUIRES(mu_);
-  std::vector<Slot> TakeBatch() REQUIRES(mu_);
+  // A request refused while the batch was taken, finished once the worker's lock is released.
+  struct Refusal {
+    std::shared_ptr<Request> request;
+    Status status;
+  };
+  // Queues `request`; a refusal (stopped, queue full) is returned instead.
+  Status Enqueue(const std::shared_ptr<Request>& request) EXCLUDES(mu_);
+  std::vector<Slot> TakeBatch(std::vector<Refusal>* refused) REQUIRES(mu_);
   void Decode(const std::vector<Slot>& slots, llama_batch& batch);
 
   const BatchWorkerOptions options_;

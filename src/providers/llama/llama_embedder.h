@@ -29,6 +29,7 @@ class LlamaEmbedder : public EmbeddingModel {
                                                        const CallContext& ctx);
 
   Result<EmbedResult> Embed(const EmbedRequest& request, const CallContext& ctx) override;
+  void EmbedAsync(const EmbedRequest& request, const CallContext& ctx, EmbedDone done) override;
   ModelInfo Info() const override;
   Status Warmup() override;
   Status Health() const override;
@@ -38,6 +39,14 @@ class LlamaEmbedder : public EmbeddingModel {
                 LlamaModelOptions options);
   Result<std::vector<llama_token>> Prepare(const EmbedInput& input, size_t index,
                                            bool truncate) const;
+  // A request's token sequences, before the worker runs them.
+  struct Tokenized {
+    std::vector<std::vector<llama_token>> sequences;
+    int64_t prompt_tokens = 0;
+    bool normalize = true;
+  };
+  Result<Tokenized> ToSequences(const EmbedRequest& request) const;
+  static EmbedResult Complete(int64_t prompt_tokens, bool normalize, BatchWorker::Outputs outputs);
 
   // Declared before worker_ so the worker (and its context) is destroyed first.
   LlamaModelPtr model_;

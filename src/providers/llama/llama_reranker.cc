@@ -66,14 +66,12 @@ std::vector<llama_token> LlamaReranker::FormatPair(const std::string& query,
   return out;
 }
 
-Result<RerankResult> LlamaReranker::Rerank(const RerankRequest& request, const CallContext& ctx) {
+Result<LlamaReranker::Tokenized> LlamaReranker::ToSequences(const RerankRequest& request) const {
   if (request.query.empty()) return InvalidArgumentError("query is empty");
-  RerankResult result;
-  if (request.documents.empty()) return result;
+  Tokenized out;
   const bool truncate = request.truncate.value_or(options_.truncate);
   const size_t limit = static_cast<size_t>(worker_->ctx());
-  std::vector<std::vector<llama_token>> sequences;
-  sequences.reserve(request.documents.size());
+  out.sequences.reserve(request.documents.size());
   for (size_t i = 0; i < request.documents.size(); ++i) {
     std::vector<llama_token> tokens = FormatPair(request.query, request.documents[i]);
     if (tokens.size() > limit) {
@@ -88,13 +86,37 @@ Result<RerankResult> LlamaReranker::Rerank(const RerankRequest& request, const C
       if (closing) tokens.back() = last;
     }
     if (tokens.empty()) return InvalidArgumentError("document " + std::to_string(i) + " has no tokens");
-    result.prompt_tokens += static_cast<int64_t>(tokens.size());
-    sequences.push_back(std::move(tokens));
+    out.prompt_tokens += static_cast<int64_t>(tokens.size());
+    out.sequences.push_back(std::move(tokens));
   }
-  MODELRT_ASSIGN_OR_RETURN(auto outputs, worker_->Run(std::move(sequences), ctx));
+  return out;
+}
+
+RerankResult LlamaReranker::Complete(int64_t prompt_tokens, const BatchWorker::Outputs& outputs) {
+  RerankResult result;
+  result.prompt_tokens = prompt_tokens;
   result.scores.reserve(outputs.size());
   for (const auto& out : outputs) result.scores.push_back(out.empty() ? 0.0f : out[0]);
   return result;
+}
+
+Result<RerankResult> LlamaReranker::Rerank(const RerankRequest& request, const CallContext& ctx) {
+  MODELRT_ASSIGN_OR_RETURN(Tokenized tokenized, ToSequences(request));
+  MODELRT_ASSIGN_OR_RETURN(BatchWorker::Outputs outputs,
+                           worker_->Run(std::move(tokenized.sequences), ctx));
+  return Complete(tokenized.prompt_tokens, outputs);
+}
+
+void LlamaReranker::RerankAsync(const RerankRequest& request, const CallContext& ctx,
+                                RerankDone done) {
+  Result<Tokenized> tokenized = ToSequences(request);  // on the caller's thread, as embeddings
+  if (!tokenized) return done(tokenized.error());
+  worker_->RunAsync(std::move(tokenized->sequences), ctx,
+                    [tokens = tokenized->prompt_tokens,
+                     done = std::move(done)](Result<BatchWorker::Outputs> outputs) {
+                      if (!outputs) return done(outputs.error());
+                      done(Complete(tokens, *outputs));
+                    });
 }
 
 ModelInfo LlamaReranker::Info() const {

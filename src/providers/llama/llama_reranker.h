@@ -32,6 +32,7 @@ class LlamaReranker : public RerankerModel {
                                                        const CallContext& ctx);
 
   Result<RerankResult> Rerank(const RerankRequest& request, const CallContext& ctx) override;
+  void RerankAsync(const RerankRequest& request, const CallContext& ctx, RerankDone done) override;
   ModelInfo Info() const override;
   Status Warmup() override;
   Status Health() const override;
@@ -40,6 +41,14 @@ class LlamaReranker : public RerankerModel {
   std::vector<llama_token> FormatPair(const std::string& query, const std::string& document) const;
 
  private:
+  // A request's (query, document) sequences, before the worker runs them.
+  struct Tokenized {
+    std::vector<std::vector<llama_token>> sequences;
+    int64_t prompt_tokens = 0;
+  };
+  Result<Tokenized> ToSequences(const RerankRequest& request) const;
+  static RerankResult Complete(int64_t prompt_tokens, const BatchWorker::Outputs& outputs);
+
   LlamaReranker(LlamaModelPtr model, std::unique_ptr<BatchWorker> worker,
                 LlamaModelOptions options);
 

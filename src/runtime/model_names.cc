@@ -1,19 +1,28 @@
-#include "server/model_resolver.h"
+#include "modelrt/model_names.h"
 
-namespace modelrt::server {
+namespace modelrt {
 namespace {
 
 std::string_view Article(Task task) { return task == Task::kEmbed ? "an" : "a"; }
 
 }  // namespace
 
-ModelResolver::ModelResolver(ModelRuntime& runtime, std::vector<ProfileSpec> profiles)
+void ResolvedModel::ApplyTo(GenerateRequest& request) const {
+  if (!profile || profile->system.empty()) return;
+  if (!request.messages.empty()) {
+    request.messages.insert(request.messages.begin(), ChatMessage{"system", profile->system});
+  } else {
+    request.prompt = profile->system + "\n\n" + request.prompt;
+  }
+}
+
+ModelNames::ModelNames(ModelRuntime& runtime, std::vector<ProfileSpec> profiles)
     : runtime_(runtime), profiles_(std::move(profiles)) {}
 
-ModelResolver::ModelResolver(ModelRuntime& runtime, const Registry& registry)
+ModelNames::ModelNames(ModelRuntime& runtime, const Registry& registry)
     : runtime_(runtime), registry_(&registry) {}
 
-std::optional<ProfileSpec> ModelResolver::FindProfile(std::string_view name) const {
+std::optional<ProfileSpec> ModelNames::FindProfile(std::string_view name) const {
   if (registry_ != nullptr) {  // a map lookup in the snapshot: no copy of the others
     std::shared_ptr<const RegistrySnapshot> snapshot = registry_->Current();
     auto it = snapshot->profiles.find(std::string(name));
@@ -26,14 +35,14 @@ std::optional<ProfileSpec> ModelResolver::FindProfile(std::string_view name) con
   return std::nullopt;
 }
 
-std::vector<ProfileSpec> ModelResolver::Profiles() const {
+std::vector<ProfileSpec> ModelNames::Profiles() const {
   if (registry_ == nullptr) return profiles_;
   std::vector<ProfileSpec> profiles;
   for (const auto& [name, profile] : registry_->Current()->profiles) profiles.push_back(profile);
   return profiles;
 }
 
-Result<ResolvedModel> ModelResolver::Resolve(std::string_view name) const {
+Result<ResolvedModel> ModelNames::Resolve(std::string_view name) const {
   if (name.empty()) return InvalidArgumentError("'model' must not be empty");
   ResolvedModel out;
   out.name = std::string(name);
@@ -53,28 +62,26 @@ Result<ResolvedModel> ModelResolver::Resolve(std::string_view name) const {
   return out;
 }
 
-Result<ResolvedModel> ModelResolver::Resolve(std::string_view name, Task task,
-                                             std::string_view endpoint) const {
+Result<ResolvedModel> ModelNames::Resolve(std::string_view name, Task task,
+                                          std::string_view endpoint) const {
   MODELRT_ASSIGN_OR_RETURN(ResolvedModel model, Resolve(name));
   if (model.task != task) {
-    return CapabilityMismatchError("model '" + model.name + "' is " +
-                                   std::string(Article(model.task)) + " " +
-                                   std::string(ToString(model.task)) + " model; " +
-                                   std::string(endpoint) + " needs " +
-                                   std::string(Article(task)) + " " +
-                                   std::string(ToString(task)) + " model");
+    return CapabilityMismatchError(
+        "model '" + model.name + "' is " + std::string(Article(model.task)) + " " +
+        std::string(ToString(model.task)) + " model; " + std::string(endpoint) + " needs " +
+        std::string(Article(task)) + " " + std::string(ToString(task)) + " model");
   }
   return model;
 }
 
-std::optional<std::string> ModelResolver::FirstAliasFor(Task task) const {
+std::optional<std::string> ModelNames::FirstAliasFor(Task task) const {
   for (const ModelStatus& status : runtime_.List()) {
     if (status.spec.task == task) return status.spec.alias;
   }
   return std::nullopt;
 }
 
-std::vector<ModelListing> ModelResolver::List() const {
+std::vector<ModelListing> ModelNames::List() const {
   std::vector<ModelListing> out;
   std::vector<ModelStatus> statuses = runtime_.List();
   for (const ModelStatus& status : statuses) {
@@ -91,4 +98,4 @@ std::vector<ModelListing> ModelResolver::List() const {
   return out;
 }
 
-}  // namespace modelrt::server
+}  // namespace modelrt

@@ -1,4 +1,5 @@
-// ModelResolver: turns the `model` name of a request into a catalog alias. A name is an alias
+// ModelNames: turns the `model` name of a request into a catalog alias, for every front door
+// (the HTTP API, the CLI). A name is an alias
 // of the runtime, or a profile (alias + system prompt + default sampling parameters). Profiles
 // come from a fixed list, or from a registry's current snapshot (they follow run-time changes
 // and config re-reads).
@@ -22,29 +23,33 @@
 #include "modelrt/registry.h"
 #include "modelrt/runtime.h"
 
-namespace modelrt::server {
+namespace modelrt {
 
 struct ResolvedModel {
   std::string name;   // as the client sent it
   std::string alias;  // the runtime alias that serves it
   Task task = Task::kEmbed;
   std::optional<ProfileSpec> profile;  // set when `name` is a profile
+
+  // Puts the profile's system prompt (if any) in front of `request`: as the first message of a
+  // chat, as the first paragraph of a plain prompt.
+  void ApplyTo(GenerateRequest& request) const;
 };
 
 // One entry of GET /v1/models.
 struct ModelListing {
   std::string id;
   Task task = Task::kEmbed;
-  std::string alias;    // == id for aliases; the target alias for profiles
+  std::string alias;  // == id for aliases; the target alias for profiles
   bool is_profile = false;
 };
 
-class ModelResolver {
+class ModelNames {
  public:
   // `runtime` must outlive the resolver.
-  ModelResolver(ModelRuntime& runtime, std::vector<ProfileSpec> profiles);
+  ModelNames(ModelRuntime& runtime, std::vector<ProfileSpec> profiles);
   // Profiles from `registry`'s current snapshot; both must outlive the resolver.
-  ModelResolver(ModelRuntime& runtime, const Registry& registry);
+  ModelNames(ModelRuntime& runtime, const Registry& registry);
 
   Result<ResolvedModel> Resolve(std::string_view name) const;
   // Resolve, then check the task. `endpoint` names the caller in the mismatch message.
@@ -64,4 +69,4 @@ class ModelResolver {
   const Registry* registry_ = nullptr;
 };
 
-}  // namespace modelrt::server
+}  // namespace modelrt

@@ -1,0 +1,176 @@
+// The handles' asynchronous calls (EmbedAsync, RerankAsync) on the real llama provider: the same
+// answers as the blocking calls, `done` exactly once, a cold model waited for off the caller's
+// thread, bad requests refused before anything loads, and a runtime destroyed under queued calls.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+#include <thread>
+#include <vector>
+
+#include "runtime_test_util.h"
+
+namespace modelrt::runtime_test {
+namespace {
+
+ModelSpec RerankSpec(const std::string& alias = "rerank") {
+  ModelSpec spec = EmbedSpec(alias);
+  spec.task = Task::kRerank;
+  spec.model = testing::TestModel(llama::TestModelKind::kBertRerank);
+  return spec;
+}
+
+EmbedRequest TwoInputs() {
+  EmbedRequest request;
+  request.inputs = {{.text = "hello world"}, {.text = "a second input"}};
+  return request;
+}
+
+TEST(AsyncCallsTest, EmbedAsyncAnswersAsEmbedOnceFromAnotherThread) {
+  auto runtime = BuildRuntime(MakeLlama(), {EmbedSpec()});
+  ASSERT_TRUE(runtime);
+  auto handle = runtime->Embedding("embed");
+  ASSERT_TRUE(handle.ok());
+  Result<EmbedResult> blocking = handle->Embed(TwoInputs());
+  ASSERT_TRUE(blocking.ok()) << blocking.error().ToString();
+
+  std::promise<Result<EmbedResult>> answered;
+  std::atomic<int> calls{0};
+  std::thread::id answered_on;
+  handle->EmbedAsync(TwoInputs(), {}, [&](Result<EmbedResult> result) {
+    answered_on = std::this_thread::get_id();
+    if (calls.fetch_add(1) == 0) answered.set_value(std::move(result));
+  });
+  Result<EmbedResult> async = answered.get_future().get();
+  ASSERT_TRUE(async.ok()) << async.error().ToString();
+  EXPECT_EQ(async->embeddings, blocking->embeddings);
+  EXPECT_EQ(async->prompt_tokens, blocking->prompt_tokens);
+  EXPECT_EQ(async->generation, 1u);
+  EXPECT_NE(answered_on, std::this_thread::get_id()) << "the batch worker's thread answers";
+  EXPECT_EQ(calls.load(), 1);
+  EXPECT_EQ(runtime->Describe("embed")->in_flight, 0) << "checked in before the answer";
+}
+
+TEST(AsyncCallsTest, AColdModelIsWaitedForOffTheCallersThread) {
+  auto provider = MakeFaultyLlama();
+  provider->SetLoadDelay(200ms);
+  auto runtime = BuildRuntime(provider, {EmbedSpec()});
+  ASSERT_TRUE(runtime);
+  auto handle = runtime->Embedding("embed");
+  ASSERT_TRUE(handle.ok());
+  std::atomic<bool> returned{false};
+  std::promise<bool> returned_first;
+  handle->EmbedAsync(TwoInputs(), {}, [&](Result<EmbedResult> result) {
+    EXPECT_TRUE(result.ok()) << result.error().ToString();
+    returned_first.set_value(returned.load());
+  });
+  returned.store(true);
+  // A caller that waited for the 200 ms load would have been answered before it returned.
+  EXPECT_TRUE(returned_first.get_future().get());
+  EXPECT_EQ(provider->load_calls(), 1);
+  EXPECT_EQ(runtime->Describe("embed")->state, ModelState::kLoaded);
+}
+
+TEST(AsyncCallsTest, RerankAsyncRanksAsRerank) {
+  auto runtime = BuildRuntime(MakeLlama(), {RerankSpec()});
+  ASSERT_TRUE(runtime);
+  auto handle = runtime->Reranker("rerank");
+  ASSERT_TRUE(handle.ok());
+  RerankRequest request;
+  request.query = "what is a llama";
+  request.documents = {"a llama is an animal", "the weather is fine", "llamas live in the Andes"};
+  request.top_n = 2;
+  request.return_documents = true;
+  Result<RerankResult> blocking = handle->Rerank(request);
+  ASSERT_TRUE(blocking.ok()) << blocking.error().ToString();
+
+  std::promise<Result<RerankResult>> answered;
+  handle->RerankAsync(request, {},
+                      [&](Result<RerankResult> r) { answered.set_value(std::move(r)); });
+  Result<RerankResult> async = answered.get_future().get();
+  ASSERT_TRUE(async.ok()) << async.error().ToString();
+  EXPECT_EQ(async->scores, blocking->scores);
+  ASSERT_EQ(async->ranked.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(async->ranked[i].index, blocking->ranked[i].index);
+    EXPECT_EQ(async->ranked[i].document, request.documents[async->ranked[i].index]);
+  }
+}
+
+TEST(AsyncCallsTest, BadRequestsAreRefusedBeforeAnythingLoads) {
+  auto provider = MakeFaultyLlama();
+  auto runtime = BuildRuntime(provider, {EmbedSpec(), RerankSpec()});
+  ASSERT_TRUE(runtime);
+  EmbedRequest bad = TwoInputs();
+  bad.dimensions = 0;
+  Status embed_status;
+  runtime->Embedding("embed")->EmbedAsync(
+      bad, {}, [&](Result<EmbedResult> r) { embed_status = r.status(); });
+  EXPECT_EQ(embed_status.code(), StatusCode::kInvalidArgument);  // answered here, at once
+  RerankRequest no_top;
+  no_top.query = "q";
+  no_top.documents = {"d"};
+  no_top.top_n = 0;
+  Status rerank_status;
+  runtime->Reranker("rerank")->RerankAsync(
+      no_top, {}, [&](Result<RerankResult> r) { rerank_status = r.status(); });
+  EXPECT_EQ(rerank_status.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(provider->load_calls(), 0);
+}
+
+TEST(AsyncCallsTest, CallsQueuedWhenTheRuntimeGoesAreEachAnsweredOnce) {
+  auto runtime = BuildRuntime(MakeLlama(), {EmbedSpec()});
+  ASSERT_TRUE(runtime);
+  ASSERT_TRUE(runtime->Load("embed").ok());
+  auto handle = runtime->Embedding("embed");
+  ASSERT_TRUE(handle.ok());
+  constexpr int kCalls = 32;
+  std::atomic<int> answers{0};
+  for (int i = 0; i < kCalls; ++i) {
+    handle->EmbedAsync(TwoInputs(), {}, [&](Result<EmbedResult> r) {
+      // Served, or cut short by the shutdown: either way an answer, never two.
+      EXPECT_TRUE(r.ok() || r.error().code() == StatusCode::kCancelled ||
+                  r.error().code() == StatusCode::kUnavailable)
+          << r.error().ToString();
+      answers.fetch_add(1);
+    });
+  }
+  runtime.reset();  // waits until every asynchronous call let go of its engine
+  EXPECT_EQ(answers.load(), kCalls);
+}
+
+// An engine unloaded or replaced under its calls lives on in their leases, so one of them drops
+// the last reference. Wherever that copy lives (the batch worker's request, the callback chain),
+// the engine must not be destroyed on its own worker's thread (joining itself would abort the
+// process): the calls are dropped on SerialQueue::AfterCalls.
+TEST(AsyncCallsTest, AnEngineUnloadedOrReplacedUnderItsCallsIsFreedOffItsOwnThread) {
+  auto runtime = BuildRuntime(MakeLlama(), {EmbedSpec()});
+  ASSERT_TRUE(runtime);
+  auto handle = runtime->Embedding("embed");
+  ASSERT_TRUE(handle.ok());
+  for (int round = 0; round < 6; ++round) {
+    ASSERT_TRUE(runtime->Load("embed").ok());
+    constexpr int kCalls = 16;
+    std::atomic<int> answers{0}, served{0};
+    std::promise<void> all;
+    for (int i = 0; i < kCalls; ++i) {
+      handle->EmbedAsync(TwoInputs(), {}, [&](Result<EmbedResult> r) {
+        if (r.ok()) served.fetch_add(1);
+        if (answers.fetch_add(1) + 1 == kCalls) all.set_value();
+      });
+    }
+    // Odd rounds replace the engine (a reload), even ones drop it (an unload).
+    if (round % 2) {
+      ASSERT_TRUE(runtime->Reload("embed").ok());
+    } else {
+      ASSERT_TRUE(runtime->Unload("embed").ok());
+    }
+    all.get_future().get();
+    EXPECT_EQ(served.load(), kCalls) << "round " << round << ": calls in flight finish on it";
+    // The old engine goes once its calls let go of it.
+    EXPECT_TRUE(WaitFor([&] { return runtime->Describe("embed")->in_flight == 0; }, 10s));
+  }
+}
+
+}  // namespace
+}  // namespace modelrt::runtime_test
