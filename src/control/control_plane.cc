@@ -6,6 +6,7 @@
 
 #include "core/file_watcher.h"
 #include "core/logging.h"
+#include "modelrt/lifecycle.h"
 #include "registry/registry_json.h"
 
 namespace modelrt::control {
@@ -54,7 +55,7 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Create(ControlOptions option
   ModelRuntime* runtime = control->runtime_.get();
   control->registry_->SetValidator(
       [runtime](const RegistrySnapshot& before, const RegistrySnapshot& after) {
-        return runtime->ValidateChange(before, after);
+        return runtime->lifecycle().ValidateChange(before, after);
       });
   if (options.config.reload.watch_config) {
     if (options.config_path.empty()) {
@@ -72,10 +73,11 @@ Config ControlPlane::FileSettings() const {
 }
 
 ConfigApplySummary ControlPlane::ReconcileRuntime(const Config* settings) {
-  std::shared_ptr<const RegistrySnapshot> snapshot = registry_->Current();
-  if (settings == nullptr) return runtime_->Reconcile(*snapshot);
-  Result<ConfigApplySummary> applied = runtime_->ApplyConfig(EffectiveConfig(*settings, *snapshot));
-  return applied ? *std::move(applied) : ConfigApplySummary{};
+  RuntimeLifecycle& lifecycle = runtime_->lifecycle();
+  ConfigApplySummary summary = lifecycle.Reconcile(*registry_->Current());
+  // A re-read file also carries the pool's limits (not part of the catalog snapshot).
+  if (settings != nullptr) summary.pool_limits_changed = lifecycle.SetPoolLimits(settings->pool);
+  return summary;
 }
 
 void ControlPlane::StartConfigWatch(const ReloadConfig& reload) {
@@ -136,13 +138,13 @@ Result<ModelChange> ControlPlane::RemoveModel(const std::string& alias) {
 
 Result<ReloadRecord> ControlPlane::ReloadModel(const std::string& alias,
                                                std::optional<ModelSpec> spec) {
-  if (!spec) return runtime_->Reload(alias);  // the registry does not change
+  if (!spec) return runtime_->lifecycle().Reload(alias);  // the registry does not change
   MutexLock lock(write_mu_);
   spec->alias = alias;
   // A reload with a new spec is a trial: the runtime loads it beside the serving engine first,
   // and only a spec that took over is published (a failed one changes nothing but the reload
   // log). Reconciling afterwards finds the runtime already on it.
-  MODELRT_ASSIGN_OR_RETURN(ReloadRecord record, runtime_->Reload(alias, *spec));
+  MODELRT_ASSIGN_OR_RETURN(ReloadRecord record, runtime_->lifecycle().Reload(alias, *spec));
   Result<uint64_t> saved = registry_->UpsertBinding(*std::move(spec));
   if (!saved.ok()) {
     Log("control")->warn("'{}' reloaded with a new spec that was not saved: {}", alias,

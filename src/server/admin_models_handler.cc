@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "modelrt/lifecycle.h"
 #include "server/admin_json.h"
 #include "server/json_fields.h"
 
@@ -64,12 +65,12 @@ HttpResponse AdminModelsHandler::operator()(const HttpRequest& request, RequestC
                           {{"alias", alias}, {"removed", true}, {"version", removed->version}});
     }
     case Action::kLoad: {
-      Status loaded = runtime.Load(alias);
+      Status loaded = runtime.lifecycle().Load(alias);
       if (!loaded.ok()) return AdminErrorResponse(loaded);
       return Model(alias);
     }
     case Action::kUnload: {
-      Status unloaded = runtime.Unload(alias);
+      Status unloaded = runtime.lifecycle().Unload(alias);
       if (!unloaded.ok()) return AdminErrorResponse(unloaded);
       return Model(alias);
     }
@@ -110,7 +111,7 @@ HttpResponse AdminModelsHandler::Reload(const HttpRequest& request,
 
 HttpResponse AdminModelsHandler::Versions(const std::string& alias) const {
   ModelRuntime& runtime = deps_.control->runtime();
-  std::vector<VersionRecord> versions = runtime.VersionHistory(alias);
+  std::vector<VersionRecord> versions = runtime.lifecycle().VersionHistory(alias);
   // A removed alias keeps its history; one never seen has none.
   if (versions.empty() && !runtime.Contains(alias)) {
     return AdminErrorResponse(NotFoundError("unknown model '" + alias + "'"));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "modelrt/lifecycle.h"
 #include "server/admin_json.h"
 
 namespace modelrt::server {
@@ -12,14 +13,15 @@ HttpResponse AdminOpsHandler::operator()(const HttpRequest&, RequestContext&) co
     case Action::kPool: return JsonResponse(200, PoolJson(runtime.PoolStatus()));
     case Action::kReloads: {
       Json reloads = Json::array(), versions = Json::array();
-      for (const ReloadRecord& record : runtime.ReloadLog()) reloads.push_back(ReloadJson(record));
+      for (const ReloadRecord& record : runtime.lifecycle().ReloadLog())
+        reloads.push_back(ReloadJson(record));
       // Per alias from the runtime; the API lists them oldest first.
-      std::vector<VersionRecord> history = runtime.VersionHistory();
+      std::vector<VersionRecord> history = runtime.lifecycle().VersionHistory();
       std::stable_sort(history.begin(), history.end(), [](const auto& a, const auto& b) {
         return a.global_generation < b.global_generation;
       });
       for (const VersionRecord& record : history) versions.push_back(VersionJson(record));
-      return JsonResponse(200, {{"global_generation", runtime.GlobalGeneration()},
+      return JsonResponse(200, {{"global_generation", runtime.lifecycle().GlobalGeneration()},
                                 {"reloads", std::move(reloads)},
                                 {"versions", std::move(versions)}});
     }

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "admin_test_util.h"
+#include "modelrt/lifecycle.h"
 
 namespace modelrt::testing {
 namespace {
@@ -80,7 +81,7 @@ TEST(AdminAuthTest, DisabledWithoutAnAdminKey) {
     EXPECT_NE(r.json()["error"]["message"].get<std::string>().find("MODELRT_ADMIN_TEST_UNSET_KEY"),
               std::string::npos);
   }
-  EXPECT_TRUE(server.runtime().HasProvider("local"));
+  EXPECT_TRUE(server.runtime().lifecycle().HasProvider("local"));
 }
 
 TEST(AdminAuthTest, KeyFromTheEnvironmentVariable) {

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "admin_test_util.h"
+#include "modelrt/lifecycle.h"
 
 namespace modelrt::testing {
 namespace {
@@ -71,7 +72,7 @@ TEST(AdminLifecycleTest, RunTimeChangesSurviveARestart) {
   }
   AdminServer again({.state_path = state});
   const int port = again.port();
-  EXPECT_TRUE(again.runtime().HasProvider("extra"));
+  EXPECT_TRUE(again.runtime().lifecycle().HasProvider("extra"));
   EXPECT_FALSE(again.runtime().Contains("rerank"));
   Json models = AdminCall(port, "GET", "/admin/models").json();
   Json kept = FindModel(models, "kept");

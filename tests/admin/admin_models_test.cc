@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "admin_test_util.h"
+#include "modelrt/lifecycle.h"
 
 namespace modelrt::testing {
 namespace {
@@ -206,7 +207,7 @@ TEST(AdminModelsTest, AFailedReloadKeepsTheOldEngineAndIsLogged) {
   EXPECT_EQ(reloads[0]["old_generation"], 1);
   EXPECT_EQ(reloads[0]["new_generation"], 0);
   EXPECT_FALSE(reloads[0]["error"].get<std::string>().empty());
-  EXPECT_EQ(log.json()["global_generation"], server.runtime().GlobalGeneration());
+  EXPECT_EQ(log.json()["global_generation"], server.runtime().lifecycle().GlobalGeneration());
   ASSERT_GE(log.json()["versions"].size(), 1u);
 }
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "admin_test_util.h"
+#include "modelrt/lifecycle.h"
 
 namespace modelrt::testing {
 namespace {
@@ -55,7 +56,7 @@ TEST(AdminRegistryTest, PutCreatesThenReplacesAProvider) {
   EXPECT_EQ(created.json()["id"], "second");
   EXPECT_EQ(created.json()["created"], true);
   const uint64_t v1 = created.json()["version"];
-  EXPECT_TRUE(server.runtime().HasProvider("second"));
+  EXPECT_TRUE(server.runtime().lifecycle().HasProvider("second"));
   HttpResult shown = AdminCall(port, "GET", "/admin/providers/second");
   ASSERT_EQ(shown.status, 200) << shown.body;
   EXPECT_EQ(shown.json()["id"], "second");
@@ -113,7 +114,7 @@ TEST(AdminRegistryTest, PutRejectsBadProviders) {
   EXPECT_EQ(secret.status, 400);
   EXPECT_THAT(secret.body, Not(HasSubstr("sk-live-secret-1")));
   expect(AdminJson(port, "PUT", "/admin/providers/bad%20id", {{"type", "llama"}}), 400, "id");
-  EXPECT_FALSE(server.runtime().HasProvider("p"));
+  EXPECT_FALSE(server.runtime().lifecycle().HasProvider("p"));
   EXPECT_EQ(server.control().registry().Current()->providers.size(), 1u);
 }
 
@@ -154,7 +155,7 @@ TEST(AdminRegistryTest, RemovalPreviewAndPolicies) {
   EXPECT_EQ(cascaded.json()["version"], server.control().registry().version());
   EXPECT_EQ(Embed(port, "e1").status, 404);
   EXPECT_FALSE(server.runtime().Contains("e1"));
-  EXPECT_FALSE(server.runtime().HasProvider("extra"));
+  EXPECT_FALSE(server.runtime().lifecycle().HasProvider("extra"));
   EXPECT_EQ(AdminCall(port, "GET", "/admin/providers/extra/removal-preview").status, 404);
   EXPECT_EQ(AdminCall(port, "DELETE", "/admin/providers/extra").status, 404);
 

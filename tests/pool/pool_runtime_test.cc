@@ -10,6 +10,7 @@
 #include <fstream>
 #include <thread>
 
+#include "modelrt/lifecycle.h"
 #include "pool_test_util.h"
 
 namespace modelrt::pool_test {
@@ -99,7 +100,7 @@ TEST(PoolRuntimeTest, LoadBlockedByABusyEngineFailsUnavailableAtItsLoadTimeout) 
   EXPECT_EQ(busy->generation, 1u);
   // Idle now: the next load of `other` evicts it. (Given a patient load timeout: the short one
   // above is for the wait, and a sanitizer build loads slower than that.)
-  ASSERT_TRUE(runtime->Reload("other", ChatSpec("other")).ok());
+  ASSERT_TRUE(runtime->lifecycle().Reload("other", ChatSpec("other")).ok());
   auto later = runtime->Generator("other")->Generate(ShortRequest(2));
   EXPECT_TRUE(later.ok()) << later.error().ToString();
   EXPECT_EQ(StateOf(*runtime, "busy"), ModelState::kUnloaded);
@@ -147,7 +148,7 @@ TEST(PoolRuntimeTest, HealthTimerDropsADeadEngine) {
   options.maintenance_period = 10ms;
   auto runtime = BuildWithPool(provider, {ChatSpec()}, options);
   ASSERT_TRUE(runtime);
-  ASSERT_TRUE(runtime->Load("chat").ok());
+  ASSERT_TRUE(runtime->lifecycle().Load("chat").ok());
   provider->BreakLoadedModels(UnavailableError("injected: engine crashed"));
   EXPECT_TRUE(WaitFor([&] { return StateOf(*runtime, "chat") == ModelState::kUnloaded; }));
   EXPECT_EQ(runtime->PoolStatus().evictions["health"], 1u);
@@ -181,7 +182,7 @@ TEST(PoolRuntimeTest, KeepAliveAndTtlFromTheSpecOnARealClock) {
   options.maintenance_period = 10ms;
   auto runtime = BuildWithPool(MakeLlama(), {short_lived, forever, ChatSpec("plain")}, options);
   ASSERT_TRUE(runtime);
-  ASSERT_TRUE(runtime->PrefetchAll().ok());
+  ASSERT_TRUE(runtime->lifecycle().PrefetchAll().ok());
   EXPECT_TRUE(WaitFor([&] { return StateOf(*runtime, "plain") == ModelState::kUnloaded; }));
   EXPECT_TRUE(WaitFor([&] { return StateOf(*runtime, "short") == ModelState::kUnloaded; }));
   EXPECT_EQ(StateOf(*runtime, "forever"), ModelState::kLoaded);
@@ -195,13 +196,13 @@ TEST(PoolRuntimeTest, PinnedAliasSurvivesPressure) {
   other.load_timeout = 200ms;
   auto runtime = BuildWithPool(MakeLlama(), {pinned, other}, Budget(size + size / 2));
   ASSERT_TRUE(runtime);
-  ASSERT_TRUE(runtime->Load("pinned").ok());
-  Status s = runtime->Load("other");
+  ASSERT_TRUE(runtime->lifecycle().Load("pinned").ok());
+  Status s = runtime->lifecycle().Load("other");
   EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
   EXPECT_EQ(StateOf(*runtime, "pinned"), ModelState::kLoaded);
-  ASSERT_TRUE(runtime->Unload("pinned").ok());  // manual unload frees the room
+  ASSERT_TRUE(runtime->lifecycle().Unload("pinned").ok());  // manual unload frees the room
   // (A reload to a patient load timeout loads it: the short one above is for the wait.)
-  EXPECT_TRUE(runtime->Reload("other", ChatSpec("other")).ok());
+  EXPECT_TRUE(runtime->lifecycle().Reload("other", ChatSpec("other")).ok());
   EXPECT_EQ(StateOf(*runtime, "other"), ModelState::kLoaded);
 }
 
@@ -262,17 +263,17 @@ TEST(PoolRssTest, UnloadGivesTheMemoryBack) {
   auto runtime = BuildRuntime(provider, {spec});
   ASSERT_TRUE(runtime);
   // One round first: llama.cpp's one-time setup stays for the process's life, not per engine.
-  ASSERT_TRUE(runtime->Load("big").ok());
-  ASSERT_TRUE(runtime->Unload("big").ok());
+  ASSERT_TRUE(runtime->lifecycle().Load("big").ok());
+  ASSERT_TRUE(runtime->lifecycle().Unload("big").ok());
 
   const int64_t before = TrimmedResidentBytes();
   auto start = Clock::now();
-  ASSERT_TRUE(runtime->Load("big").ok());
+  ASSERT_TRUE(runtime->lifecycle().Load("big").ok());
   const double load_s = Seconds(start);
   const int64_t engine = runtime->Describe("big")->info.memory_bytes;
   const int64_t loaded = TrimmedResidentBytes();
   start = Clock::now();
-  ASSERT_TRUE(runtime->Unload("big").ok());  // idle: freed before Unload returns
+  ASSERT_TRUE(runtime->lifecycle().Unload("big").ok());  // idle: freed before Unload returns
   const double unload_s = Seconds(start);
   const int64_t after = TrimmedResidentBytes();
   EXPECT_TRUE(provider->loaded_models().back().expired()) << "freed when Unload returned";

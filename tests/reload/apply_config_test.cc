@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "modelrt/lifecycle.h"
 #include "reload_test_util.h"
 
 namespace modelrt::reload_test {
@@ -26,7 +27,7 @@ TEST(ApplyConfigTest, AddsRemovesReloadsAndUpdates) {
   auto built = ModelRuntime::Builder().SetConfig(BaseConfig()).Build();
   ASSERT_TRUE(built.ok()) << built.error().ToString();
   ModelRuntime& runtime = **built;
-  ASSERT_TRUE(runtime.Prefetch({"keep", "gone", "swap"}).ok());
+  ASSERT_TRUE(runtime.lifecycle().Prefetch({"keep", "gone", "swap"}).ok());
 
   Config next = BaseConfig();
   next.source = "test.yaml (reloaded)";
@@ -39,7 +40,7 @@ TEST(ApplyConfigTest, AddsRemovesReloadsAndUpdates) {
   next.models.push_back(added);
   next.pool.memory_budget_mb = 1024;
 
-  auto summary = runtime.ApplyConfig(next);
+  auto summary = runtime.lifecycle().ApplyConfig(next);
   ASSERT_TRUE(summary.ok()) << summary.error().ToString();
   EXPECT_TRUE(summary->ok());
   EXPECT_THAT(summary->added, ElementsAre("added"));
@@ -61,19 +62,20 @@ TEST(ApplyConfigTest, AddsRemovesReloadsAndUpdates) {
   EXPECT_EQ(lazy->spec.model, EmbedderSpec("lazy", 7).model);
   auto lazy_call = EmbedOne(runtime, "lazy");
   ASSERT_TRUE(lazy_call.ok()) << lazy_call.error().ToString();
-  EXPECT_EQ(runtime.VersionHistory("lazy").back().source, EmbedderSpec("lazy", 7).model);
+  EXPECT_EQ(runtime.lifecycle().VersionHistory("lazy").back().source,
+            EmbedderSpec("lazy", 7).model);
   EXPECT_EQ(runtime.Describe("tune")->spec.timeout, 5s);
   EXPECT_EQ(runtime.Describe("keep")->generation, 1u) << "unchanged aliases keep their engine";
   EXPECT_EQ(runtime.PoolStatus().budget_bytes, int64_t{1024} << 20);
 
-  auto log = runtime.ReloadLog();
+  auto log = runtime.lifecycle().ReloadLog();
   ASSERT_EQ(log.size(), 1u);
   EXPECT_EQ(log[0].alias, "swap");
   EXPECT_EQ(log[0].trigger, ReloadTrigger::kConfig);
   EXPECT_TRUE(log[0].ok);
 
   // The same config again: nothing to do.
-  auto again = runtime.ApplyConfig(next);
+  auto again = runtime.lifecycle().ApplyConfig(next);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->unchanged.size(), runtime.List().size());
   EXPECT_TRUE(again->added.empty() && again->removed.empty() && again->reloaded.empty() &&
@@ -85,7 +87,7 @@ TEST(ApplyConfigTest, FailuresAreListedAndLeaveTheRestApplied) {
   auto built = ModelRuntime::Builder().SetConfig(BaseConfig()).Build();
   ASSERT_TRUE(built.ok());
   ModelRuntime& runtime = **built;
-  ASSERT_TRUE(runtime.Load("swap").ok());
+  ASSERT_TRUE(runtime.lifecycle().Load("swap").ok());
 
   Config next = BaseConfig();
   next.providers.push_back({.id = "cloud", .type = "no-such-type"});
@@ -96,7 +98,7 @@ TEST(ApplyConfigTest, FailuresAreListedAndLeaveTheRestApplied) {
   ModelSpec retyped = ChatSpec("keep");  // a task change: removed and added
   next.models[0] = retyped;
 
-  auto summary = runtime.ApplyConfig(next);
+  auto summary = runtime.lifecycle().ApplyConfig(next);
   ASSERT_TRUE(summary.ok());
   EXPECT_FALSE(summary->ok());
   std::vector<std::string> failed;
@@ -119,7 +121,7 @@ TEST(ApplyConfigTest, ProvidersAreAddedReplacedAndRemoved) {
   auto built = ModelRuntime::Builder().SetConfig(BaseConfig()).Build();
   ASSERT_TRUE(built.ok()) << built.error().ToString();
   ModelRuntime& runtime = **built;
-  ASSERT_TRUE(runtime.Prefetch({"keep", "swap"}).ok());
+  ASSERT_TRUE(runtime.lifecycle().Prefetch({"keep", "swap"}).ok());
 
   // A new provider with an alias on it, and new options for the existing one.
   Config next = BaseConfig();
@@ -129,7 +131,7 @@ TEST(ApplyConfigTest, ProvidersAreAddedReplacedAndRemoved) {
   on_extra.provider = "extra";
   next.models.push_back(on_extra);
   next.models[3] = EmbedderSpec("swap", 7);  // changed too: one reload, not two
-  auto summary = runtime.ApplyConfig(next);
+  auto summary = runtime.lifecycle().ApplyConfig(next);
   ASSERT_TRUE(summary.ok()) << summary.error().ToString();
   EXPECT_TRUE(summary->ok());
   EXPECT_THAT(summary->providers_added, ElementsAre("extra"));
@@ -139,22 +141,22 @@ TEST(ApplyConfigTest, ProvidersAreAddedReplacedAndRemoved) {
   EXPECT_THAT(summary->reloaded, UnorderedElementsAre("keep", "swap"));
   EXPECT_EQ(runtime.Describe("keep")->generation, 2u);
   EXPECT_EQ(runtime.Describe("swap")->generation, 2u);
-  EXPECT_TRUE(runtime.HasProvider("extra"));
+  EXPECT_TRUE(runtime.lifecycle().HasProvider("extra"));
   ASSERT_TRUE(EmbedOne(runtime, "on-extra").ok());
 
   // The same config again: nothing to do.
-  auto again = runtime.ApplyConfig(next);
+  auto again = runtime.lifecycle().ApplyConfig(next);
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE(again->providers_added.empty() && again->providers_replaced.empty() &&
               again->providers_removed.empty() && again->reloaded.empty());
 
   // The provider and its alias leave the file: both go.
-  auto gone = runtime.ApplyConfig(BaseConfig());
+  auto gone = runtime.lifecycle().ApplyConfig(BaseConfig());
   ASSERT_TRUE(gone.ok()) << gone.error().ToString();
   EXPECT_THAT(gone->removed, ElementsAre("on-extra"));
   EXPECT_THAT(gone->providers_removed, ElementsAre("extra"));
   EXPECT_THAT(gone->providers_replaced, ElementsAre("local"));
-  EXPECT_FALSE(runtime.HasProvider("extra"));
+  EXPECT_FALSE(runtime.lifecycle().HasProvider("extra"));
   EXPECT_TRUE(gone->notes.empty());
 }
 
@@ -162,7 +164,7 @@ TEST(ReconcileTest, FollowsASnapshotThroughOneDiff) {
   auto runtime = BuildReloadRuntime(MakeLlama(), {EmbedderSpec("a"), EmbedderSpec("b"),
                                                   ChatSpec("c"), ChatSpec("d"), EmbedderSpec("e")});
   ASSERT_TRUE(runtime);
-  ASSERT_TRUE(runtime->Load("b").ok());
+  ASSERT_TRUE(runtime->lifecycle().Load("b").ok());
   ModelSpec b2 = EmbedderSpec("b"), c2 = ChatSpec("c"), d2 = EmbedderSpec("d"),
             e2 = EmbedderSpec("e"), f = EmbedderSpec("f");
   b2.options = {{"normalize", false}};  // engine fields, loaded: reloaded
@@ -172,7 +174,7 @@ TEST(ReconcileTest, FollowsASnapshotThroughOneDiff) {
   next.version = 7;
   for (const ModelSpec& spec : {b2, c2, d2, e2, f}) next.bindings.emplace(spec.alias, spec);
 
-  ConfigApplySummary done = runtime->Reconcile(next);
+  ConfigApplySummary done = runtime->lifecycle().Reconcile(next);
   EXPECT_THAT(done.removed, UnorderedElementsAre("a", "d"));  // d changed task: out and back in
   EXPECT_THAT(done.added, UnorderedElementsAre("d", "f"));
   EXPECT_THAT(done.reloaded, ElementsAre("b"));
@@ -185,7 +187,7 @@ TEST(ReconcileTest, FollowsASnapshotThroughOneDiff) {
   EXPECT_EQ(runtime->Describe("c")->spec.retry.max_attempts, 3);
 
   // The runtime is on the snapshot now: the same target is no change at all.
-  ConfigApplySummary again = runtime->Reconcile(next);
+  ConfigApplySummary again = runtime->lifecycle().Reconcile(next);
   EXPECT_TRUE(again.added.empty() && again.removed.empty() && again.reloaded.empty() &&
               again.updated.empty() && again.failed.empty());
   EXPECT_EQ(again.unchanged.size(), 5u);
@@ -194,7 +196,7 @@ TEST(ReconcileTest, FollowsASnapshotThroughOneDiff) {
 TEST(ReconcileTest, ALoadThatFailsIsTheAliasStateAndTheNextReconcileTriesAgain) {
   auto runtime = BuildReloadRuntime(MakeLlama(), {EmbedderSpec("embed")});
   ASSERT_TRUE(runtime);
-  ASSERT_TRUE(runtime->Load("embed").ok());
+  ASSERT_TRUE(runtime->lifecycle().Load("embed").ok());
   const std::string junk = testing::TestTempDir() + "/junk.gguf";
   WriteFile(junk, "not a gguf file");
   ModelSpec broken = EmbedderSpec("embed");
@@ -202,7 +204,7 @@ TEST(ReconcileTest, ALoadThatFailsIsTheAliasStateAndTheNextReconcileTriesAgain) 
   RegistrySnapshot next;
   next.bindings.emplace("embed", broken);
 
-  ConfigApplySummary done = runtime->Reconcile(next);
+  ConfigApplySummary done = runtime->lifecycle().Reconcile(next);
   ASSERT_EQ(done.failed.size(), 1u);
   EXPECT_EQ(done.failed[0].first, "embed");
   Result<ModelStatus> status = runtime->Describe("embed");
@@ -213,9 +215,9 @@ TEST(ReconcileTest, ALoadThatFailsIsTheAliasStateAndTheNextReconcileTriesAgain) 
   EXPECT_FALSE(status->last_error.empty());
   EXPECT_TRUE(status->failed_at.has_value());
   // Nothing was undone or forgotten: reconciling again tries the new spec again.
-  ConfigApplySummary again = runtime->Reconcile(next);
+  ConfigApplySummary again = runtime->lifecycle().Reconcile(next);
   EXPECT_EQ(again.failed.size(), 1u);
-  EXPECT_EQ(runtime->ReloadLog().size(), 2u);
+  EXPECT_EQ(runtime->lifecycle().ReloadLog().size(), 2u);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "core/file_watcher.h"
+#include "modelrt/lifecycle.h"
 #include "reload_test_util.h"
 
 namespace modelrt::reload_test {
@@ -103,8 +104,8 @@ TEST(FileWatchReloadTest, ReplacingTheModelFileReloadsTheAlias) {
   options.watch_debounce = 100ms;
   auto runtime = BuildReloadRuntime(MakeLlama(), {spec}, options);
   ASSERT_TRUE(runtime);
-  ASSERT_TRUE(runtime->WatchingModelFiles());
-  ASSERT_TRUE(runtime->Load("chat").ok());
+  ASSERT_TRUE(runtime->lifecycle().WatchingModelFiles());
+  ASSERT_TRUE(runtime->lifecycle().Load("chat").ok());
   const std::string old_description = runtime->Describe("chat")->info.description;
 
   // A new version, written beside it and renamed over it (as a deploy would).
@@ -117,8 +118,8 @@ TEST(FileWatchReloadTest, ReplacingTheModelFileReloadsTheAlias) {
                   .ok());
   fs::rename(dir + "/chat.gguf.new", file);
 
-  ASSERT_TRUE(WaitFor([&] { return runtime->ReloadLog().size() == 1; }, 30s));
-  ReloadRecord record = runtime->ReloadLog()[0];
+  ASSERT_TRUE(WaitFor([&] { return runtime->lifecycle().ReloadLog().size() == 1; }, 30s));
+  ReloadRecord record = runtime->lifecycle().ReloadLog()[0];
   EXPECT_TRUE(record.ok) << record.error;
   EXPECT_EQ(record.trigger, ReloadTrigger::kFileChange);
   EXPECT_EQ(record.new_generation, 2u);
@@ -136,7 +137,7 @@ TEST(FileWatchReloadTest, ReplacingTheModelFileReloadsTheAlias) {
 TEST(FileWatchReloadTest, OffByDefault) {
   auto runtime = BuildReloadRuntime(MakeLlama(), {ChatSpec()});
   ASSERT_TRUE(runtime);
-  EXPECT_FALSE(runtime->WatchingModelFiles());
+  EXPECT_FALSE(runtime->lifecycle().WatchingModelFiles());
 }
 
 }  // namespace

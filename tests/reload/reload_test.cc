@@ -4,6 +4,7 @@
 // generations.
 #include <gtest/gtest.h>
 
+#include "modelrt/lifecycle.h"
 #include "reload_test_util.h"
 
 namespace modelrt::reload_test {
@@ -13,11 +14,11 @@ TEST(ReloadTest, InFlightCallsFinishOnTheOldEngineAndNewOnesGetTheNew) {
   auto provider = MakeFaultyLlama();
   auto runtime = BuildReloadRuntime(provider, {ChatSpec()});
   ASSERT_TRUE(runtime);
-  ASSERT_TRUE(runtime->Load("chat").ok());
+  ASSERT_TRUE(runtime->lifecycle().Load("chat").ok());
   HeldGeneration held(*runtime->Generator("chat"));
   ASSERT_TRUE(held.Started());
 
-  auto record = runtime->Reload("chat");
+  auto record = runtime->lifecycle().Reload("chat");
   ASSERT_TRUE(record.ok()) << record.error().ToString();
   EXPECT_TRUE(record->ok);
   EXPECT_EQ(record->trigger, ReloadTrigger::kApi);
@@ -42,14 +43,14 @@ TEST(ReloadTest, InFlightCallsFinishOnTheOldEngineAndNewOnesGetTheNew) {
   EXPECT_TRUE(provider->loaded_models()[0].expired()) << "freed after its last call";
   EXPECT_EQ(runtime->PoolStatus().engines_draining, 0);
 
-  auto history = runtime->VersionHistory("chat");
+  auto history = runtime->lifecycle().VersionHistory("chat");
   ASSERT_EQ(history.size(), 2u);
   EXPECT_EQ(history[0].generation, 1u);
   EXPECT_EQ(history[1].generation, 2u);
   EXPECT_EQ(history[1].source, ChatSpec().model);
   EXPECT_FALSE(history[1].description.empty());
   EXPECT_GT(history[1].memory_bytes, 0);
-  EXPECT_EQ(runtime->GlobalGeneration(), 2u);
+  EXPECT_EQ(runtime->lifecycle().GlobalGeneration(), 2u);
   EXPECT_EQ(CounterValue(*runtime, "modelrt_reloads_total",
                          {{"alias", "chat"}, {"trigger", "api"}, {"outcome", "success"}}),
             1);
@@ -64,7 +65,7 @@ TEST(ReloadTest, ANewFileAndNewOptionsTakeOver) {
 
   ModelSpec next = EmbedderSpec("embed", 7);
   next.options = {{"normalize", false}};
-  auto record = runtime->Reload("embed", next);
+  auto record = runtime->lifecycle().Reload("embed", next);
   ASSERT_TRUE(record.ok()) << record.error().ToString();
   EXPECT_EQ(record->old_source, EmbedderSpec("embed", 42).model);
   EXPECT_EQ(record->new_source, next.model);
@@ -76,7 +77,7 @@ TEST(ReloadTest, ANewFileAndNewOptionsTakeOver) {
   auto spec = runtime->Describe("embed")->spec;
   EXPECT_EQ(spec.model, next.model);
   EXPECT_EQ(spec.options, next.options);
-  auto history = runtime->VersionHistory("embed");
+  auto history = runtime->lifecycle().VersionHistory("embed");
   ASSERT_EQ(history.size(), 2u);
   EXPECT_EQ(history[0].source, EmbedderSpec("embed", 42).model);
   EXPECT_EQ(history[1].source, next.model);
@@ -85,15 +86,15 @@ TEST(ReloadTest, ANewFileAndNewOptionsTakeOver) {
 TEST(ReloadTest, AJunkFileLeavesTheOldEngineServingAndIsLogged) {
   auto runtime = BuildReloadRuntime(MakeLlama(), {ChatSpec()});
   ASSERT_TRUE(runtime);
-  ASSERT_TRUE(runtime->Load("chat").ok());
+  ASSERT_TRUE(runtime->lifecycle().Load("chat").ok());
   const std::string junk = testing::TestTempDir() + "/junk.gguf";
   WriteFile(junk, "this is not a GGUF file at all");
   ModelSpec bad = ChatSpec();
   bad.model = junk;
 
-  auto record = runtime->Reload("chat", bad);
+  auto record = runtime->lifecycle().Reload("chat", bad);
   ASSERT_FALSE(record.ok());
-  auto log = runtime->ReloadLog();
+  auto log = runtime->lifecycle().ReloadLog();
   ASSERT_EQ(log.size(), 1u);
   EXPECT_FALSE(log[0].ok);
   EXPECT_FALSE(log[0].error.empty());
@@ -110,36 +111,36 @@ TEST(ReloadTest, AJunkFileLeavesTheOldEngineServingAndIsLogged) {
   EXPECT_EQ(runtime->PoolStatus().bytes_reserved, 0);
 
   bad.model = testing::TestTempDir() + "/missing.gguf";
-  EXPECT_FALSE(runtime->Reload("chat", bad).ok());
-  EXPECT_EQ(runtime->ReloadLog().size(), 2u);
+  EXPECT_FALSE(runtime->lifecycle().Reload("chat", bad).ok());
+  EXPECT_EQ(runtime->lifecycle().ReloadLog().size(), 2u);
   EXPECT_EQ(CounterValue(*runtime, "modelrt_reloads_total",
                          {{"alias", "chat"}, {"trigger", "api"}, {"outcome", "failure"}}),
             2);
-  EXPECT_EQ(runtime->VersionHistory("chat").size(), 1u);
+  EXPECT_EQ(runtime->lifecycle().VersionHistory("chat").size(), 1u);
 }
 
 TEST(ReloadTest, ATimedOutLoadLeavesTheOldEngineServing) {
   auto provider = MakeFaultyLlama();
   auto runtime = BuildReloadRuntime(provider, {ChatSpec()});
   ASSERT_TRUE(runtime);
-  ASSERT_TRUE(runtime->Load("chat").ok());
+  ASSERT_TRUE(runtime->lifecycle().Load("chat").ok());
   provider->SetHangUntilDeadline(true);
   ModelSpec spec = ChatSpec();
   spec.load_timeout = 200ms;
-  auto record = runtime->Reload("chat", spec);
+  auto record = runtime->lifecycle().Reload("chat", spec);
   EXPECT_EQ(record.error().code(), StatusCode::kDeadlineExceeded) << record.error().ToString();
   provider->SetHangUntilDeadline(false);
   auto r = runtime->Generator("chat")->Generate(ShortRequest(4));
   ASSERT_TRUE(r.ok()) << r.error().ToString();
   EXPECT_EQ(r->generation, 1u);
   EXPECT_EQ(runtime->Describe("chat")->spec.load_timeout, ChatSpec().load_timeout);
-  ASSERT_EQ(runtime->ReloadLog().size(), 1u);
-  EXPECT_NE(runtime->ReloadLog()[0].error.find("DeadlineExceeded"), std::string::npos);
+  ASSERT_EQ(runtime->lifecycle().ReloadLog().size(), 1u);
+  EXPECT_NE(runtime->lifecycle().ReloadLog()[0].error.find("DeadlineExceeded"), std::string::npos);
 }
 
 TEST(ReloadTest, NoRoomForBothEnginesFailsUnavailableAndKeepsTheOld) {
   auto probe = BuildReloadRuntime(MakeLlama(), {ChatSpec()});
-  ASSERT_TRUE(probe && probe->Load("chat").ok());
+  ASSERT_TRUE(probe && probe->lifecycle().Load("chat").ok());
   const int64_t size = probe->Describe("chat")->info.memory_bytes;
   probe.reset();
 
@@ -147,10 +148,10 @@ TEST(ReloadTest, NoRoomForBothEnginesFailsUnavailableAndKeepsTheOld) {
   pool.memory_budget_bytes = size + size / 2;  // one engine: never both
   auto runtime = BuildReloadRuntime(MakeLlama(), {ChatSpec()}, {}, pool);
   ASSERT_TRUE(runtime);
-  ASSERT_TRUE(runtime->Load("chat").ok());
+  ASSERT_TRUE(runtime->lifecycle().Load("chat").ok());
   ModelSpec spec = ChatSpec();
   spec.load_timeout = 300ms;  // how long the reload may wait for room
-  auto record = runtime->Reload("chat", spec);
+  auto record = runtime->lifecycle().Reload("chat", spec);
   EXPECT_EQ(record.error().code(), StatusCode::kUnavailable) << record.error().ToString();
   auto r = runtime->Generator("chat")->Generate(ShortRequest(4));
   ASSERT_TRUE(r.ok()) << r.error().ToString();
@@ -161,23 +162,26 @@ TEST(ReloadTest, NoRoomForBothEnginesFailsUnavailableAndKeepsTheOld) {
 TEST(ReloadTest, BadRequestsAreRefused) {
   auto runtime = BuildReloadRuntime(MakeLlama(), {ChatSpec()});
   ASSERT_TRUE(runtime);
-  EXPECT_EQ(runtime->Reload("nope").error().code(), StatusCode::kNotFound);
-  EXPECT_TRUE(runtime->ReloadLog().empty()) << "nothing was attempted";
+  EXPECT_EQ(runtime->lifecycle().Reload("nope").error().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(runtime->lifecycle().ReloadLog().empty()) << "nothing was attempted";
   ModelSpec embed = EmbedderSpec("chat");
-  EXPECT_EQ(runtime->Reload("chat", embed).error().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(runtime->lifecycle().Reload("chat", embed).error().code(),
+            StatusCode::kInvalidArgument);
   ModelSpec renamed = ChatSpec("other");
-  EXPECT_EQ(runtime->Reload("chat", renamed).error().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(runtime->lifecycle().Reload("chat", renamed).error().code(),
+            StatusCode::kInvalidArgument);
   ModelSpec bad_option = ChatSpec();
   bad_option.options = {{"no_such_option", 1}};
-  EXPECT_EQ(runtime->Reload("chat", bad_option).error().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(runtime->ReloadLog().size(), 3u);
+  EXPECT_EQ(runtime->lifecycle().Reload("chat", bad_option).error().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(runtime->lifecycle().ReloadLog().size(), 3u);
   EXPECT_EQ(StateOf(*runtime, "chat"), ModelState::kUnloaded);
 }
 
 TEST(ReloadTest, ReloadingAnUnloadedAliasLoadsIt) {
   auto runtime = BuildReloadRuntime(MakeLlama(), {EmbedderSpec()});
   ASSERT_TRUE(runtime);
-  auto record = runtime->Reload("embed");
+  auto record = runtime->lifecycle().Reload("embed");
   ASSERT_TRUE(record.ok()) << record.error().ToString();
   EXPECT_EQ(record->old_generation, 0u);
   EXPECT_EQ(record->new_generation, 1u);
@@ -191,14 +195,14 @@ TEST(ReloadTest, HistoryKeepsTheNewestN) {
   options.history_size = 4;
   auto runtime = BuildReloadRuntime(MakeLlama(), {EmbedderSpec()}, options);
   ASSERT_TRUE(runtime);
-  ASSERT_TRUE(runtime->Load("embed").ok());
-  for (int i = 0; i < 6; ++i) ASSERT_TRUE(runtime->Reload("embed").ok()) << i;
-  auto history = runtime->VersionHistory("embed");
+  ASSERT_TRUE(runtime->lifecycle().Load("embed").ok());
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(runtime->lifecycle().Reload("embed").ok()) << i;
+  auto history = runtime->lifecycle().VersionHistory("embed");
   ASSERT_EQ(history.size(), 4u);
   for (size_t i = 0; i < history.size(); ++i) EXPECT_EQ(history[i].generation, 4 + i);
   EXPECT_EQ(runtime->Describe("embed")->generation, 7u);
-  EXPECT_EQ(runtime->ReloadLog().size(), 6u);
-  EXPECT_EQ(runtime->VersionHistory().size(), 4u);
+  EXPECT_EQ(runtime->lifecycle().ReloadLog().size(), 6u);
+  EXPECT_EQ(runtime->lifecycle().VersionHistory().size(), 4u);
   EXPECT_EQ(runtime->PoolStatus().engines_live, 1);
   EXPECT_EQ(runtime->PoolStatus().engines_draining, 0);
 }
@@ -212,28 +216,29 @@ TEST(ReloadTest, ReloadLogIsBounded) {
   ModelSpec bad = EmbedderSpec();
   bad.model = testing::TestTempDir() + "/missing.gguf";
   for (int i = 0; i < 8; ++i) {
-    (void)runtime->Reload("embed", i % 2 == 0 ? std::nullopt : std::optional<ModelSpec>(bad));
+    (void)runtime->lifecycle().Reload("embed",
+                                      i % 2 == 0 ? std::nullopt : std::optional<ModelSpec>(bad));
   }
-  auto log = runtime->ReloadLog();
+  auto log = runtime->lifecycle().ReloadLog();
   ASSERT_EQ(log.size(), 4u);
   for (size_t i = 0; i < log.size(); ++i) {
     EXPECT_EQ(log[i].id, 5 + i);
     EXPECT_EQ(log[i].ok, i % 2 == 0);
     EXPECT_GE(log[i].duration.count(), 0);
   }
-  EXPECT_EQ(runtime->VersionHistory("embed").size(), 3u);
+  EXPECT_EQ(runtime->lifecycle().VersionHistory("embed").size(), 3u);
 }
 
 TEST(ReloadTest, ConcurrentReloadsOfOneAliasRunOneAtATime) {
   auto runtime = BuildReloadRuntime(MakeLlama(), {EmbedderSpec()});
   ASSERT_TRUE(runtime);
-  ASSERT_TRUE(runtime->Load("embed").ok());
+  ASSERT_TRUE(runtime->lifecycle().Load("embed").ok());
   std::atomic<int> failed{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < 3; ++i) {
-        if (!runtime->Reload("embed").ok()) failed.fetch_add(1);
+        if (!runtime->lifecycle().Reload("embed").ok()) failed.fetch_add(1);
       }
     });
   }
@@ -241,7 +246,7 @@ TEST(ReloadTest, ConcurrentReloadsOfOneAliasRunOneAtATime) {
   EXPECT_EQ(failed.load(), 0);
   EXPECT_EQ(runtime->Describe("embed")->generation, 13u);
   uint64_t last = 0;
-  for (const ReloadRecord& r : runtime->ReloadLog()) {
+  for (const ReloadRecord& r : runtime->lifecycle().ReloadLog()) {
     EXPECT_EQ(r.old_generation, last == 0 ? 1 : last) << "serialized: each starts from the last";
     last = r.new_generation;
   }
@@ -254,10 +259,10 @@ TEST(RemoveTest, UnregistersAtOnceAndFreesTheEngineAfterItsLastCall) {
   HeldGeneration held(*runtime->Generator("chat"));
   ASSERT_TRUE(held.Started());
 
-  ASSERT_TRUE(runtime->Remove("chat").ok());
+  ASSERT_TRUE(runtime->lifecycle().Remove("chat").ok());
   EXPECT_FALSE(runtime->Contains("chat"));
   EXPECT_EQ(runtime->Generator("chat").error().code(), StatusCode::kNotFound);
-  EXPECT_EQ(runtime->Remove("chat").code(), StatusCode::kNotFound);
+  EXPECT_EQ(runtime->lifecycle().Remove("chat").code(), StatusCode::kNotFound);
   EXPECT_FALSE(provider->loaded_models()[0].expired());
   ASSERT_TRUE(held.Finish().ok()) << "the call in flight finished normally";
   EXPECT_TRUE(provider->loaded_models()[0].expired());
@@ -265,7 +270,7 @@ TEST(RemoveTest, UnregistersAtOnceAndFreesTheEngineAfterItsLastCall) {
   EXPECT_TRUE(runtime->Contains("embed"));
 
   // Registered again: generations continue, so clients never see them go back.
-  ASSERT_TRUE(runtime->Register(ChatSpec()).ok());
+  ASSERT_TRUE(runtime->lifecycle().Register(ChatSpec()).ok());
   auto r = runtime->Generator("chat")->Generate(ShortRequest(4));
   ASSERT_TRUE(r.ok()) << r.error().ToString();
   EXPECT_EQ(r->generation, 2u);
@@ -277,9 +282,9 @@ TEST(RemoveTest, ALoadInFlightForARemovedAliasDoesNotInstall) {
   auto runtime = BuildReloadRuntime(provider, {ChatSpec()});
   ASSERT_TRUE(runtime);
   Status loaded;
-  std::thread loader([&] { loaded = runtime->Load("chat"); });
+  std::thread loader([&] { loaded = runtime->lifecycle().Load("chat"); });
   ASSERT_TRUE(WaitFor([&] { return provider->load_calls() == 1; }));
-  ASSERT_TRUE(runtime->Remove("chat").ok());
+  ASSERT_TRUE(runtime->lifecycle().Remove("chat").ok());
   loader.join();
   EXPECT_FALSE(loaded.ok());
   EXPECT_EQ(runtime->PoolStatus().engines_live, 0);

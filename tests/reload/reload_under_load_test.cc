@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <mutex>
 
+#include "modelrt/lifecycle.h"
 #include "reload_test_util.h"
 
 namespace modelrt::reload_test {
@@ -38,7 +39,7 @@ TEST(ReloadUnderLoadTest, EightClientsTwentyReloadsNoFailedRequest) {
   chat.options = {{"parallel", 8}};
   auto runtime = BuildReloadRuntime(MakeLlama(), {chat, EmbedderSpec()});
   ASSERT_TRUE(runtime);
-  ASSERT_TRUE(runtime->PrefetchAll().ok());
+  ASSERT_TRUE(runtime->lifecycle().PrefetchAll().ok());
   auto generator = *runtime->Generator("chat");
   auto embedder = *runtime->Embedding("embed");
 
@@ -95,7 +96,7 @@ TEST(ReloadUnderLoadTest, EightClientsTwentyReloadsNoFailedRequest) {
   std::atomic<int> reload_failures{0};
   std::thread reloader([&] {
     for (int i = 0; i < kReloads; ++i) {
-      if (!runtime->Reload("chat").ok()) reload_failures.fetch_add(1);
+      if (!runtime->lifecycle().Reload("chat").ok()) reload_failures.fetch_add(1);
       std::this_thread::sleep_for(20ms);  // spreads the reloads over more client requests
     }
   });
@@ -103,7 +104,8 @@ TEST(ReloadUnderLoadTest, EightClientsTwentyReloadsNoFailedRequest) {
   int evictions = 0;
   std::thread evicter([&] {  // evicts embed each time the clients have loaded it again
     while (!reloads_done.load() && evictions < 200) {
-      if (StateOf(*runtime, "embed") == ModelState::kLoaded && runtime->Unload("embed").ok()) {
+      if (StateOf(*runtime, "embed") == ModelState::kLoaded &&
+          runtime->lifecycle().Unload("embed").ok()) {
         ++evictions;
       }
       std::this_thread::sleep_for(20ms);
@@ -128,7 +130,7 @@ TEST(ReloadUnderLoadTest, EightClientsTwentyReloadsNoFailedRequest) {
   EXPECT_EQ(runtime->PoolStatus().engines_draining, 0);
 
   std::vector<double> reload_ms;
-  for (const ReloadRecord& r : runtime->ReloadLog()) {
+  for (const ReloadRecord& r : runtime->lifecycle().ReloadLog()) {
     EXPECT_TRUE(r.ok) << r.error;
     reload_ms.push_back(static_cast<double>(r.duration.count()) / 1000.0);
   }

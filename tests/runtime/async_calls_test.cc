@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "modelrt/lifecycle.h"
 #include "runtime_test_util.h"
 
 namespace modelrt::runtime_test {
@@ -121,7 +122,7 @@ TEST(AsyncCallsTest, BadRequestsAreRefusedBeforeAnythingLoads) {
 TEST(AsyncCallsTest, CallsQueuedWhenTheRuntimeGoesAreEachAnsweredOnce) {
   auto runtime = BuildRuntime(MakeLlama(), {EmbedSpec()});
   ASSERT_TRUE(runtime);
-  ASSERT_TRUE(runtime->Load("embed").ok());
+  ASSERT_TRUE(runtime->lifecycle().Load("embed").ok());
   auto handle = runtime->Embedding("embed");
   ASSERT_TRUE(handle.ok());
   constexpr int kCalls = 32;
@@ -149,7 +150,7 @@ TEST(AsyncCallsTest, AnEngineUnloadedOrReplacedUnderItsCallsIsFreedOffItsOwnThre
   auto handle = runtime->Embedding("embed");
   ASSERT_TRUE(handle.ok());
   for (int round = 0; round < 6; ++round) {
-    ASSERT_TRUE(runtime->Load("embed").ok());
+    ASSERT_TRUE(runtime->lifecycle().Load("embed").ok());
     constexpr int kCalls = 16;
     std::atomic<int> answers{0}, served{0};
     std::promise<void> all;
@@ -161,9 +162,9 @@ TEST(AsyncCallsTest, AnEngineUnloadedOrReplacedUnderItsCallsIsFreedOffItsOwnThre
     }
     // Odd rounds replace the engine (a reload), even ones drop it (an unload).
     if (round % 2) {
-      ASSERT_TRUE(runtime->Reload("embed").ok());
+      ASSERT_TRUE(runtime->lifecycle().Reload("embed").ok());
     } else {
-      ASSERT_TRUE(runtime->Unload("embed").ok());
+      ASSERT_TRUE(runtime->lifecycle().Unload("embed").ok());
     }
     all.get_future().get();
     EXPECT_EQ(served.load(), kCalls) << "round " << round << ": calls in flight finish on it";

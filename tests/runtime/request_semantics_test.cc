@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "modelrt/lifecycle.h"
 #include "runtime/embed_dimensions.h"
 #include "runtime/rerank_ranking.h"
 #include "runtime_test_util.h"
@@ -128,7 +129,7 @@ TEST(RequestSemanticsTest, BadDimensionsFailBeforeTheModelRuns) {
   EXPECT_EQ(provider->load_calls(), loads);
 
   // Above the model's 64: refused on the loaded engine's info, before its Embed.
-  ASSERT_TRUE(runtime->Prefetch({"embed"}).ok());
+  ASSERT_TRUE(runtime->lifecycle().Prefetch({"embed"}).ok());
   const int calls = provider->model_calls();
   request.dimensions = 65;
   auto over = handle->Embed(request);

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "modelrt/lifecycle.h"
 #include "runtime_test_util.h"
 
 namespace modelrt::runtime_test {
@@ -116,16 +117,16 @@ TEST(RuntimeBuilderTest, DuplicateProviderIdIsAnError) {
 TEST(RuntimeRegisterTest, DuplicateAndUnknownProvider) {
   auto runtime = BuildRuntime(MakeLlama(), {ChatSpec()});
   ASSERT_TRUE(runtime);
-  EXPECT_EQ(runtime->Register(ChatSpec()).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(runtime->lifecycle().Register(ChatSpec()).code(), StatusCode::kAlreadyExists);
   ModelSpec orphan = ChatSpec("orphan");
   orphan.provider = "nope";
-  Status s = runtime->Register(orphan);
+  Status s = runtime->lifecycle().Register(orphan);
   EXPECT_EQ(s.code(), StatusCode::kNotFound);
   EXPECT_TRUE(Contains(s.message(), "unknown provider 'nope'")) << s.ToString();
   EXPECT_FALSE(runtime->Contains("orphan"));
   ModelSpec invalid = ChatSpec("invalid");
   invalid.options = {{"no_such_option", true}};
-  EXPECT_EQ(runtime->Register(invalid).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(runtime->lifecycle().Register(invalid).code(), StatusCode::kInvalidArgument);
   EXPECT_FALSE(runtime->Contains("invalid"));
 }
 
@@ -133,7 +134,7 @@ TEST(RuntimeRegisterTest, LazyRegisterAddsAnUnloadedAlias) {
   auto provider = MakeFaultyLlama();
   auto runtime = BuildRuntime(provider, {});
   ASSERT_TRUE(runtime);
-  ASSERT_TRUE(runtime->Register(ChatSpec("late")).ok());
+  ASSERT_TRUE(runtime->lifecycle().Register(ChatSpec("late")).ok());
   EXPECT_TRUE(runtime->Contains("late"));
   EXPECT_EQ(StateOf(*runtime, "late"), ModelState::kUnloaded);
   EXPECT_EQ(provider->load_calls(), 0);
@@ -148,7 +149,7 @@ TEST(RuntimeRegisterTest, EagerRegisterLoadsBeforeReturning) {
   ASSERT_TRUE(runtime);
   ModelSpec spec = ChatSpec("eager");
   spec.warmup = WarmupPolicy::kEager;
-  ASSERT_TRUE(runtime->Register(spec).ok());
+  ASSERT_TRUE(runtime->lifecycle().Register(spec).ok());
   EXPECT_EQ(StateOf(*runtime, "eager"), ModelState::kLoaded);
 }
 
@@ -158,12 +159,12 @@ TEST(RuntimeRegisterTest, RequiredEagerRegisterFailureRemovesTheAlias) {
   ModelSpec spec = Missing("broken");
   spec.warmup = WarmupPolicy::kEager;
   spec.required = true;
-  EXPECT_FALSE(runtime->Register(spec).ok());
+  EXPECT_FALSE(runtime->lifecycle().Register(spec).ok());
   EXPECT_FALSE(runtime->Contains("broken"));
   EXPECT_EQ(runtime->LoadsInFlight(), 0u);
   // Optional: stays registered, failed.
   spec.required = false;
-  EXPECT_TRUE(runtime->Register(spec).ok());
+  EXPECT_TRUE(runtime->lifecycle().Register(spec).ok());
   EXPECT_EQ(StateOf(*runtime, "broken"), ModelState::kFailed);
 }
 
@@ -172,7 +173,7 @@ TEST(RuntimeRegisterTest, BackgroundRegisterLoadsLater) {
   ASSERT_TRUE(runtime);
   ModelSpec spec = ChatSpec("bg");
   spec.warmup = WarmupPolicy::kBackground;
-  ASSERT_TRUE(runtime->Register(spec).ok());
+  ASSERT_TRUE(runtime->lifecycle().Register(spec).ok());
   runtime->WaitForBackgroundWarmup();
   EXPECT_EQ(StateOf(*runtime, "bg"), ModelState::kLoaded);
 }
@@ -182,14 +183,14 @@ TEST(RuntimeRegisterTest, PrefetchLoadsConcurrentlyAndReportsErrors) {
   provider->SetLoadDelay(100ms);
   auto runtime = BuildRuntime(provider, {ChatSpec("a"), ChatSpec("b"), ChatSpec("c")});
   ASSERT_TRUE(runtime);
-  EXPECT_EQ(runtime->Prefetch({"a", "missing"}).code(), StatusCode::kNotFound);
+  EXPECT_EQ(runtime->lifecycle().Prefetch({"a", "missing"}).code(), StatusCode::kNotFound);
   EXPECT_EQ(provider->load_calls(), 0);
-  ASSERT_TRUE(runtime->PrefetchAll().ok());
+  ASSERT_TRUE(runtime->lifecycle().PrefetchAll().ok());
   EXPECT_EQ(provider->load_calls(), 3);
   for (const ModelStatus& status : runtime->List()) {
     EXPECT_EQ(status.state, ModelState::kLoaded) << status.spec.alias;
   }
-  EXPECT_TRUE(runtime->Prefetch({"a"}).ok());  // already loaded: no new load
+  EXPECT_TRUE(runtime->lifecycle().Prefetch({"a"}).ok());  // already loaded: no new load
   EXPECT_EQ(provider->load_calls(), 3);
 }
 

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "modelrt/lifecycle.h"
 #include "runtime_test_util.h"
 
 namespace modelrt::runtime_test {
@@ -57,7 +58,8 @@ TEST(RuntimeCallsTest, PerCallTimeoutIsDeadlineExceeded) {
   spec.timeout = 1ms;
   auto runtime = BuildRuntime(MakeLlama(), {spec});
   ASSERT_TRUE(runtime);
-  ASSERT_TRUE(runtime->Prefetch({"chat"}).ok());  // the timeout is for the call, not the load
+  ASSERT_TRUE(
+      runtime->lifecycle().Prefetch({"chat"}).ok());  // the timeout is for the call, not the load
   auto handle = runtime->Generator("chat");
   ASSERT_TRUE(handle.ok());
   auto r = handle->Generate(ShortRequest(/*max_tokens=*/0));  // until the context is full
@@ -72,7 +74,7 @@ TEST(RuntimeCallsTest, CallersEarlierDeadlineWins) {
   spec.timeout = 10min;
   auto runtime = BuildRuntime(MakeLlama(), {spec});
   ASSERT_TRUE(runtime);
-  ASSERT_TRUE(runtime->Prefetch({"chat"}).ok());
+  ASSERT_TRUE(runtime->lifecycle().Prefetch({"chat"}).ok());
   auto handle = runtime->Generator("chat");
   CallContext ctx;
   ctx.deadline = Clock::now();  // already spent
@@ -153,7 +155,7 @@ TEST(RuntimeCallsTest, RetryNeverSleepsPastTheDeadline) {
   spec.retry = {.max_attempts = 5, .initial_backoff = 10min, .max_backoff = 10min};
   auto runtime = BuildRuntime(provider, {spec});
   ASSERT_TRUE(runtime);
-  ASSERT_TRUE(runtime->Prefetch({"chat"}).ok());
+  ASSERT_TRUE(runtime->lifecycle().Prefetch({"chat"}).ok());
   provider->FailNextCalls(10, UnavailableError("injected"));
   // A jittered 0..10 min backoff cannot fit in 2 s (bar a draw under 2 s, which is then
   // retried and fails again): the call gives up instead of sleeping past its deadline.

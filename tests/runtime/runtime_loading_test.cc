@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "modelrt/lifecycle.h"
 #include "runtime_test_util.h"
 
 namespace modelrt::runtime_test {
@@ -74,7 +75,7 @@ TEST(RuntimeLoadingTest, FailedLoadEmptiesTheMapAndDoesNotPoison) {
   ASSERT_TRUE(runtime);
   provider->FailNextLoads(1, UnavailableError("injected load failure"));
 
-  Status first = runtime->Prefetch({"chat"});
+  Status first = runtime->lifecycle().Prefetch({"chat"});
   EXPECT_EQ(first.code(), StatusCode::kUnavailable) << first.ToString();
   EXPECT_EQ(runtime->LoadsInFlight(), 0u);
   auto status = runtime->Describe("chat");
@@ -82,7 +83,7 @@ TEST(RuntimeLoadingTest, FailedLoadEmptiesTheMapAndDoesNotPoison) {
   EXPECT_EQ(status->state, ModelState::kFailed);
   EXPECT_NE(status->last_error.find("injected load failure"), std::string::npos);
 
-  Status second = runtime->Prefetch({"chat"});
+  Status second = runtime->lifecycle().Prefetch({"chat"});
   EXPECT_TRUE(second.ok()) << second.ToString();
   EXPECT_EQ(provider->load_calls(), 2);
   EXPECT_EQ(StateOf(*runtime, "chat"), ModelState::kLoaded);
@@ -120,7 +121,7 @@ TEST(RuntimeLoadingTest, LoadTimeoutIsDeadlineExceededAndEmptiesTheMap) {
   ASSERT_TRUE(runtime);
   provider->SetHangUntilDeadline(true);
 
-  Status s = runtime->Prefetch({"chat"});
+  Status s = runtime->lifecycle().Prefetch({"chat"});
   EXPECT_EQ(s.code(), StatusCode::kDeadlineExceeded) << s.ToString();
   EXPECT_EQ(runtime->LoadsInFlight(), 0u);
   EXPECT_EQ(StateOf(*runtime, "chat"), ModelState::kFailed);
@@ -149,7 +150,7 @@ TEST(RuntimeLoadingTest, LateLoadResultIsDiscardedAndFreed) {
   // The real load succeeds, then the double holds the model past the deadline.
   provider->SetLoadDelay(0ms, 600ms);
 
-  Status s = runtime->Prefetch({"chat"});
+  Status s = runtime->lifecycle().Prefetch({"chat"});
   EXPECT_EQ(s.code(), StatusCode::kDeadlineExceeded) << s.ToString();
   EXPECT_EQ(runtime->LoadsInFlight(), 0u);
 
@@ -190,7 +191,7 @@ TEST(RuntimeLoadingTest, UnloadThenCallReloads) {
   ASSERT_TRUE(handle->Generate(ShortRequest(4)).ok());
   EXPECT_EQ(runtime->Describe("chat")->generation, 1u);
 
-  ASSERT_TRUE(runtime->Unload("chat").ok());
+  ASSERT_TRUE(runtime->lifecycle().Unload("chat").ok());
   EXPECT_EQ(StateOf(*runtime, "chat"), ModelState::kUnloaded);
   EXPECT_TRUE(WaitFor([&] { return provider->loaded_models()[0].expired(); }));
 
@@ -200,14 +201,14 @@ TEST(RuntimeLoadingTest, UnloadThenCallReloads) {
   EXPECT_EQ(status->state, ModelState::kLoaded);
   EXPECT_EQ(status->generation, 2u);
   EXPECT_EQ(provider->load_calls(), 2);
-  EXPECT_EQ(runtime->Unload("nope").code(), StatusCode::kNotFound);
+  EXPECT_EQ(runtime->lifecycle().Unload("nope").code(), StatusCode::kNotFound);
 }
 
 TEST(RuntimeLoadingTest, UnloadLetsInFlightCallsFinish) {
   auto provider = MakeFaultyLlama();
   auto runtime = BuildRuntime(provider, {ChatSpec()});
   ASSERT_TRUE(runtime);
-  ASSERT_TRUE(runtime->Prefetch({"chat"}).ok());
+  ASSERT_TRUE(runtime->lifecycle().Prefetch({"chat"}).ok());
   auto handle = runtime->Generator("chat");
   ASSERT_TRUE(handle.ok());
 
@@ -226,7 +227,7 @@ TEST(RuntimeLoadingTest, UnloadLetsInFlightCallsFinish) {
   }
   auto during = runtime->Describe("chat");
   EXPECT_EQ(during->in_flight, 1);
-  ASSERT_TRUE(runtime->Unload("chat").ok());
+  ASSERT_TRUE(runtime->lifecycle().Unload("chat").ok());
   EXPECT_EQ(StateOf(*runtime, "chat"), ModelState::kDraining);
   EXPECT_FALSE(provider->loaded_models()[0].expired());  // the call still holds it
   release.store(true);
@@ -275,7 +276,7 @@ TEST(RuntimeLoadingTest, EagerProviderWarmupRunsAtBuild) {
   auto runtime = BuildRuntime(provider, {ChatSpec()});
   ASSERT_TRUE(runtime);
   EXPECT_EQ(provider->warmup_calls(), 1);
-  ASSERT_TRUE(runtime->Prefetch({"chat"}).ok());
+  ASSERT_TRUE(runtime->lifecycle().Prefetch({"chat"}).ok());
   EXPECT_EQ(provider->warmup_calls(), 1);
 }
 
@@ -288,7 +289,7 @@ TEST(RuntimeLoadingTest, LazyProviderWarmupRunsBeforeTheFirstLoad) {
                      .Build();
   ASSERT_TRUE(runtime.ok());
   EXPECT_EQ(provider->warmup_calls(), 0);
-  ASSERT_TRUE((*runtime)->PrefetchAll().ok());
+  ASSERT_TRUE((*runtime)->lifecycle().PrefetchAll().ok());
   EXPECT_EQ(provider->warmup_calls(), 1);
 }
 

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <thread>
 
+#include "modelrt/lifecycle.h"
 #include "runtime_test_util.h"
 
 namespace modelrt::runtime_test {
@@ -32,35 +33,38 @@ Result<EmbedResult> EmbedOne(ModelRuntime& runtime, const std::string& alias) {
 TEST(RuntimeProvidersTest, AddedProviderServesNewAliases) {
   auto runtime = BuildRuntime(MakeLlama(), {});
   ASSERT_NE(runtime, nullptr);
-  EXPECT_THAT(runtime->ProviderIds(), ElementsAre("local"));
+  EXPECT_THAT(runtime->lifecycle().ProviderIds(), ElementsAre("local"));
   ModelSpec spec = EmbedSpec("late");
   spec.provider = "second";
-  EXPECT_EQ(runtime->Register(spec).code(), StatusCode::kNotFound);
+  EXPECT_EQ(runtime->lifecycle().Register(spec).code(), StatusCode::kNotFound);
 
-  ASSERT_TRUE(runtime->AddProvider(ProviderConfig{.id = "second", .type = "llama"}).ok());
-  EXPECT_TRUE(runtime->HasProvider("second"));
-  EXPECT_THAT(runtime->ProviderIds(), ElementsAre("local", "second"));
-  ASSERT_TRUE(runtime->Register(spec).ok());
+  ASSERT_TRUE(
+      runtime->lifecycle().AddProvider(ProviderConfig{.id = "second", .type = "llama"}).ok());
+  EXPECT_TRUE(runtime->lifecycle().HasProvider("second"));
+  EXPECT_THAT(runtime->lifecycle().ProviderIds(), ElementsAre("local", "second"));
+  ASSERT_TRUE(runtime->lifecycle().Register(spec).ok());
   auto result = EmbedOne(*runtime, "late");
   ASSERT_TRUE(result.ok()) << result.error().ToString();
   EXPECT_EQ(result->generation, 1u);
 
-  EXPECT_EQ(runtime->AddProvider(ProviderConfig{.id = "second", .type = "llama"}).code(),
-            StatusCode::kAlreadyExists);
-  EXPECT_EQ(runtime->AddProvider(ProviderConfig{.id = "x", .type = "no-such-type"}).code(),
-            StatusCode::kNotFound);
-  EXPECT_FALSE(runtime->HasProvider("x"));
+  EXPECT_EQ(
+      runtime->lifecycle().AddProvider(ProviderConfig{.id = "second", .type = "llama"}).code(),
+      StatusCode::kAlreadyExists);
+  EXPECT_EQ(
+      runtime->lifecycle().AddProvider(ProviderConfig{.id = "x", .type = "no-such-type"}).code(),
+      StatusCode::kNotFound);
+  EXPECT_FALSE(runtime->lifecycle().HasProvider("x"));
 }
 
 TEST(RuntimeProvidersTest, ReplaceReloadsLoadedAliasesOnTheNewProvider) {
   auto first = CountingLlama("local");
   auto runtime = BuildRuntime(first, {EmbedSpec("hot"), EmbedSpec("cold")});
   ASSERT_NE(runtime, nullptr);
-  ASSERT_TRUE(runtime->Load("hot").ok());
+  ASSERT_TRUE(runtime->lifecycle().Load("hot").ok());
   ASSERT_EQ(first->load_calls(), 1);
 
   auto second = CountingLlama("local");
-  Result<ConfigApplySummary> summary = runtime->ReplaceProvider(second);
+  Result<ConfigApplySummary> summary = runtime->lifecycle().ReplaceProvider(second);
   ASSERT_TRUE(summary.ok()) << summary.error().ToString();
   EXPECT_THAT(summary->providers_replaced, ElementsAre("local"));
   EXPECT_THAT(summary->reloaded, ElementsAre("hot"));
@@ -77,19 +81,19 @@ TEST(RuntimeProvidersTest, ReplaceReloadsLoadedAliasesOnTheNewProvider) {
   ASSERT_TRUE(hot.ok());
   EXPECT_EQ(hot->generation, 2u);
 
-  auto log = runtime->ReloadLog();
+  auto log = runtime->lifecycle().ReloadLog();
   ASSERT_EQ(log.size(), 1u);
   EXPECT_EQ(log[0].trigger, ReloadTrigger::kConfig);
-  EXPECT_EQ(runtime->ReplaceProvider(CountingLlama("nobody")).status().code(),
+  EXPECT_EQ(runtime->lifecycle().ReplaceProvider(CountingLlama("nobody")).status().code(),
             StatusCode::kNotFound);
 }
 
 TEST(RuntimeProvidersTest, AFailedReloadOnTheNewProviderKeepsTheOldEngine) {
   auto runtime = BuildRuntime(CountingLlama("local"), {EmbedSpec("hot")});
-  ASSERT_TRUE(runtime->Load("hot").ok());
+  ASSERT_TRUE(runtime->lifecycle().Load("hot").ok());
   auto broken = CountingLlama("local");
   broken->FailNextLoads(1, UnavailableError("injected: provider down"));
-  Result<ConfigApplySummary> summary = runtime->ReplaceProvider(broken);
+  Result<ConfigApplySummary> summary = runtime->lifecycle().ReplaceProvider(broken);
   ASSERT_TRUE(summary.ok());
   ASSERT_EQ(summary->failed.size(), 1u);
   EXPECT_EQ(summary->failed[0].first, "hot");
@@ -100,66 +104,66 @@ TEST(RuntimeProvidersTest, AFailedReloadOnTheNewProviderKeepsTheOldEngine) {
 
 TEST(RuntimeProvidersTest, RemoveRefusesWhileAliasesUseIt) {
   auto runtime = BuildRuntime(MakeLlama(), {EmbedSpec("a")});
-  Status refused = runtime->RemoveProvider("local");
+  Status refused = runtime->lifecycle().RemoveProvider("local");
   EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition);
   EXPECT_THAT(refused.message(), HasSubstr("'a'"));
-  EXPECT_TRUE(runtime->HasProvider("local"));
-  ASSERT_TRUE(runtime->Remove("a").ok());
-  ASSERT_TRUE(runtime->RemoveProvider("local").ok());
-  EXPECT_FALSE(runtime->HasProvider("local"));
-  EXPECT_EQ(runtime->RemoveProvider("local").code(), StatusCode::kNotFound);
-  EXPECT_EQ(runtime->Register(EmbedSpec("b")).code(), StatusCode::kNotFound);
+  EXPECT_TRUE(runtime->lifecycle().HasProvider("local"));
+  ASSERT_TRUE(runtime->lifecycle().Remove("a").ok());
+  ASSERT_TRUE(runtime->lifecycle().RemoveProvider("local").ok());
+  EXPECT_FALSE(runtime->lifecycle().HasProvider("local"));
+  EXPECT_EQ(runtime->lifecycle().RemoveProvider("local").code(), StatusCode::kNotFound);
+  EXPECT_EQ(runtime->lifecycle().Register(EmbedSpec("b")).code(), StatusCode::kNotFound);
 }
 
 TEST(RuntimeProvidersTest, ValidateChecksWithoutRegistering) {
   auto runtime = BuildRuntime(MakeLlama(), {});
-  EXPECT_TRUE(runtime->Validate(EmbedSpec("ok")).ok());
+  EXPECT_TRUE(runtime->lifecycle().Validate(EmbedSpec("ok")).ok());
   EXPECT_FALSE(runtime->Contains("ok"));
   ModelSpec bad = EmbedSpec("bad");
   bad.options = {{"no_such_option", 1}};
-  EXPECT_EQ(runtime->Validate(bad).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(runtime->lifecycle().Validate(bad).code(), StatusCode::kInvalidArgument);
   ModelSpec orphan = EmbedSpec("orphan");
   orphan.provider = "nowhere";
-  EXPECT_EQ(runtime->Validate(orphan).code(), StatusCode::kNotFound);
+  EXPECT_EQ(runtime->lifecycle().Validate(orphan).code(), StatusCode::kNotFound);
 }
 
 TEST(RuntimeProvidersTest, UpdateReloadsUpdatesOrReRegisters) {
   auto runtime = BuildRuntime(MakeLlama(), {EmbedSpec("loaded"), EmbedSpec("idle")});
-  ASSERT_TRUE(runtime->Load("loaded").ok());
+  ASSERT_TRUE(runtime->lifecycle().Load("loaded").ok());
 
   ModelSpec settings = EmbedSpec("loaded");
   settings.timeout = std::chrono::seconds(9);  // a call setting: in place, same engine
-  ASSERT_TRUE(runtime->Update(settings).ok());
+  ASSERT_TRUE(runtime->lifecycle().Update(settings).ok());
   EXPECT_EQ(runtime->Describe("loaded")->spec.timeout, std::chrono::seconds(9));
   EXPECT_EQ(runtime->Describe("loaded")->generation, 1u);
 
   ModelSpec engine = settings;
   engine.options = {{"normalize", false}};  // an engine field: a loaded alias reloads
-  ASSERT_TRUE(runtime->Update(engine).ok());
+  ASSERT_TRUE(runtime->lifecycle().Update(engine).ok());
   EXPECT_EQ(runtime->Describe("loaded")->generation, 2u);
   EXPECT_EQ(StateOf(*runtime, "loaded"), ModelState::kLoaded);
 
   ModelSpec idle = EmbedSpec("idle");
   idle.options = {{"normalize", false}};  // not loaded: the next load uses it
-  ASSERT_TRUE(runtime->Update(idle).ok());
+  ASSERT_TRUE(runtime->lifecycle().Update(idle).ok());
   EXPECT_EQ(StateOf(*runtime, "idle"), ModelState::kUnloaded);
   EXPECT_EQ(runtime->Describe("idle")->spec.options, idle.options);
 
   ModelSpec retyped = ChatSpec("idle");  // a task change: removed and registered again
-  ASSERT_TRUE(runtime->Update(retyped).ok());
+  ASSERT_TRUE(runtime->lifecycle().Update(retyped).ok());
   EXPECT_EQ(runtime->Describe("idle")->spec.task, Task::kGenerate);
   EXPECT_TRUE(runtime->Generator("idle").ok());
 
   ModelSpec broken = EmbedSpec("loaded");
   broken.model = "/nonexistent/model.gguf";
-  EXPECT_FALSE(runtime->Update(broken).ok());
+  EXPECT_FALSE(runtime->lifecycle().Update(broken).ok());
   EXPECT_EQ(runtime->Describe("loaded")->spec.options, engine.options) << "the old spec stays";
-  EXPECT_EQ(runtime->Update(EmbedSpec("nobody")).code(), StatusCode::kNotFound);
+  EXPECT_EQ(runtime->lifecycle().Update(EmbedSpec("nobody")).code(), StatusCode::kNotFound);
 }
 
 TEST(RuntimeProvidersTest, CallsKeepWorkingWhileTheProviderIsReplaced) {
   auto runtime = BuildRuntime(MakeLlama(), {EmbedSpec("e")});
-  ASSERT_TRUE(runtime->Load("e").ok());
+  ASSERT_TRUE(runtime->lifecycle().Load("e").ok());
   std::atomic<bool> stop{false};
   std::atomic<int> calls{0}, failures{0};
   std::vector<std::thread> clients;
@@ -173,7 +177,7 @@ TEST(RuntimeProvidersTest, CallsKeepWorkingWhileTheProviderIsReplaced) {
   }
   for (int i = 0; i < 3; ++i) {
     Result<ConfigApplySummary> summary =
-        runtime->ReplaceProvider(ProviderConfig{.id = "local", .type = "llama"});
+        runtime->lifecycle().ReplaceProvider(ProviderConfig{.id = "local", .type = "llama"});
     ASSERT_TRUE(summary.ok()) << summary.error().ToString();
     EXPECT_THAT(summary->failed, IsEmpty());
   }

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "http_test_client.h"
+#include "modelrt/lifecycle.h"
 #include "support/fault_injecting_provider.h"
 #include "test_server.h"
 
@@ -119,7 +120,7 @@ TEST(LoadTest, FullQueueIs429WhileOtherModelsKeepServing) {
   without_providers.providers.clear();
   auto runtime = ModelRuntime::Builder().SetConfig(without_providers).AddProvider(faulty).Build();
   ASSERT_TRUE(runtime.ok()) << runtime.error().ToString();
-  ASSERT_TRUE((*runtime)->Prefetch({"embed"}).ok());
+  ASSERT_TRUE((*runtime)->lifecycle().Prefetch({"embed"}).ok());
   faulty->SetLoadDelay(std::chrono::milliseconds(3000));
   TestServer server(std::move(runtime).value(), config);
   const int port = server.port();
