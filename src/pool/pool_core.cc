@@ -40,15 +40,27 @@ PoolCore::PoolCore(EnginePool::Options options)
 PoolCore::~PoolCore() { Shutdown(); }
 
 void PoolCore::Shutdown() {
+  Aftermath after;
   {
     MutexLock lock(mu_);
     stopping_ = true;
+    // The engines leave with the shutdown, on the thread that runs it (the runtime's
+    // destructor), not wherever the last reference to the pool is dropped later: a handle or an
+    // asynchronous call may hold that, and drop it at process exit, after the loggers an
+    // engine's destructor writes to are gone. An engine still leased goes with its last lease.
+    for (auto& [key, slot] : slots_) {
+      std::vector<std::shared_ptr<PooledEngine>> engines = slot.draining;
+      if (slot.live) engines.push_back(std::exchange(slot.live, nullptr));
+      for (const std::shared_ptr<PooledEngine>& engine : engines) GoneLocked(engine, &after);
+    }
     room_cv_.notify_all();
     maintenance_cv_.notify_all();
+    PublishLocked();
   }
   if (maintenance_.joinable() && maintenance_.get_id() != std::this_thread::get_id()) {
     maintenance_.join();
   }
+  Settle(std::move(after));  // outside the lock: engines join their threads as they go
 }
 
 // ---- Checkout and release -----------------------------------------------------------------------

@@ -173,5 +173,48 @@ TEST(AsyncCallsTest, AnEngineUnloadedOrReplacedUnderItsCallsIsFreedOffItsOwnThre
   }
 }
 
+// The real llama provider, counting the engines it loaded that are still alive (the shared
+// pointer it hands out frees the real one, then counts down).
+class EngineCountingProvider : public Provider {
+ public:
+  explicit EngineCountingProvider(std::shared_ptr<Provider> real) : real_(std::move(real)) {}
+  const std::string& id() const override { return real_->id(); }
+  std::string_view type() const override { return real_->type(); }
+  Status Validate(const ModelSpec& spec) const override { return real_->Validate(spec); }
+  LoadEstimate Estimate(const ModelSpec& spec) const override { return real_->Estimate(spec); }
+  Result<std::shared_ptr<Model>> Load(const ModelSpec& spec, const CallContext& ctx) override {
+    MODELRT_ASSIGN_OR_RETURN(std::shared_ptr<Model> model, real_->Load(spec, ctx));
+    live_->fetch_add(1);
+    Model* raw = model.get();
+    return std::shared_ptr<Model>(raw, [model = std::move(model), live = live_](Model*) mutable {
+      model.reset();
+      live->fetch_sub(1);
+    });
+  }
+  int live() const { return live_->load(); }
+
+ private:
+  std::shared_ptr<Provider> real_;
+  std::shared_ptr<std::atomic<int>> live_ = std::make_shared<std::atomic<int>>(0);
+};
+
+// A handle (or an asynchronous call) may outlive its runtime and keep the runtime's internals
+// alive. The engines must still go with the runtime, on the thread that destroys it: freed
+// later, wherever that last reference is dropped (at process exit, on SerialQueue::AfterCalls),
+// an engine's destructor would run after the process's loggers are gone (TSan:
+// heap-use-after-free).
+TEST(AsyncCallsTest, EnginesGoWithTheRuntimeEvenWhenAHandleOutlivesIt) {
+  auto provider = std::make_shared<EngineCountingProvider>(MakeLlama());
+  auto runtime = BuildRuntime(provider, {EmbedSpec()});
+  ASSERT_TRUE(runtime);
+  ASSERT_TRUE(runtime->lifecycle().Load("embed").ok());
+  auto handle = runtime->Embedding("embed");
+  ASSERT_TRUE(handle.ok());
+  ASSERT_TRUE(handle->Embed(TwoInputs()).ok());
+  EXPECT_EQ(provider->live(), 1);
+  runtime.reset();
+  EXPECT_EQ(provider->live(), 0) << "the engine outlived its runtime in the handle";
+}
+
 }  // namespace
 }  // namespace modelrt::runtime_test

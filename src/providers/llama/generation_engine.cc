@@ -111,14 +111,17 @@ void GenerationEngine::Run() {
   while (true) {
     admitted.clear();
     Dropped dropped;
+    bool stopping = false;
     {
       MutexLock lock(mu_);
       dropped = TakeDeadQueued();
+      // Requests just dropped are answered before any wait: the queue may now be empty, and
+      // nothing else would wake this thread to answer them (their callers would wait forever).
       cv_.wait(lock.native(), [&]() REQUIRES(mu_) {
-        return stopping_ || n_active_ > 0 || !queue_.empty();
+        return stopping_ || n_active_ > 0 || !queue_.empty() || !dropped.empty();
       });
-      if (stopping_) break;
-      while (reserved_slots_ < options_.parallel && !queue_.empty()) {
+      stopping = stopping_;
+      while (!stopping && reserved_slots_ < options_.parallel && !queue_.empty()) {
         admitted.push_back(std::move(queue_.front()));
         queue_.pop_front();
         ++reserved_slots_;
@@ -126,6 +129,7 @@ void GenerationEngine::Run() {
     }
     // Finished outside the lock: an asynchronous caller's callback runs inside Finish.
     for (auto& [request, outcome] : dropped) request->Finish(std::move(outcome));
+    if (stopping) break;
     ReapActive();
     if (n_active_ > 0) DecodeStep();
     for (auto& request : admitted) Admit(std::move(request));
