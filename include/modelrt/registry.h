@@ -158,7 +158,7 @@ class Registry {
 
   // Checks a change in full before it is published (Apply and Rebase): `before` is the current
   // snapshot, `after` the candidate. A refusal publishes and journals nothing and is the write's
-  // error. A server sets the runtime's ModelRuntime::ValidateChange here, so nothing the runtime
+  // error. A server sets RuntimeLifecycle::ValidateChange here, so nothing the runtime
   // cannot serve is ever published and nothing has to be rolled back. Runs under the writers'
   // lock: it must not write to the registry.
   using Validator =

@@ -1,5 +1,5 @@
 // Hot reload: the records ModelRuntime keeps about engine generations and reloads, its reload
-// options, and what a config re-read (ModelRuntime::ApplyConfig) did.
+// options, and what a config re-read (RuntimeLifecycle::ApplyConfig) did.
 //
 //   MODELRT_ASSIGN_OR_RETURN(ReloadRecord r, runtime->Reload("chat"));   // same spec, new engine
 //   ModelSpec spec = runtime->Describe("chat")->spec;

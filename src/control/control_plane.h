@@ -14,7 +14,7 @@
 //   1. publish: the registry checks the change in full before it publishes it (its rules, then
 //      the runtime's ValidateChange as the registry's validator: providers that can be created,
 //      specs their providers accept), so a change the runtime could not serve is never published;
-//   2. reconcile: the runtime is brought to the published snapshot (ModelRuntime::Reconcile). A
+//   2. reconcile: the runtime is brought to the published snapshot (RuntimeLifecycle::Reconcile). A
 //      load that fails there is the alias's state (failed, with the error and time; a previous
 //      engine keeps serving), reported in the write's summary, never undone in the registry.
 //

@@ -1,6 +1,6 @@
 // ProviderTable: the runtime's providers by id — each with the config it was created from (when it
 // was) and whether its one-time Warmup has run. Providers come and go at run time
-// (ModelRuntime::AddProvider / ReplaceProvider / RemoveProvider), so lookups copy the provider out
+// (RuntimeLifecycle::AddProvider / ReplaceProvider / RemoveProvider): lookups copy the provider out
 // under a short lock and callers keep their copy: a load that started on a provider finishes on it
 // even if the id is replaced meanwhile.
 //

@@ -53,7 +53,7 @@ namespace modelrt::internal {
 
 class Reconciler {
  public:
-  // Registers a spec the way ModelRuntime::Register does (validation, warmup policy).
+  // Registers a spec the way RuntimeLifecycle::Register does (validation, warmup policy).
   using RegisterFn = std::function<Status(ModelSpec)>;
 
   // Starts the file watcher when options.watch_model_files (a failure to set it up is logged and
@@ -79,9 +79,9 @@ class Reconciler {
   RegistrySnapshot Serving() const;
   // The pool limits of a config, when they differ from the last applied. Returns whether they did.
   bool ApplyPoolLimits(const PoolConfig& pool);
-  // ModelRuntime::Update.
+  // RuntimeLifecycle::Update.
   Status Update(ModelSpec spec, const RegisterFn& register_spec);
-  // ModelRuntime::ReplaceProvider: swaps the provider in, then reloads its loaded aliases.
+  // RuntimeLifecycle::ReplaceProvider: swaps the provider in, then reloads its loaded aliases.
   Result<ConfigApplySummary> ReplaceProvider(RuntimeCore::ProviderSource source);
   std::vector<ReloadRecord> Records() const { return log_.Snapshot(); }
   // Re-reads the model files to watch from the catalog (after Register/Remove/ApplyConfig).

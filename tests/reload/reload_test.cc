@@ -1,7 +1,7 @@
-// ModelRuntime::Reload and Remove on real llama engines: the swap (in-flight calls finish on the
-// old engine), new files and options, failures that leave the old engine serving (a junk file, a
-// load timeout from the FaultInjectingProvider test double, no room), bounded history and log,
-// generations.
+// RuntimeLifecycle::Reload and Remove on real llama engines: the swap (in-flight calls finish
+// on the old engine), new files and options, failures that leave the old engine serving (a junk
+// file, a load timeout from the FaultInjectingProvider test double, no room), bounded history
+// and log, generations.
 #include <gtest/gtest.h>
 
 #include "modelrt/lifecycle.h"

@@ -1,6 +1,6 @@
-// Providers at run time (ModelRuntime::AddProvider / ReplaceProvider / RemoveProvider), Validate
-// and Update, on the real llama provider. The fault-injecting wrapper is used only to count which
-// provider object served a load.
+// Providers at run time (RuntimeLifecycle's AddProvider / ReplaceProvider / RemoveProvider),
+// Validate and Update, on the real llama provider. The fault-injecting wrapper is used only to
+// count which provider object served a load.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
