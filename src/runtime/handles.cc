@@ -108,7 +108,6 @@ struct AsyncCall {
     lease.reset();  // first: the runtime's Shutdown waits until no engine is held here
     engine.reset();
     done = nullptr;
-    answered = nullptr;
     core->AsyncCallEnded(key);
   }
   AsyncCall(const AsyncCall&) = delete;
@@ -121,19 +120,19 @@ struct AsyncCall {
   Clock::time_point start;
   std::optional<internal::RuntimeCore::Lease> lease;
   std::shared_ptr<const void> engine;  // the lease's engine once checked in, until the drop
-  std::function<void(Result<R>)> done;
-  std::function<void(Result<R>)> answered;  // `done` once called, kept until the drop
+  std::function<void(Result<R>)> done;  // called once, kept until the drop
+  bool answered = false;
 
   void Finish(Result<R> result) {
-    if (!done) return;  // answered already
+    if (answered) return;
     metrics->call_seconds->Observe(std::chrono::duration<double>(Clock::now() - start).count());
     if (result && lease) result->generation = lease->generation();
     // Checked in before `done`: whoever sees the answer finds the engine idle again.
     if (lease) engine = lease->CheckIn();
     lease.reset();
     if (!result) core->RecordError(*spec, result.error());
-    answered = std::move(done);
-    answered(std::move(result));
+    answered = true;
+    done(std::move(result));
   }
 };
 

@@ -14,13 +14,6 @@
 namespace modelrt::runtime_test {
 namespace {
 
-ModelSpec RerankSpec(const std::string& alias = "rerank") {
-  ModelSpec spec = EmbedSpec(alias);
-  spec.task = Task::kRerank;
-  spec.model = testing::TestModel(llama::TestModelKind::kBertRerank);
-  return spec;
-}
-
 EmbedRequest TwoInputs() {
   EmbedRequest request;
   request.inputs = {{.text = "hello world"}, {.text = "a second input"}};

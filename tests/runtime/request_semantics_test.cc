@@ -21,13 +21,6 @@ double Norm(const std::vector<float>& v) {
   return std::sqrt(sum);
 }
 
-ModelSpec RerankSpec(const std::string& alias = "rerank") {
-  ModelSpec spec = EmbedSpec(alias);
-  spec.task = Task::kRerank;
-  spec.model = testing::TestModel(llama::TestModelKind::kBertRerank);
-  return spec;
-}
-
 TEST(EmbedDimensionsTest, TruncatesAndRenormalizes) {
   std::vector<float> v = {3, 4, 12};
   internal::TruncateAndNormalize(v, 2);

@@ -65,6 +65,14 @@ inline ModelSpec EmbedSpec(const std::string& alias = "embed") {
   return spec;
 }
 
+// The generated BERT cross-encoder as a rerank alias.
+inline ModelSpec RerankSpec(const std::string& alias = "rerank") {
+  ModelSpec spec = EmbedSpec(alias);
+  spec.task = Task::kRerank;
+  spec.model = testing::TestModel(llama::TestModelKind::kBertRerank);
+  return spec;
+}
+
 inline GenerateRequest ShortRequest(int max_tokens = 8) {
   GenerateRequest request;
   request.prompt = "Once upon a time";
