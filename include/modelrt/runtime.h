@@ -7,8 +7,8 @@
 //   MODELRT_ASSIGN_OR_RETURN(EmbedResult r, embedder.Embed({.inputs = {{.text = "hi"}}}));
 //
 // A handle resolves its model on each call: it checks the alias's engine out of the runtime's
-// EnginePool (modelrt/pool.h: memory budget, max count, LRU, idle TTL, keep-alive, pins, health),
-// and on a miss (never loaded, evicted, unloaded, unhealthy) the call, Prefetch or eager warmup
+// engine pool (memory budget, max count, LRU, idle TTL, keep-alive, pins, health; its settings and
+// statistics in modelrt/pool.h), and on a miss (never loaded, evicted, unloaded, unhealthy) the call, Prefetch or eager warmup
 // loads it through a single-flight loader — one provider Load per alias however many callers wait;
 // the per-alias in-flight map is empty again once the load succeeds, fails or times out. Handles
 // add the alias's per-call timeout, retries with exponential backoff and jitter on retryable
@@ -97,7 +97,7 @@ class ModelRuntime {
     Builder& SetPoolConfig(const PoolConfig& pool);
     // Every pool option (a test clock, the maintenance period, an eviction callback); overrides
     // SetPoolConfig. A null metrics registry means the runtime's.
-    Builder& SetPoolOptions(EnginePool::Options options);
+    Builder& SetPoolOptions(PoolOptions options);
     // Version history and reload log sizes, model file watching.
     Builder& SetReloadOptions(ReloadOptions options);
     Builder& AddProvider(std::shared_ptr<Provider> provider);
@@ -117,7 +117,7 @@ class ModelRuntime {
     ProviderWarmup provider_warmup_ = ProviderWarmup::kEager;
     std::shared_ptr<MetricsRegistry> metrics_;
     PoolConfig pool_config_;
-    std::optional<EnginePool::Options> pool_options_;
+    std::optional<PoolOptions> pool_options_;
     ReloadOptions reload_options_;
     Status deferred_error_;
   };

@@ -1,7 +1,7 @@
 // EnginePool and its Lease and Reservation: the public face of PoolCore.
 #include <utility>
 
-#include "modelrt/pool.h"
+#include "pool/engine_pool.h"
 #include "pool/pool_core.h"
 
 namespace modelrt {
@@ -32,8 +32,8 @@ std::string_view ToString(EngineState state) {
   return "unknown";
 }
 
-EnginePool::Options EnginePool::Options::FromConfig(const PoolConfig& config) {
-  Options options;
+PoolOptions PoolOptions::FromConfig(const PoolConfig& config) {
+  PoolOptions options;
   options.memory_budget_bytes = config.memory_budget_mb * (int64_t{1} << 20);
   options.max_loaded = config.max_loaded;
   options.idle_ttl = std::chrono::seconds(config.idle_ttl_s);

@@ -1,7 +1,7 @@
 // PoolCore: the state and rules behind EnginePool — slots per key (live engine, draining engines,
 // fence, generation), reservations, room-making (LRU), TTL and health passes, the maintenance
 // thread, metrics and eviction listeners. EnginePool, its Lease and its Reservation are thin
-// wrappers over it (see include/modelrt/pool.h for the semantics and the state diagram).
+// wrappers over it (see pool/engine_pool.h for the semantics and the state diagram).
 //
 //   auto core = std::make_unique<PoolCore>(options);
 //   Result<EnginePool::Lease> lease = core->Checkout(key, /*count=*/true);
@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "core/thread_annotations.h"
-#include "modelrt/pool.h"
+#include "pool/engine_pool.h"
 #include "pool/pool_metrics.h"
 
 namespace modelrt::internal {

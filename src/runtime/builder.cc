@@ -48,7 +48,7 @@ ModelRuntime::Builder& ModelRuntime::Builder::SetPoolConfig(const PoolConfig& po
   return *this;
 }
 
-ModelRuntime::Builder& ModelRuntime::Builder::SetPoolOptions(EnginePool::Options options) {
+ModelRuntime::Builder& ModelRuntime::Builder::SetPoolOptions(PoolOptions options) {
   pool_options_ = std::move(options);
   return *this;
 }
@@ -92,8 +92,8 @@ Result<std::unique_ptr<ModelRuntime>> ModelRuntime::Builder::Build() {
     providers.push_back({provider, config});
   }
   auto metrics = metrics_ ? metrics_ : std::make_shared<MetricsRegistry>();
-  EnginePool::Options pool_options =
-      pool_options_ ? *pool_options_ : EnginePool::Options::FromConfig(pool_config_);
+  PoolOptions pool_options =
+      pool_options_ ? *pool_options_ : PoolOptions::FromConfig(pool_config_);
   if (pool_options.memory_budget_bytes < 0 || pool_options.max_loaded < 0) {
     return InvalidArgumentError("pool: memory_budget and max_loaded must not be negative");
   }

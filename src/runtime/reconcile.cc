@@ -74,7 +74,7 @@ Status Reconciler::Check(const RegistrySnapshot& before, const RegistrySnapshot&
 bool Reconciler::ApplyPoolLimits(const PoolConfig& pool) {
   MutexLock apply(apply_mu_);
   if (SamePool(pool_config_, pool)) return false;
-  const EnginePool::Options limits = EnginePool::Options::FromConfig(pool);
+  const PoolOptions limits = PoolOptions::FromConfig(pool);
   core_->pool().SetLimits(limits.memory_budget_bytes, limits.max_loaded, limits.idle_ttl,
                           limits.health_check_interval);
   pool_config_ = pool;

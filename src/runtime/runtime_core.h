@@ -47,7 +47,7 @@
 #include <vector>
 
 #include "core/thread_annotations.h"
-#include "modelrt/pool.h"
+#include "pool/engine_pool.h"
 #include "modelrt/reload.h"
 #include "modelrt/runtime.h"
 #include "runtime/provider_table.h"

@@ -20,7 +20,7 @@
 #include <string>
 #include <thread>
 
-#include "modelrt/pool.h"
+#include "pool/engine_pool.h"
 #include "runtime/runtime_test_util.h"
 #include "support/llama_test_models.h"
 

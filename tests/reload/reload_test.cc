@@ -144,7 +144,7 @@ TEST(ReloadTest, NoRoomForBothEnginesFailsUnavailableAndKeepsTheOld) {
   const int64_t size = probe->Describe("chat")->info.memory_bytes;
   probe.reset();
 
-  EnginePool::Options pool;
+  PoolOptions pool;
   pool.memory_budget_bytes = size + size / 2;  // one engine: never both
   auto runtime = BuildReloadRuntime(MakeLlama(), {ChatSpec()}, {}, pool);
   ASSERT_TRUE(runtime);

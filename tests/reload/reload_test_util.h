@@ -40,7 +40,7 @@ inline ModelSpec EmbedderSpec(const std::string& alias = "embed", uint32_t seed 
 
 inline std::unique_ptr<ModelRuntime> BuildReloadRuntime(
     std::shared_ptr<Provider> provider, std::vector<ModelSpec> specs, ReloadOptions reload = {},
-    std::optional<EnginePool::Options> pool = {}) {
+    std::optional<PoolOptions> pool = {}) {
   ModelRuntime::Builder builder;
   builder.AddProvider(std::move(provider)).SetReloadOptions(reload);
   if (pool) builder.SetPoolOptions(*pool);
