@@ -31,6 +31,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "catalog/options_json.h"
 #include "modelrt/runtime.h"
 #include "providers/llama/llama_common.h"
 
@@ -65,17 +66,21 @@ struct Args {
 
 Result<std::unique_ptr<ModelRuntime>> MakeRuntime(const Args& a, Task task) {
   Config config;
-  config.providers.push_back({.id = "local", .type = "llama", .options = {{"threads", a.threads}}});
+  config.providers.push_back(
+      {.id = "local", .type = "llama", .options = MakeOptions({{"threads", a.threads}})});
   ModelSpec spec;
   spec.alias = "bench";
   spec.task = task;
   spec.provider = "local";
   spec.model = a.model;
-  spec.options = {{"parallel", a.parallel}};
-  if (task == Task::kGenerate) spec.options["ctx"] = a.prompt_tokens + a.tokens + 8;
-  if (task == Task::kEmbed && a.ctx > 0) spec.options["ctx"] = a.ctx;
-  if (task == Task::kEmbed && a.batch > 0) spec.options["batch"] = a.batch;
-  if (task == Task::kEmbed && a.batch_wait_us >= 0) spec.options["batch_wait_us"] = a.batch_wait_us;
+  spec.options = MakeOptions({{"parallel", a.parallel}});
+  if (task == Task::kGenerate)
+    spec.options = WithOption(spec.options, "ctx", a.prompt_tokens + a.tokens + 8);
+  if (task == Task::kEmbed && a.ctx > 0) spec.options = WithOption(spec.options, "ctx", a.ctx);
+  if (task == Task::kEmbed && a.batch > 0)
+    spec.options = WithOption(spec.options, "batch", a.batch);
+  if (task == Task::kEmbed && a.batch_wait_us >= 0)
+    spec.options = WithOption(spec.options, "batch_wait_us", a.batch_wait_us);
   spec.warmup = WarmupPolicy::kEager;
   spec.required = true;
   config.models.push_back(spec);

@@ -23,14 +23,11 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "modelrt/model.h"
+#include "modelrt/options.h"
 #include "modelrt/status.h"
 
 namespace modelrt {
-
-using Json = nlohmann::json;
 
 enum class WarmupPolicy { kLazy, kEager, kBackground };
 std::string_view ToString(WarmupPolicy policy);
@@ -46,7 +43,7 @@ struct ModelSpec {
   Task task = Task::kEmbed;
   std::string provider;  // provider id
   std::string model;     // file path (local) or upstream model name (remote)
-  Json options = Json::object();  // provider-specific; validated by the provider
+  Options options;       // provider-specific; validated by the provider
   WarmupPolicy warmup = WarmupPolicy::kLazy;
   bool required = false;  // a failed eager load fails startup
   std::chrono::milliseconds timeout{0};  // per call; 0 = none
@@ -65,7 +62,7 @@ struct ProviderConfig {
   std::string type;  // llama | openai | ...
   std::string base_url;
   std::string api_key_env;  // name of the env var holding the key; never the key itself
-  Json options = Json::object();
+  Options options;
   std::string origin;
 };
 
@@ -73,7 +70,7 @@ struct ProfileSpec {
   std::string name;
   std::string model;   // alias it points at
   std::string system;  // system prompt prepended to chats
-  Json params = Json::object();  // default sampling parameters
+  Options params;      // default sampling parameters
   std::string origin;
 };
 
@@ -138,15 +135,15 @@ Result<Config> ParseConfig(std::string_view text, std::string_view source,
 // paths are resolved against the file's directory.
 Result<Config> LoadConfigFile(const std::string& path);
 
-// Parses one alias spec (as in a `models` list) — for registering at run time. `origin` starts
-// every error ("POST /admin/models: task: must be one of ...") and becomes spec.origin. The
-// provider is not resolved here: spec.provider is empty when the JSON has none, and the caller
-// picks the default and checks that it exists.
-Result<ModelSpec> ParseModelSpec(const Json& json, std::string_view origin);
+// Parses one alias spec (JSON text, as an entry of a `models` list) — for registering at run
+// time. `origin` starts every error ("POST /admin/models: task: must be one of ...") and becomes
+// spec.origin. The provider is not resolved here: spec.provider is empty when the JSON has none,
+// and the caller picks the default and checks that it exists.
+Result<ModelSpec> ParseModelSpec(std::string_view json_text, std::string_view origin);
 
-// Parses one provider (as in a `providers` list) — for registering at run time. `origin` starts
-// every error and becomes provider.origin. Inline secrets are rejected.
-Result<ProviderConfig> ParseProviderConfig(const Json& json, std::string_view origin);
+// Parses one provider (JSON text, as an entry of a `providers` list) — for registering at run
+// time. `origin` starts every error and becomes provider.origin. Inline secrets are rejected.
+Result<ProviderConfig> ParseProviderConfig(std::string_view json_text, std::string_view origin);
 
 // The embedded demo catalog (stories260K chat, generated embed and rerank models), with model
 // paths under `models_dir`.

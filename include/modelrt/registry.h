@@ -187,11 +187,4 @@ class Registry {
   std::unique_ptr<Impl> impl_;
 };
 
-// JSON for the admin API: {"version", "providers": [...], "bindings": [...], "profiles": [...]}
-// with each entry in the config file's schema (plus "origin").
-Json SnapshotToJson(const RegistrySnapshot& snapshot);
-// {"provider", "version", "bindings", "profiles", "policies": {"block": {"allowed", "reason"},
-// "cascade": {...}}}
-Json RemovalPreviewToJson(const RemovalPreview& preview);
-
 }  // namespace modelrt

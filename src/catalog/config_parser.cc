@@ -9,6 +9,7 @@
 #include "catalog/json_text.h"
 #include "catalog/model_spec_parser.h"
 #include "catalog/yaml_to_json.h"
+#include "core/json.h"
 
 namespace modelrt::catalog {
 namespace {

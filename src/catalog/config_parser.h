@@ -12,6 +12,7 @@
 
 #include <string_view>
 
+#include "core/json.h"
 #include "modelrt/catalog.h"
 #include "modelrt/status.h"
 

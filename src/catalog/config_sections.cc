@@ -8,7 +8,10 @@
 #include <string>
 
 #include "catalog/field_reader.h"
+#include "catalog/json_text.h"
 #include "catalog/model_spec_parser.h"
+#include "catalog/options_json.h"
+#include "core/json.h"
 
 namespace modelrt::catalog {
 namespace {
@@ -61,8 +64,9 @@ Result<ProviderConfig> ParseProvider(const Json& json, std::string_view source,
       reader.ReadString("type", &provider.type, /*required=*/true, /*non_empty=*/true));
   MODELRT_RETURN_IF_ERROR(reader.ReadString("base_url", &provider.base_url));
   MODELRT_RETURN_IF_ERROR(ReadEnvVarName(reader, "api_key_env", &provider.api_key_env));
-  MODELRT_RETURN_IF_ERROR(reader.ReadObject("options", &provider.options));
-  MODELRT_RETURN_IF_ERROR(RejectInlineSecrets(provider.options, source, reader.PathOf("options")));
+  MODELRT_RETURN_IF_ERROR(reader.ReadOptions("options", &provider.options));
+  MODELRT_RETURN_IF_ERROR(
+      RejectInlineSecrets(OptionsJson(provider.options), source, reader.PathOf("options")));
   provider.origin = std::string(source) + ": " + path;
   return provider;
 }
@@ -81,7 +85,7 @@ Result<ProfileSpec> ParseProfile(const Json& json, std::string_view source,
   MODELRT_RETURN_IF_ERROR(
       reader.ReadString("model", &profile.model, /*required=*/true, /*non_empty=*/true));
   MODELRT_RETURN_IF_ERROR(reader.ReadString("system", &profile.system));
-  MODELRT_RETURN_IF_ERROR(reader.ReadObject("params", &profile.params));
+  MODELRT_RETURN_IF_ERROR(reader.ReadOptions("params", &profile.params));
   profile.origin = std::string(source) + ": " + path;
   return profile;
 }
@@ -194,14 +198,20 @@ Result<std::vector<ProfileSpec>> ParseProfilesSection(const Json& json, std::str
   return profiles;
 }
 
+Result<ProviderConfig> ParseProviderConfig(const Json& json, std::string_view origin) {
+  MODELRT_ASSIGN_OR_RETURN(ProviderConfig provider, ParseProvider(json, origin, ""));
+  provider.origin = std::string(origin);
+  return provider;
+}
+
 }  // namespace modelrt::catalog
 
 namespace modelrt {
 
-Result<ProviderConfig> ParseProviderConfig(const Json& json, std::string_view origin) {
-  MODELRT_ASSIGN_OR_RETURN(ProviderConfig provider, catalog::ParseProvider(json, origin, ""));
-  provider.origin = std::string(origin);
-  return provider;
+Result<ProviderConfig> ParseProviderConfig(std::string_view json_text, std::string_view origin) {
+  Result<Json> json = catalog::ParseJsonText(json_text);
+  if (!json) return InvalidArgumentError(std::string(origin) + ": " + json.error().message());
+  return catalog::ParseProviderConfig(*json, origin);
 }
 
 }  // namespace modelrt

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/json.h"
 #include "modelrt/catalog.h"
 #include "modelrt/status.h"
 
@@ -29,5 +30,8 @@ Result<std::vector<ProviderConfig>> ParseProvidersSection(const Json& json,
                                                           std::string_view source);
 // Profiles in order, names unique among themselves (not yet checked against aliases).
 Result<std::vector<ProfileSpec>> ParseProfilesSection(const Json& json, std::string_view source);
+
+// ParseProviderConfig of modelrt/catalog.h over parsed JSON (the admin API's body).
+Result<ProviderConfig> ParseProviderConfig(const Json& json, std::string_view origin);
 
 }  // namespace modelrt::catalog

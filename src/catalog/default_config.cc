@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "core/json.h"
 #include "core/logging.h"
 #include "modelrt/catalog.h"
 

@@ -5,6 +5,9 @@
 #include <cmath>
 #include <limits>
 
+#include "catalog/options_json.h"
+#include "core/json.h"
+
 namespace modelrt::catalog {
 namespace {
 
@@ -199,6 +202,13 @@ Status FieldReader::ReadObject(std::string_view key, Json* out) {
   if (value == nullptr) return OkStatus();
   if (!value->is_object()) return Error(key, "must be an object (got " + TypeName(*value) + ")");
   *out = *value;
+  return OkStatus();
+}
+
+Status FieldReader::ReadOptions(std::string_view key, Options* out) {
+  Json object;
+  MODELRT_RETURN_IF_ERROR(ReadObject(key, &object));
+  if (!object.is_null()) *out = MakeOptions(std::move(object));
   return OkStatus();
 }
 

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/json.h"
 #include "modelrt/catalog.h"
 #include "modelrt/status.h"
 
@@ -66,6 +67,8 @@ class FieldReader {
   Status ReadBool(std::string_view key, bool* out);
   // Any JSON object (free-form: its keys are not checked here).
   Status ReadObject(std::string_view key, Json* out);
+  // The same, as Options (left as they are when the key is absent).
+  Status ReadOptions(std::string_view key, Options* out);
   // A finite number of seconds, at least `min` (more than `min` when `exclusive`), converted to
   // milliseconds, rounded; a positive value never rounds down to 0.
   Status ReadSeconds(std::string_view key, double min, bool exclusive,

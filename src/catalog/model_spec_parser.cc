@@ -7,6 +7,9 @@
 #include <limits>
 
 #include "catalog/field_reader.h"
+#include "catalog/json_text.h"
+#include "catalog/options_json.h"
+#include "core/json.h"
 
 namespace modelrt::catalog {
 namespace {
@@ -99,8 +102,9 @@ Result<ModelSpec> ParseModelSpecAt(const Json& json, std::string_view source,
       reader.ReadString("provider", &spec.provider, /*required=*/false, /*non_empty=*/true));
   MODELRT_RETURN_IF_ERROR(
       reader.ReadString("model", &spec.model, /*required=*/true, /*non_empty=*/true));
-  MODELRT_RETURN_IF_ERROR(reader.ReadObject("options", &spec.options));
-  MODELRT_RETURN_IF_ERROR(RejectInlineSecrets(spec.options, source, reader.PathOf("options")));
+  MODELRT_RETURN_IF_ERROR(reader.ReadOptions("options", &spec.options));
+  MODELRT_RETURN_IF_ERROR(
+      RejectInlineSecrets(OptionsJson(spec.options), source, reader.PathOf("options")));
   int warmup = 0;
   MODELRT_RETURN_IF_ERROR(reader.ReadEnum("warmup", {"lazy", "eager", "background"}, &warmup));
   spec.warmup = static_cast<WarmupPolicy>(warmup);
@@ -118,6 +122,12 @@ Result<ModelSpec> ParseModelSpecAt(const Json& json, std::string_view source,
   return spec;
 }
 
+Result<ModelSpec> ParseModelSpec(const Json& json, std::string_view origin) {
+  MODELRT_ASSIGN_OR_RETURN(ModelSpec spec, ParseModelSpecAt(json, origin, ""));
+  spec.origin = std::string(origin);
+  return spec;
+}
+
 }  // namespace modelrt::catalog
 
 namespace modelrt {
@@ -131,10 +141,10 @@ std::string_view ToString(WarmupPolicy policy) {
   return "unknown";
 }
 
-Result<ModelSpec> ParseModelSpec(const Json& json, std::string_view origin) {
-  MODELRT_ASSIGN_OR_RETURN(ModelSpec spec, catalog::ParseModelSpecAt(json, origin, ""));
-  spec.origin = std::string(origin);
-  return spec;
+Result<ModelSpec> ParseModelSpec(std::string_view json_text, std::string_view origin) {
+  Result<Json> json = catalog::ParseJsonText(json_text);
+  if (!json) return InvalidArgumentError(std::string(origin) + ": " + json.error().message());
+  return catalog::ParseModelSpec(*json, origin);
 }
 
 }  // namespace modelrt

@@ -10,6 +10,7 @@
 
 #include <string_view>
 
+#include "core/json.h"
 #include "modelrt/catalog.h"
 #include "modelrt/status.h"
 
@@ -35,5 +36,8 @@ Status RejectInlineSecrets(const Json& object, std::string_view source, std::str
 // file: the provider is only read (empty when absent), not resolved. origin is left empty.
 Result<ModelSpec> ParseModelSpecAt(const Json& json, std::string_view source,
                                    std::string_view path);
+
+// ParseModelSpec of modelrt/catalog.h over parsed JSON (the admin API's body).
+Result<ModelSpec> ParseModelSpec(const Json& json, std::string_view origin);
 
 }  // namespace modelrt::catalog

@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 
+#include "core/json.h"
+
 namespace modelrt::catalog {
 namespace {
 

@@ -10,6 +10,7 @@
 
 #include <string_view>
 
+#include "core/json.h"
 #include "modelrt/catalog.h"
 
 namespace modelrt::catalog {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "catalog/yaml_scalar.h"
+#include "core/json.h"
 
 namespace modelrt::catalog {
 namespace {

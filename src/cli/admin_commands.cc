@@ -6,6 +6,7 @@
 
 #include "catalog/yaml_to_json.h"
 #include "cli/admin_views.h"
+#include "core/json.h"
 
 namespace modelrt::cli {
 namespace {

@@ -4,6 +4,7 @@
 
 #include "cli/human_format.h"
 #include "cli/table.h"
+#include "core/json.h"
 
 namespace modelrt::cli {
 namespace {

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "core/json.h"
 #include "modelrt/status.h"
 
 namespace modelrt::cli {

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "catalog/options_json.h"
 #include "cli/cli_runtime.h"
 #include "modelrt/model_names.h"
 
@@ -32,9 +33,13 @@ Status RunModels(const CommonArgs& common) {
   if (common.json) {
     json out = json::array();
     for (const ModelSpec& m : config.models) {
-      out.push_back({{"alias", m.alias}, {"task", ToString(m.task)}, {"provider", m.provider},
-                     {"model", m.model}, {"warmup", ToString(m.warmup)},
-                     {"required", m.required}, {"options", m.options}});
+      out.push_back({{"alias", m.alias},
+                     {"task", ToString(m.task)},
+                     {"provider", m.provider},
+                     {"model", m.model},
+                     {"warmup", ToString(m.warmup)},
+                     {"required", m.required},
+                     {"options", OptionsJson(m.options)}});
     }
     for (const ProfileSpec& p : config.profiles)
       out.push_back({{"alias", p.name}, {"task", "profile"}, {"model", p.model}});

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "core/json.h"
 #include "core/logging.h"
 #include "core/thread_annotations.h"
 #include "registry/change_notifier.h"

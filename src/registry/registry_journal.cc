@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "core/json.h"
 #include "core/logging.h"
 
 namespace modelrt::registry {

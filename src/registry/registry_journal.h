@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "core/json.h"
 #include "modelrt/catalog.h"
 #include "modelrt/status.h"
 

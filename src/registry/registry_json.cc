@@ -5,6 +5,9 @@
 #include <cmath>
 #include <limits>
 
+#include "catalog/options_json.h"
+#include "core/json.h"
+
 namespace modelrt {
 namespace registry {
 namespace {
@@ -74,6 +77,12 @@ class Fields {
     *out = *value;
     return OkStatus();
   }
+  Status Object(const char* key, Options* out) const {
+    Json object;
+    MODELRT_RETURN_IF_ERROR(Object(key, &object));
+    if (!object.is_null()) *out = MakeOptions(std::move(object));
+    return OkStatus();
+  }
   Status Millis(const char* key, double scale, milliseconds* out) const {
     const Json* value = Find(key);
     if (value == nullptr) return OkStatus();
@@ -117,7 +126,8 @@ Json WithoutOrigin(Json json) {
 }  // namespace
 
 Json ProviderToJson(const ProviderConfig& provider) {
-  Json json = {{"id", provider.id}, {"type", provider.type}, {"options", provider.options}};
+  Json json = {
+      {"id", provider.id}, {"type", provider.type}, {"options", OptionsJson(provider.options)}};
   if (!provider.base_url.empty()) json["base_url"] = provider.base_url;
   if (!provider.api_key_env.empty()) json["api_key_env"] = provider.api_key_env;
   if (!provider.origin.empty()) json["origin"] = provider.origin;
@@ -142,7 +152,7 @@ Json BindingToJson(const ModelSpec& binding) {
                {"task", std::string(ToString(binding.task))},
                {"provider", binding.provider},
                {"model", binding.model},
-               {"options", binding.options},
+               {"options", OptionsJson(binding.options)},
                {"warmup", std::string(WarmupName(binding.warmup))},
                {"required", binding.required},
                {"timeout_s", Seconds(binding.timeout)},
@@ -202,7 +212,7 @@ Json ProfileToJson(const ProfileSpec& profile) {
   Json json = {{"name", profile.name},
                {"model", profile.model},
                {"system", profile.system},
-               {"params", profile.params}};
+               {"params", OptionsJson(profile.params)}};
   if (!profile.origin.empty()) json["origin"] = profile.origin;
   return json;
 }

@@ -9,11 +9,21 @@
 // Thread-safety: free functions over values; safe from any thread.
 #pragma once
 
+#include "core/json.h"
 #include "modelrt/catalog.h"
 #include "modelrt/registry.h"
 #include "modelrt/status.h"
 
-namespace modelrt::registry {
+namespace modelrt {
+
+// JSON for the admin API: {"version", "providers": [...], "bindings": [...], "profiles": [...]}
+// with each entry in the config file's schema (plus "origin").
+Json SnapshotToJson(const RegistrySnapshot& snapshot);
+// {"provider", "version", "bindings", "profiles", "policies": {"block": {"allowed", "reason"},
+// "cascade": {...}}}
+Json RemovalPreviewToJson(const RemovalPreview& preview);
+
+namespace registry {
 
 Json ProviderToJson(const ProviderConfig& provider);
 Result<ProviderConfig> ProviderFromJson(const Json& json);
@@ -34,4 +44,5 @@ bool SameProvider(const ProviderConfig& a, const ProviderConfig& b);
 bool SameBinding(const ModelSpec& a, const ModelSpec& b);
 bool SameProfile(const ProfileSpec& a, const ProfileSpec& b);
 
-}  // namespace modelrt::registry
+}  // namespace registry
+}  // namespace modelrt

@@ -4,6 +4,9 @@
 #include <algorithm>
 #include <cctype>
 
+#include "catalog/options_json.h"
+#include "core/json.h"
+
 namespace modelrt::registry {
 namespace {
 
@@ -88,7 +91,7 @@ Status CheckProvider(const ProviderConfig& provider) {
                                 ": api_key_env must name an environment variable, not hold the "
                                 "secret itself");
   }
-  return CheckObjectWithoutSecrets(provider.options, what + ": options");
+  return CheckObjectWithoutSecrets(OptionsJson(provider.options), what + ": options");
 }
 
 }  // namespace
@@ -196,7 +199,8 @@ Status SnapshotEditor::UpsertBinding(const ModelSpec& binding) {
   if (binding.retry.max_attempts < 1) {
     return InvalidArgumentError(what + ": retry.max_attempts must be at least 1");
   }
-  MODELRT_RETURN_IF_ERROR(CheckObjectWithoutSecrets(binding.options, what + ": options"));
+  MODELRT_RETURN_IF_ERROR(
+      CheckObjectWithoutSecrets(OptionsJson(binding.options), what + ": options"));
   // Requests name profiles where they name aliases, so the two share one namespace.
   if (state_.profiles.count(binding.alias) != 0) {
     return AlreadyExistsError(what + ": '" + binding.alias + "' is already a profile name");
@@ -230,7 +234,6 @@ Status SnapshotEditor::UpsertProfile(const ProfileSpec& profile) {
     return InvalidArgumentError(what +
                                 ": name must be 1-128 characters from A-Z a-z 0-9 . _ : / -");
   }
-  if (!profile.params.is_object()) return InvalidArgumentError(what + ": params must be an object");
   auto target = state_.bindings.find(profile.model);
   if (target == state_.bindings.end()) {
     return InvalidArgumentError(what + ": unknown model alias '" + profile.model + "'");

@@ -1,9 +1,10 @@
 #include "server/admin_json.h"
 
+#include <algorithm>
 #include <ctime>
 
-#include <algorithm>
-
+#include "catalog/options_json.h"
+#include "core/json.h"
 #include "server/error_mapper.h"
 
 namespace modelrt::server {
@@ -109,7 +110,8 @@ Json PoolJson(const PoolStats& stats) {
 }
 
 Json ProviderJson(const ProviderConfig& provider) {
-  Json json = {{"id", provider.id}, {"type", provider.type}, {"options", provider.options}};
+  Json json = {
+      {"id", provider.id}, {"type", provider.type}, {"options", OptionsJson(provider.options)}};
   if (!provider.base_url.empty()) json["base_url"] = provider.base_url;
   if (!provider.api_key_env.empty()) json["api_key_env"] = provider.api_key_env;
   if (!provider.origin.empty()) json["origin"] = provider.origin;

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "control/control_plane.h"
+#include "core/json.h"
 #include "modelrt/pool.h"
 #include "modelrt/registry.h"
 #include "modelrt/reload.h"

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "catalog/model_spec_parser.h"
+#include "catalog/options_json.h"
+#include "core/json.h"
 #include "modelrt/lifecycle.h"
 #include "server/admin_json.h"
 #include "server/json_fields.h"
@@ -38,7 +41,9 @@ Result<std::optional<ModelSpec>> ReloadSpec(const std::string& body, ModelSpec s
       return InvalidArgumentError("'options' must be an object (got " +
                                   std::string(JsonTypeName(*options)) + ")");
     }
-    spec.options.merge_patch(*options);
+    Json merged = OptionsJson(spec.options);
+    merged.merge_patch(*options);
+    spec.options = MakeOptions(std::move(merged));
   }
   spec.origin = "POST /admin/models/" + spec.alias + "/reload";
   return std::optional<ModelSpec>(std::move(spec));
@@ -89,7 +94,7 @@ HttpResponse AdminModelsHandler::Model(const std::string& alias, int status) con
 HttpResponse AdminModelsHandler::Create(const HttpRequest& request) const {
   Result<Json> body = ParseJsonObject(request.body);
   if (!body) return AdminErrorResponse(body.error());
-  Result<ModelSpec> spec = ParseModelSpec(*body, "POST /admin/models");
+  Result<ModelSpec> spec = catalog::ParseModelSpec(*body, "POST /admin/models");
   if (!spec) return AdminErrorResponse(spec.error());
   const std::string alias = spec->alias;
   Result<control::ModelChange> added = deps_.control->AddModel(*std::move(spec));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/json.h"
 #include "modelrt/lifecycle.h"
 #include "server/admin_json.h"
 

@@ -1,5 +1,8 @@
 #include "server/admin_registry_handler.h"
 
+#include "catalog/config_sections.h"
+#include "core/json.h"
+#include "registry/registry_json.h"
 #include "server/admin_json.h"
 #include "server/json_fields.h"
 
@@ -59,7 +62,8 @@ HttpResponse AdminRegistryHandler::PutProvider(const HttpRequest& request,
     }
   }
   (*body)["id"] = id;
-  Result<ProviderConfig> provider = ParseProviderConfig(*body, "PUT /admin/providers/" + id);
+  Result<ProviderConfig> provider =
+      catalog::ParseProviderConfig(*body, "PUT /admin/providers/" + id);
   if (!provider) return AdminErrorResponse(provider.error());
   Result<control::ProviderPut> put = deps_.control->PutProvider(*std::move(provider));
   if (!put) return AdminErrorResponse(put.error());

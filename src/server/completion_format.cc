@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "core/json.h"
 #include "server/request_id.h"
 
 namespace modelrt::server {

@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/json.h"
 #include "modelrt/model.h"
 #include "server/error_mapper.h"
 #include "server/http_message.h"

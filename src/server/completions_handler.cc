@@ -3,6 +3,7 @@
 #include <memory>
 #include <utility>
 
+#include "core/json.h"
 #include "server/error_mapper.h"
 #include "server/json_fields.h"
 #include "server/later_answer.h"

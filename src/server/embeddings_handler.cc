@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "core/json.h"
 #include "server/error_mapper.h"
 #include "server/json_fields.h"
 #include "server/later_answer.h"

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/json.h"
 #include "modelrt/model.h"
 #include "server/handler_deps.h"
 #include "server/http_message.h"

@@ -1,5 +1,7 @@
 #include "server/error_mapper.h"
 
+#include "core/json.h"
+
 namespace modelrt::server {
 namespace {
 

@@ -27,6 +27,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/json.h"
 #include "modelrt/status.h"
 #include "server/http_message.h"
 

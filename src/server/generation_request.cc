@@ -1,5 +1,7 @@
 #include "server/generation_request.h"
 
+#include "catalog/options_json.h"
+#include "core/json.h"
 #include "server/json_fields.h"
 
 namespace modelrt::server {
@@ -15,9 +17,9 @@ constexpr const char* kSamplingKeys[] = {"temperature", "top_p",          "top_k
 // The profile's params overlaid with what the request sets (nulls count as unset).
 Json MergeWithProfile(const Json& body, const std::optional<ProfileSpec>& profile) {
   Json merged = Json::object();
-  if (profile && profile->params.is_object()) {
+  if (profile) {
     for (const char* key : kSamplingKeys) {
-      if (const Json* v = FindField(profile->params, key)) merged[key] = *v;
+      if (const Json* v = FindField(OptionsJson(profile->params), key)) merged[key] = *v;
     }
   }
   for (const char* key : kSamplingKeys) {

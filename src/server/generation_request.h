@@ -15,6 +15,7 @@
 // Thread-safety: free functions.
 #pragma once
 
+#include "core/json.h"
 #include "modelrt/catalog.h"
 #include "modelrt/model.h"
 #include "modelrt/model_names.h"

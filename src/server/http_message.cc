@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/json.h"
+
 namespace modelrt::server {
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {

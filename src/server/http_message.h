@@ -16,6 +16,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json.h"
+
 namespace modelrt::server {
 
 using Json = nlohmann::json;

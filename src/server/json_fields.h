@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/json.h"
 #include "modelrt/status.h"
 #include "server/http_message.h"
 

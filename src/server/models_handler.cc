@@ -1,5 +1,6 @@
 #include "server/models_handler.h"
 
+#include "core/json.h"
 #include "server/error_mapper.h"
 
 namespace modelrt::server {

@@ -1,5 +1,6 @@
 #include "server/ops_handler.h"
 
+#include "core/json.h"
 #include "server/admin_json.h"
 
 namespace modelrt::server {

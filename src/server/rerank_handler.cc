@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "core/json.h"
 #include "server/error_mapper.h"
 #include "server/json_fields.h"
 #include "server/later_answer.h"

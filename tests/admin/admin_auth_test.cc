@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "admin_test_util.h"
+#include "core/json.h"
 #include "modelrt/lifecycle.h"
 
 namespace modelrt::testing {

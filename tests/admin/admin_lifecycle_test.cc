@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "admin_test_util.h"
+#include "core/json.h"
 #include "modelrt/lifecycle.h"
 
 namespace modelrt::testing {

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include "admin_test_util.h"
+#include "catalog/options_json.h"
+#include "core/json.h"
 #include "modelrt/lifecycle.h"
 
 namespace modelrt::testing {
@@ -163,7 +165,8 @@ TEST(AdminModelsTest, LoadUnloadAndReloadMoveTheGeneration) {
   EXPECT_EQ(Embed(port, "embed").Header("X-Model-Generation"), "3");
   const ModelSpec& saved = server.control().registry().Current()->bindings.at("embed");
   EXPECT_EQ(saved.model, v2);
-  EXPECT_EQ(saved.options, Json({{"ctx", 256}, {"parallel", 1}})) << "options are merged";
+  EXPECT_EQ(OptionsJson(saved.options), Json({{"ctx", 256}, {"parallel", 1}}))
+      << "options are merged";
 
   HttpResult unloaded = AdminCall(port, "POST", "/admin/models/embed/unload");
   ASSERT_EQ(unloaded.status, 200) << unloaded.body;

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include "admin_test_util.h"
+#include "catalog/options_json.h"
+#include "core/json.h"
 #include "modelrt/lifecycle.h"
 
 namespace modelrt::testing {
@@ -81,7 +83,7 @@ TEST(AdminRegistryTest, PutCreatesThenReplacesAProvider) {
   EXPECT_GT(replaced.json()["version"].get<uint64_t>(), v1);
   EXPECT_EQ(replaced.json()["reloaded"], Json({"on-second"}));
   EXPECT_EQ(Embed(port, "on-second").Header("X-Model-Generation"), "2");
-  EXPECT_EQ(server.control().registry().Current()->providers.at("second").options,
+  EXPECT_EQ(OptionsJson(server.control().registry().Current()->providers.at("second").options),
             Json({{"threads", 2}}));
 
   // The same again: nothing to do, no reload.

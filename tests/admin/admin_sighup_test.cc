@@ -3,7 +3,6 @@
 // POST /admin/config/reload. Also: the admin key never reaches the log, and a second server on the
 // same data directory refuses to start.
 #include <gtest/gtest.h>
-
 #include <signal.h>
 
 #include <chrono>
@@ -12,6 +11,7 @@
 #include <thread>
 
 #include "admin_test_util.h"
+#include "core/json.h"
 #include "support/child_process.h"
 
 namespace modelrt::testing {

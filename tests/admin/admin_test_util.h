@@ -19,6 +19,7 @@
 #include <string>
 
 #include "control/control_plane.h"
+#include "core/json.h"
 #include "server/http_server.h"
 #include "server/http_test_client.h"
 #include "server/test_server.h"

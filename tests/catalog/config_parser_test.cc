@@ -6,6 +6,8 @@
 #include <chrono>
 #include <string>
 
+#include "catalog/options_json.h"
+#include "core/json.h"
 #include "modelrt/catalog.h"
 
 namespace modelrt {
@@ -202,7 +204,7 @@ TEST(ConfigParserTest, ReadsEveryField) {
   ASSERT_EQ(config.providers.size(), 2u);
   EXPECT_EQ(config.providers[0].id, "local");
   EXPECT_EQ(config.providers[0].type, "llama");
-  EXPECT_EQ(config.providers[0].options, Json::parse(R"({"threads": 2})"));
+  EXPECT_EQ(OptionsJson(config.providers[0].options), Json::parse(R"({"threads": 2})"));
   EXPECT_EQ(config.providers[0].origin, "cat.yaml: providers[0]");
   EXPECT_EQ(config.providers[1].base_url, "https://api.openai.com/v1");
   EXPECT_EQ(config.providers[1].api_key_env, "OPENAI_API_KEY");
@@ -220,7 +222,8 @@ TEST(ConfigParserTest, ReadsEveryField) {
   EXPECT_EQ(embed.retry.max_attempts, 3);
   EXPECT_EQ(embed.retry.initial_backoff, milliseconds(50));
   EXPECT_EQ(embed.retry.max_backoff, milliseconds(400));
-  EXPECT_EQ(embed.options, Json::parse(R"({"pooling": "mean", "normalize": true, "ctx": 512})"));
+  EXPECT_EQ(OptionsJson(embed.options),
+            Json::parse(R"({"pooling": "mean", "normalize": true, "ctx": 512})"));
   EXPECT_TRUE(embed.pinned);
   EXPECT_EQ(embed.keep_alive_s, -1);
   EXPECT_EQ(embed.origin, "cat.yaml: models[0]");
@@ -235,7 +238,8 @@ TEST(ConfigParserTest, ReadsEveryField) {
   EXPECT_EQ(config.profiles[0].name, "terse");
   EXPECT_EQ(config.profiles[0].model, "org/gpt:mini");
   EXPECT_EQ(config.profiles[0].system, "Be brief.");
-  EXPECT_EQ(config.profiles[0].params, Json::parse(R"({"temperature": 0.2, "max_tokens": 64})"));
+  EXPECT_EQ(OptionsJson(config.profiles[0].params),
+            Json::parse(R"({"temperature": 0.2, "max_tokens": 64})"));
   EXPECT_EQ(config.profiles[0].origin, "cat.yaml: profiles[0]");
 }
 
@@ -256,7 +260,7 @@ TEST(ConfigParserTest, AppliesDefaults) {
   ASSERT_EQ(config.models.size(), 1u);
   const ModelSpec& spec = config.models[0];
   EXPECT_EQ(spec.provider, "local");
-  EXPECT_EQ(spec.options, Json::object());
+  EXPECT_EQ(OptionsJson(spec.options), Json::object());
   EXPECT_EQ(spec.warmup, WarmupPolicy::kLazy);
   EXPECT_FALSE(spec.required);
   EXPECT_EQ(spec.timeout, milliseconds(0));
@@ -337,8 +341,8 @@ TEST(ConfigParserTest, QuotedYamlScalarsStayStrings) {
   ASSERT_EQ(config.models.size(), 1u);
   EXPECT_EQ(config.models[0].alias, "7");
   EXPECT_EQ(config.models[0].model, "1234");
-  EXPECT_EQ(config.models[0].options["seed"], Json("42"));
-  EXPECT_EQ(config.models[0].options["n"], Json(42));
+  EXPECT_EQ(OptionsJson(config.models[0].options).at("seed"), Json("42"));
+  EXPECT_EQ(OptionsJson(config.models[0].options).at("n"), Json(42));
 }
 
 TEST(ConfigParserTest, AutoDetectionSkipsLeadingSpaceAndBom) {
@@ -367,21 +371,21 @@ TEST(DefaultConfigTest, ParsesWithThreeModelsAndOneProfile) {
   EXPECT_EQ(chat.task, Task::kGenerate);
   EXPECT_EQ(chat.provider, "local");
   EXPECT_EQ(chat.model, "/opt/models/stories260K.gguf");
-  EXPECT_EQ(chat.options, Json::parse(R"({"ctx": 512, "parallel": 8})"));
+  EXPECT_EQ(OptionsJson(chat.options), Json::parse(R"({"ctx": 512, "parallel": 8})"));
   EXPECT_EQ(chat.origin, "<embedded>: models[0]");
   EXPECT_EQ(config.models[1].alias, "embed");
   EXPECT_EQ(config.models[1].task, Task::kEmbed);
   EXPECT_EQ(config.models[1].model, "/opt/models/demo-embed.gguf");
-  EXPECT_EQ(config.models[1].options, Json::parse(R"({"normalize": true})"));
+  EXPECT_EQ(OptionsJson(config.models[1].options), Json::parse(R"({"normalize": true})"));
   EXPECT_EQ(config.models[2].alias, "rerank");
   EXPECT_EQ(config.models[2].task, Task::kRerank);
   EXPECT_EQ(config.models[2].model, "/opt/models/demo-rerank.gguf");
-  EXPECT_EQ(config.models[2].options, Json::object());
+  EXPECT_EQ(OptionsJson(config.models[2].options), Json::object());
   ASSERT_EQ(config.profiles.size(), 1u);
   EXPECT_EQ(config.profiles[0].name, "storyteller");
   EXPECT_EQ(config.profiles[0].model, "chat");
   EXPECT_EQ(config.profiles[0].system, "You tell short, happy stories.");
-  EXPECT_EQ(config.profiles[0].params, Json::parse(R"({"temperature": 0.8})"));
+  EXPECT_EQ(OptionsJson(config.profiles[0].params), Json::parse(R"({"temperature": 0.8})"));
 }
 
 TEST(DefaultConfigTest, AnyDirectoryNameSurvivesSubstitution) {

@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "catalog/options_json.h"
+#include "core/json.h"
 #include "modelrt/catalog.h"
 
 namespace modelrt {
@@ -77,13 +79,13 @@ TEST(ParseProviderConfigTest, ReadsEveryField) {
                {"base_url", "http://x"},
                {"api_key_env", "REMOTE_KEY"},
                {"options", {{"threads", 2}}}};
-  Result<ProviderConfig> provider = ParseProviderConfig(json, "PUT /admin/providers/remote");
+  Result<ProviderConfig> provider = ParseProviderConfig(json.dump(), "PUT /admin/providers/remote");
   ASSERT_TRUE(provider.ok()) << provider.error().ToString();
   EXPECT_EQ(provider->id, "remote");
   EXPECT_EQ(provider->type, "llama");
   EXPECT_EQ(provider->base_url, "http://x");
   EXPECT_EQ(provider->api_key_env, "REMOTE_KEY");
-  EXPECT_EQ(provider->options, Json({{"threads", 2}}));
+  EXPECT_EQ(OptionsJson(provider->options), Json({{"threads", 2}}));
   EXPECT_EQ(provider->origin, "PUT /admin/providers/remote");
 }
 
@@ -106,7 +108,7 @@ TEST(ParseProviderConfigTest, RejectsBadFieldsWithoutEchoingSecrets) {
             origin + ": options.token:"},
            {Json::array(), origin + ": must be"},
        }) {
-    Result<ProviderConfig> provider = ParseProviderConfig(c.json, origin);
+    Result<ProviderConfig> provider = ParseProviderConfig(c.json.dump(), origin);
     ASSERT_FALSE(provider.ok()) << c.json.dump();
     EXPECT_EQ(provider.error().code(), StatusCode::kInvalidArgument);
     EXPECT_THAT(provider.error().message(), StartsWith(c.message)) << c.json.dump();

@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "catalog/yaml_scalar.h"
+#include "core/json.h"
 
 namespace modelrt::catalog {
 namespace {

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include "core/json.h"
+
 namespace modelrt::cli {
 namespace {
 

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/json.h"
 #include "scripted_server.h"
 #include "support/llama_test_models.h"
 #include "support/run_command.h"

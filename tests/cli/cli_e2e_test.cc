@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "cli/admin_client.h"
+#include "core/json.h"
 #include "serve_process.h"
 #include "support/llama_test_models.h"
 #include "support/run_command.h"

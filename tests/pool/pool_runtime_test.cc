@@ -10,6 +10,7 @@
 #include <fstream>
 #include <thread>
 
+#include "catalog/options_json.h"
 #include "modelrt/lifecycle.h"
 #include "pool_test_util.h"
 
@@ -258,7 +259,7 @@ TEST(PoolRssTest, UnloadGivesTheMemoryBack) {
                   .ok());
   ModelSpec spec = ChatSpec("big");
   spec.model = path;
-  spec.options = {{"parallel", 1}};
+  spec.options = MakeOptions({{"parallel", 1}});
   auto provider = MakeFaultyLlama();
   auto runtime = BuildRuntime(provider, {spec});
   ASSERT_TRUE(runtime);

@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include "catalog/options_json.h"
+#include "core/json.h"
 #include "modelrt/provider.h"
 #include "support/llama_test_models.h"
 
@@ -34,16 +36,19 @@ class ComputePoolsTest : public ::testing::Test {
     // As many compute threads as the machine has cores: every decode needs all of them, so
     // engines must take turns (on a 1-core machine, trivially).
     cores_ = CpuBudget::MachineCores();
-    auto provider =
-        CreateProvider({.id = "local", .type = "llama", .options = {{"threads", cores_}}});
+    auto provider = CreateProvider(
+        {.id = "local", .type = "llama", .options = MakeOptions({{"threads", cores_}})});
     ASSERT_TRUE(provider.ok()) << provider.error().ToString();
     provider_ = *provider;
   }
 
   template <typename M>
   std::shared_ptr<M> Load(Task task, const std::string& path, Json options) {
-    ModelSpec spec{.alias = "m", .task = task, .provider = "local", .model = path,
-                   .options = std::move(options)};
+    ModelSpec spec{.alias = "m",
+                   .task = task,
+                   .provider = "local",
+                   .model = path,
+                   .options = MakeOptions(std::move(options))};
     auto model = provider_->Load(spec, CallContext{});
     EXPECT_TRUE(model.ok()) << model.error().ToString();
     return model.ok() ? std::dynamic_pointer_cast<M>(*model) : nullptr;

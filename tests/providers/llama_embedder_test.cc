@@ -8,6 +8,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "catalog/options_json.h"
+#include "core/json.h"
 #include "support/llama_test_models.h"
 #include "modelrt/provider.h"
 #include "providers/llama/llama_common.h"
@@ -31,13 +33,14 @@ const std::vector<std::string> kTexts = {
 };
 
 Result<std::shared_ptr<EmbeddingModel>> Load(const std::string& path, Json options = Json::object()) {
-  MODELRT_ASSIGN_OR_RETURN(auto provider,
-                           CreateProvider({.id = "local", .type = "llama", .options = {{"threads", 1}}}));
+  MODELRT_ASSIGN_OR_RETURN(
+      auto provider,
+      CreateProvider({.id = "local", .type = "llama", .options = MakeOptions({{"threads", 1}})}));
   ModelSpec spec;
   spec.alias = "test-embed";
   spec.task = Task::kEmbed;
   spec.model = path;
-  spec.options = std::move(options);
+  spec.options = MakeOptions(std::move(options));
   MODELRT_ASSIGN_OR_RETURN(auto model, provider->Load(spec, CallContext::WithTimeout(std::chrono::seconds(60))));
   auto embedder = std::dynamic_pointer_cast<EmbeddingModel>(model);
   if (!embedder) return InternalError("not an embedding model");

@@ -1,15 +1,18 @@
 // Tests of the llama.cpp reranker on generated BERT models: one score per document, the same
 // scores alone and batched, stable across runs, agreement with llama-embedding's rank pooling,
 // limits, and refusal of models without rank pooling.
-#include <filesystem>
-#include <regex>
-#include <thread>
+#include "providers/llama/llama_reranker.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <regex>
+#include <thread>
+
+#include "catalog/options_json.h"
+#include "core/json.h"
 #include "modelrt/provider.h"
-#include "providers/llama/llama_reranker.h"
 #include "support/llama_test_models.h"
 #include "support/llama_tools.h"
 
@@ -31,9 +34,13 @@ const std::vector<std::string> kDocs = {
 };
 
 Result<std::shared_ptr<RerankerModel>> Load(const std::string& path, Json options = Json::object()) {
-  MODELRT_ASSIGN_OR_RETURN(auto provider,
-                           CreateProvider({.id = "local", .type = "llama", .options = {{"threads", 1}}}));
-  ModelSpec spec{.alias = "test-rerank", .task = Task::kRerank, .model = path, .options = std::move(options)};
+  MODELRT_ASSIGN_OR_RETURN(
+      auto provider,
+      CreateProvider({.id = "local", .type = "llama", .options = MakeOptions({{"threads", 1}})}));
+  ModelSpec spec{.alias = "test-rerank",
+                 .task = Task::kRerank,
+                 .model = path,
+                 .options = MakeOptions(std::move(options))};
   MODELRT_ASSIGN_OR_RETURN(auto model, provider->Load(spec, CallContext{}));
   auto reranker = std::dynamic_pointer_cast<RerankerModel>(model);
   if (!reranker) return InternalError("not a reranker");

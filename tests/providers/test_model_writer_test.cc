@@ -1,16 +1,19 @@
 // Tests of the test-model writer and the modelrt-testmodel tool: determinism, models that
 // llama.cpp loads with the asked shapes, clean failures, and agreement with llama.cpp's own
 // llama-embedding tool on the generated models.
-#include <filesystem>
-#include <fstream>
-#include <sstream>
+#include "providers/llama/test_model_writer.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "catalog/options_json.h"
+#include "core/json.h"
 #include "modelrt/provider.h"
 #include "providers/llama/llama_common.h"
-#include "providers/llama/test_model_writer.h"
 #include "support/llama_test_models.h"
 #include "support/llama_tools.h"
 #include "support/run_command.h"
@@ -168,9 +171,13 @@ std::vector<std::vector<float>> LlamaEmbedding(const std::string& model, const s
 }
 
 std::vector<float> OurEmbedding(const std::string& model_path, Json options, const std::string& text) {
-  auto provider = CreateProvider({.id = "local", .type = "llama", .options = {{"threads", 1}}});
+  auto provider =
+      CreateProvider({.id = "local", .type = "llama", .options = MakeOptions({{"threads", 1}})});
   EXPECT_TRUE(provider.ok());
-  ModelSpec spec{.alias = "cmp", .task = Task::kEmbed, .model = model_path, .options = std::move(options)};
+  ModelSpec spec{.alias = "cmp",
+                 .task = Task::kEmbed,
+                 .model = model_path,
+                 .options = MakeOptions(std::move(options))};
   auto model = (*provider)->Load(spec, CallContext{});
   EXPECT_TRUE(model.ok()) << model.error().ToString();
   if (!model.ok()) return {};

@@ -1,12 +1,13 @@
 // Concurrent writers and readers: no lost update, monotonic versions, ordered notifications.
 // These run under ThreadSanitizer too (scripts/test --tsan -R registry).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <thread>
 #include <vector>
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
+#include "core/json.h"
 #include "modelrt/registry.h"
 #include "registry_fixtures.h"
 

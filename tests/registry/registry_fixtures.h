@@ -2,6 +2,7 @@
 // profiles), value builders and a temporary data directory.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -9,9 +10,10 @@
 #include <sstream>
 #include <string>
 
-#include <gtest/gtest.h>
-
+#include "catalog/options_json.h"
+#include "core/json.h"
 #include "modelrt/registry.h"
+#include "registry/registry_json.h"
 
 namespace modelrt::testing_registry {
 
@@ -23,7 +25,7 @@ inline ProviderConfig Provider(const std::string& id, const std::string& type = 
     provider.base_url = "https://" + id + ".example/v1";
     provider.api_key_env = "KEY_" + std::to_string(id.size());
   }
-  provider.options = {{"threads", 2}};
+  provider.options = MakeOptions({{"threads", 2}});
   return provider;
 }
 
@@ -34,7 +36,7 @@ inline ModelSpec Binding(const std::string& alias, const std::string& provider,
   spec.provider = provider;
   spec.task = task;
   spec.model = "upstream-" + alias;
-  spec.options = {{"ctx", 512}};
+  spec.options = MakeOptions({{"ctx", 512}});
   return spec;
 }
 
@@ -43,7 +45,7 @@ inline ProfileSpec Profile(const std::string& name, const std::string& model) {
   profile.name = name;
   profile.model = model;
   profile.system = "You are " + name + ".";
-  profile.params = {{"temperature", 0.5}};
+  profile.params = MakeOptions({{"temperature", 0.5}});
   return profile;
 }
 

@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "catalog/options_json.h"
+#include "core/json.h"
 #include "registry/registry_diff.h"
 #include "registry/snapshot_editor.h"
 #include "registry_fixtures.h"
@@ -60,7 +62,7 @@ TEST(RegistryJsonTest, ProviderAndProfileRoundTrip) {
   auto profile_back = ProfileFromJson(ProfileToJson(profile));
   ASSERT_TRUE(profile_back.ok());
   EXPECT_TRUE(SameProfile(*profile_back, profile));
-  EXPECT_EQ(profile_back->params["temperature"], 0.5);
+  EXPECT_EQ(OptionsJson(profile_back->params).at("temperature"), 0.5);
 }
 
 TEST(RegistryJsonTest, ParsingReportsTheBadField) {
@@ -118,7 +120,7 @@ TEST(RegistryDiffTest, ReportsAddedChangedAndRemovedKeys) {
   ASSERT_TRUE(registry->RemoveBinding("embed").ok());
   ASSERT_TRUE(registry->UpsertProfile(Profile("pirate", "gpt")).ok());
   ProviderConfig local = Provider("local", "llama");
-  local.options["threads"] = 8;
+  local.options = WithOption(local.options, "threads", 8);
   ASSERT_TRUE(registry->ReplaceProvider(local).ok());
   RegistryDiff diff = DiffSnapshots(*v1, *registry->Current());
   EXPECT_THAT(diff.providers_added, ElementsAre("new"));

@@ -1,11 +1,12 @@
 // Run-time changes survive a restart: the journal, its torn last line, entries the config no
 // longer admits, compaction, failed appends and the single-owner lock.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/resource.h>
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
+#include "catalog/options_json.h"
+#include "core/json.h"
 #include "modelrt/registry.h"
 #include "registry_fixtures.h"
 
@@ -84,7 +85,7 @@ TEST_F(RegistryPersistenceTest, JournalHoldsNoSecretValues) {
     ProviderConfig provider = Provider("cohere");
     provider.api_key_env = "COHERE_API_KEY";
     ASSERT_TRUE(registry->RegisterProvider(provider).ok());
-    provider.options["api_key"] = "sk-should-never-be-written";
+    provider.options = WithOption(provider.options, "api_key", "sk-should-never-be-written");
     ASSERT_FALSE(registry->ReplaceProvider(provider).ok());
   }
   std::string text = ReadFile(path_);
@@ -233,7 +234,7 @@ TEST_F(RegistryPersistenceTest, FailedAppendPublishesNothingAndLeavesTheFileClea
   limit.rlim_cur = good.size() + 10;  // room for 10 bytes of the next line
   ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &limit), 0);
   ProviderConfig big = Provider("big");
-  big.options["padding"] = std::string(200, 'x');
+  big.options = WithOption(big.options, "padding", std::string(200, 'x'));
   auto result = registry->RegisterProvider(big);
   ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &old_limit), 0);
   ASSERT_EQ(sigaction(SIGXFSZ, &old_action, nullptr), 0);

@@ -2,6 +2,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "catalog/options_json.h"
+#include "core/json.h"
 #include "registry_fixtures.h"
 
 namespace modelrt::testing_registry {
@@ -77,12 +79,12 @@ TEST(RegistryRebaseTest, ChangesThatNoLongerApplyAreSkipped) {
 TEST(RegistryRebaseTest, ProviderAddedByBothKeepsTheRunTimeVersion) {
   auto registry = MustCreate(BaseConfig());
   ProviderConfig mine = Provider("both");
-  mine.options = {{"threads", 7}};
+  mine.options = MakeOptions({{"threads", 7}});
   ASSERT_TRUE(registry->RegisterProvider(mine).ok());
   Config next = BaseConfig();
   next.providers.push_back(Provider("both"));  // threads 2 in the file
   ASSERT_TRUE(registry->Rebase(next).ok());
-  EXPECT_EQ(registry->Current()->providers.at("both").options, Json({{"threads", 7}}));
+  EXPECT_EQ(OptionsJson(registry->Current()->providers.at("both").options), Json({{"threads", 7}}));
 }
 
 TEST(RegistryRebaseTest, InvalidFileChangesNothing) {

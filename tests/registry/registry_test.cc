@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "catalog/options_json.h"
+#include "core/json.h"
 #include "registry_fixtures.h"
 
 namespace modelrt {
@@ -62,7 +64,7 @@ TEST_F(RegistryTest, RegisterRejectsBadProviders) {
   ExpectFails(result, StatusCode::kInvalidArgument, 1);
   EXPECT_THAT(result.error().message(), ::testing::Not(HasSubstr("sk-live")));
   ProviderConfig inline_key = Provider("z");
-  inline_key.options["api_key"] = "sk-live";
+  inline_key.options = WithOption(inline_key.options, "api_key", "sk-live");
   ExpectFails(registry_->RegisterProvider(inline_key), StatusCode::kInvalidArgument, 1);
 }
 
@@ -192,7 +194,7 @@ TEST_F(RegistryTest, UpsertBindingRejectsBadValues) {
   ExpectFails(registry_->UpsertBinding(Binding("bad alias", "local")),
               StatusCode::kInvalidArgument, 1);
   ModelSpec secret = Binding("s", "local");
-  secret.options["token"] = "abc";
+  secret.options = WithOption(secret.options, "token", "abc");
   ExpectFails(registry_->UpsertBinding(secret), StatusCode::kInvalidArgument, 1);
   // Aliases and profile names share one namespace.
   ExpectFails(registry_->UpsertBinding(Binding("storyteller", "local")),

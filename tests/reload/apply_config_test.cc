@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "catalog/options_json.h"
 #include "modelrt/lifecycle.h"
 #include "reload_test_util.h"
 
@@ -125,7 +126,7 @@ TEST(ApplyConfigTest, ProvidersAreAddedReplacedAndRemoved) {
 
   // A new provider with an alias on it, and new options for the existing one.
   Config next = BaseConfig();
-  next.providers[0].options = {{"threads", 1}};
+  next.providers[0].options = MakeOptions({{"threads", 1}});
   next.providers.push_back({.id = "extra", .type = "llama"});
   ModelSpec on_extra = EmbedderSpec("on-extra");
   on_extra.provider = "extra";
@@ -167,7 +168,7 @@ TEST(ReconcileTest, FollowsASnapshotThroughOneDiff) {
   ASSERT_TRUE(runtime->lifecycle().Load("b").ok());
   ModelSpec b2 = EmbedderSpec("b"), c2 = ChatSpec("c"), d2 = EmbedderSpec("d"),
             e2 = EmbedderSpec("e"), f = EmbedderSpec("f");
-  b2.options = {{"normalize", false}};  // engine fields, loaded: reloaded
+  b2.options = MakeOptions({{"normalize", false}});  // engine fields, loaded: reloaded
   c2.retry.max_attempts = 3;            // a setting: in place
   e2.origin = "elsewhere.yaml";         // origin only: unchanged
   RegistrySnapshot next;

@@ -4,6 +4,7 @@
 // and log, generations.
 #include <gtest/gtest.h>
 
+#include "catalog/options_json.h"
 #include "modelrt/lifecycle.h"
 #include "reload_test_util.h"
 
@@ -64,7 +65,7 @@ TEST(ReloadTest, ANewFileAndNewOptionsTakeOver) {
   EXPECT_EQ(before->generation, 1u);
 
   ModelSpec next = EmbedderSpec("embed", 7);
-  next.options = {{"normalize", false}};
+  next.options = MakeOptions({{"normalize", false}});
   auto record = runtime->lifecycle().Reload("embed", next);
   ASSERT_TRUE(record.ok()) << record.error().ToString();
   EXPECT_EQ(record->old_source, EmbedderSpec("embed", 42).model);
@@ -171,7 +172,7 @@ TEST(ReloadTest, BadRequestsAreRefused) {
   EXPECT_EQ(runtime->lifecycle().Reload("chat", renamed).error().code(),
             StatusCode::kInvalidArgument);
   ModelSpec bad_option = ChatSpec();
-  bad_option.options = {{"no_such_option", 1}};
+  bad_option.options = MakeOptions({{"no_such_option", 1}});
   EXPECT_EQ(runtime->lifecycle().Reload("chat", bad_option).error().code(),
             StatusCode::kInvalidArgument);
   EXPECT_EQ(runtime->lifecycle().ReloadLog().size(), 3u);

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <mutex>
 
+#include "catalog/options_json.h"
 #include "modelrt/lifecycle.h"
 #include "reload_test_util.h"
 
@@ -36,7 +37,7 @@ void Print(const char* what, const Latencies& l) {
 
 TEST(ReloadUnderLoadTest, EightClientsTwentyReloadsNoFailedRequest) {
   ModelSpec chat = ChatSpec();
-  chat.options = {{"parallel", 8}};
+  chat.options = MakeOptions({{"parallel", 8}});
   auto runtime = BuildReloadRuntime(MakeLlama(), {chat, EmbedderSpec()});
   ASSERT_TRUE(runtime);
   ASSERT_TRUE(runtime->lifecycle().PrefetchAll().ok());

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "catalog/options_json.h"
 #include "modelrt/lifecycle.h"
 #include "runtime_test_util.h"
 
@@ -81,7 +82,7 @@ TEST(RuntimeBuilderTest, DuplicateAliasIsAlreadyExists) {
 TEST(RuntimeBuilderTest, ProviderValidationErrorsArePrefixedWithTheOrigin) {
   ModelSpec spec = ChatSpec();
   spec.origin = "cat.yaml: models[0]";
-  spec.options = {{"no_such_option", 1}};
+  spec.options = MakeOptions({{"no_such_option", 1}});
   auto runtime = ModelRuntime::Builder().AddProvider(MakeLlama()).AddModel(spec).Build();
   ASSERT_FALSE(runtime.ok());
   EXPECT_EQ(runtime.error().code(), StatusCode::kInvalidArgument);
@@ -125,7 +126,7 @@ TEST(RuntimeRegisterTest, DuplicateAndUnknownProvider) {
   EXPECT_TRUE(Contains(s.message(), "unknown provider 'nope'")) << s.ToString();
   EXPECT_FALSE(runtime->Contains("orphan"));
   ModelSpec invalid = ChatSpec("invalid");
-  invalid.options = {{"no_such_option", true}};
+  invalid.options = MakeOptions({{"no_such_option", true}});
   EXPECT_EQ(runtime->lifecycle().Register(invalid).code(), StatusCode::kInvalidArgument);
   EXPECT_FALSE(runtime->Contains("invalid"));
 }

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "catalog/options_json.h"
 #include "modelrt/lifecycle.h"
 #include "runtime_test_util.h"
 
@@ -116,7 +117,7 @@ TEST(RuntimeLoadingTest, LoadTimeoutIsDeadlineExceededAndEmptiesTheMap) {
   // Long enough that the real reload below fits on a loaded 2-core CI machine; one thread
   // because ggml's spin barriers stall for a scheduler slice each when cores are oversubscribed.
   spec.load_timeout = 1500ms;
-  spec.options = {{"threads", 1}};
+  spec.options = MakeOptions({{"threads", 1}});
   auto runtime = BuildRuntime(provider, {spec});
   ASSERT_TRUE(runtime);
   provider->SetHangUntilDeadline(true);

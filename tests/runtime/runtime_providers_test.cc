@@ -7,6 +7,7 @@
 #include <atomic>
 #include <thread>
 
+#include "catalog/options_json.h"
 #include "modelrt/lifecycle.h"
 #include "runtime_test_util.h"
 
@@ -120,7 +121,7 @@ TEST(RuntimeProvidersTest, ValidateChecksWithoutRegistering) {
   EXPECT_TRUE(runtime->lifecycle().Validate(EmbedSpec("ok")).ok());
   EXPECT_FALSE(runtime->Contains("ok"));
   ModelSpec bad = EmbedSpec("bad");
-  bad.options = {{"no_such_option", 1}};
+  bad.options = MakeOptions({{"no_such_option", 1}});
   EXPECT_EQ(runtime->lifecycle().Validate(bad).code(), StatusCode::kInvalidArgument);
   ModelSpec orphan = EmbedSpec("orphan");
   orphan.provider = "nowhere";
@@ -138,13 +139,13 @@ TEST(RuntimeProvidersTest, UpdateReloadsUpdatesOrReRegisters) {
   EXPECT_EQ(runtime->Describe("loaded")->generation, 1u);
 
   ModelSpec engine = settings;
-  engine.options = {{"normalize", false}};  // an engine field: a loaded alias reloads
+  engine.options = MakeOptions({{"normalize", false}});  // an engine field: a loaded alias reloads
   ASSERT_TRUE(runtime->lifecycle().Update(engine).ok());
   EXPECT_EQ(runtime->Describe("loaded")->generation, 2u);
   EXPECT_EQ(StateOf(*runtime, "loaded"), ModelState::kLoaded);
 
   ModelSpec idle = EmbedSpec("idle");
-  idle.options = {{"normalize", false}};  // not loaded: the next load uses it
+  idle.options = MakeOptions({{"normalize", false}});  // not loaded: the next load uses it
   ASSERT_TRUE(runtime->lifecycle().Update(idle).ok());
   EXPECT_EQ(StateOf(*runtime, "idle"), ModelState::kUnloaded);
   EXPECT_EQ(runtime->Describe("idle")->spec.options, idle.options);

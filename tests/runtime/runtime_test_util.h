@@ -6,15 +6,16 @@
 //   auto runtime = BuildRuntime(provider, {ChatSpec("chat")});
 #pragma once
 
-#include <atomic>
-
 #include <gtest/gtest.h>
+
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "catalog/options_json.h"
 #include "modelrt/provider.h"
 #include "modelrt/runtime.h"
 #include "support/fault_injecting_provider.h"
@@ -45,7 +46,7 @@ inline ModelSpec ChatSpec(const std::string& alias = "chat") {
   spec.provider = "local";
   spec.model = StoriesPath();
   // Small context and few slots: cheaper loads on a busy test machine.
-  spec.options = {{"ctx", 256}, {"parallel", 2}};
+  spec.options = MakeOptions({{"ctx", 256}, {"parallel", 2}});
   spec.origin = "test.yaml: models[" + alias + "]";
   return spec;
 }

@@ -3,6 +3,7 @@
 // response (an OpenAI error for 4xx), and the server must still be healthy afterwards.
 #include <gtest/gtest.h>
 
+#include "core/json.h"
 #include "http_test_client.h"
 #include "test_server.h"
 

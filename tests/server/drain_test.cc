@@ -5,13 +5,14 @@
 // re-executes itself in "child mode" (ServeChild.Run below), which serves through the same
 // server::ServeUntilSignal that `modelrt serve` calls.
 #include <gtest/gtest.h>
-
 #include <signal.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
 
+#include "catalog/options_json.h"
+#include "core/json.h"
 #include "http_test_client.h"
 #include "server/serve_until_signal.h"
 #include "support/child_process.h"
@@ -26,7 +27,7 @@ Config DrainConfig() {
   Config config = TestConfig();
   config.server.max_tokens_limit = 4096;
   config.server.drain_grace_s = 60;
-  config.models[3].options = {{"ctx", 2048}, {"parallel", 1}};  // chat1
+  config.models[3].options = MakeOptions({{"ctx", 2048}, {"parallel", 1}});  // chat1
   return config;
 }
 
@@ -40,8 +41,11 @@ TEST(ServeChild, Run) {
 std::string WriteConfigFile(const Config& c) {
   Json models = Json::array();
   for (const ModelSpec& m : c.models) {
-    models.push_back({{"alias", m.alias}, {"task", std::string(ToString(m.task))},
-                      {"provider", m.provider}, {"model", m.model}, {"options", m.options}});
+    models.push_back({{"alias", m.alias},
+                      {"task", std::string(ToString(m.task))},
+                      {"provider", m.provider},
+                      {"model", m.model},
+                      {"options", OptionsJson(m.options)}});
   }
   Json file = {{"server",
                 {{"host", c.server.host},

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/json.h"
 #include "http_test_client.h"
 #include "test_server.h"
 

@@ -3,6 +3,7 @@
 // order), usage, finish reasons, stop strings, seeds, profiles and the request limits.
 #include <gtest/gtest.h>
 
+#include "core/json.h"
 #include "http_test_client.h"
 #include "test_server.h"
 

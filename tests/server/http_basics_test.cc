@@ -7,6 +7,7 @@
 #include <set>
 #include <thread>
 
+#include "core/json.h"
 #include "http_test_client.h"
 #include "test_server.h"
 

@@ -13,18 +13,19 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
-#include <chrono>
-#include <string>
-#include <utility>
-#include <vector>
-
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <chrono>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/json.h"
 
 namespace modelrt::testing {
 

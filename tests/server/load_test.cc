@@ -6,6 +6,8 @@
 #include <mutex>
 #include <thread>
 
+#include "catalog/options_json.h"
+#include "core/json.h"
 #include "http_test_client.h"
 #include "modelrt/lifecycle.h"
 #include "support/fault_injecting_provider.h"
@@ -150,7 +152,7 @@ TEST(LoadTest, FullQueueIs429WhileOtherModelsKeepServing) {
 TEST(LoadTest, DroppedStreamCancelsGenerationAndFreesTheSlot) {
   Config config = TestConfig();
   config.server.max_tokens_limit = 4096;
-  config.models[3].options = {{"ctx", 2048}, {"parallel", 1}};  // chat1: one slot
+  config.models[3].options = MakeOptions({{"ctx", 2048}, {"parallel", 1}});  // chat1: one slot
   TestServer server(config);
   const int port = server.port();
 

@@ -5,6 +5,7 @@
 // llama provider: they cannot be caused on demand otherwise.
 #include <gtest/gtest.h>
 
+#include "core/json.h"
 #include "http_test_client.h"
 #include "support/fault_injecting_provider.h"
 #include "test_server.h"

@@ -8,6 +8,8 @@
 #include <string>
 #include <thread>
 
+#include "catalog/options_json.h"
+#include "core/json.h"
 #include "http_test_client.h"
 #include "support/fault_injecting_provider.h"
 #include "test_server.h"
@@ -64,7 +66,8 @@ TEST(OverloadTest, RequestThatCannotStartWithinItsQueueLimitGets503) {
   config.server.max_queue_wait_ms = 300;
   config.server.max_tokens_limit = 8000;
   for (ModelSpec& m : config.models) {
-    if (m.alias == "chat1") m.options["ctx"] = 8192;  // room for a generation that outlasts B
+    if (m.alias == "chat1")
+      m.options = WithOption(m.options, "ctx", 8192);  // room for a generation that outlasts B
   }
   TestServer server(config);
   const int port = server.port();

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "core/json.h"
 #include "http_test_client.h"
 #include "test_server.h"
 

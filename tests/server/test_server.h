@@ -13,10 +13,11 @@
 #include <memory>
 #include <string>
 
-#include "support/llama_test_models.h"
+#include "catalog/options_json.h"
 #include "modelrt/catalog.h"
 #include "modelrt/runtime.h"
 #include "server/http_server.h"
+#include "support/llama_test_models.h"
 
 namespace modelrt::testing {
 
@@ -37,14 +38,14 @@ inline Config TestConfig() {
   c.server.max_tokens_limit = 64;
   c.server.queue_capacity = 64;
   c.server.drain_grace_s = 5;
-  c.providers.push_back({.id = "local", .type = "llama", .options = {{"threads", 1}}});
+  c.providers.push_back({.id = "local", .type = "llama", .options = MakeOptions({{"threads", 1}})});
   auto spec = [](std::string alias, Task task, std::string path, int parallel) {
     ModelSpec s;
     s.alias = std::move(alias);
     s.task = task;
     s.provider = "local";
     s.model = std::move(path);
-    s.options = {{"ctx", 256}, {"parallel", parallel}};
+    s.options = MakeOptions({{"ctx", 256}, {"parallel", parallel}});
     s.origin = "<test>: " + s.alias;
     return s;
   };
@@ -56,7 +57,7 @@ inline Config TestConfig() {
   profile.name = "storyteller";
   profile.model = "chat";
   profile.system = "You tell short stories about a cat.";
-  profile.params = {{"temperature", 0}, {"max_tokens", 8}};
+  profile.params = MakeOptions({{"temperature", 0}, {"max_tokens", 8}});
   c.profiles.push_back(profile);
   return c;
 }

@@ -7,7 +7,7 @@
 #include <future>
 #include <thread>
 
-#include "support/llama_test_models.h"
+#include "core/json.h"
 #include "server/admission_control.h"
 #include "server/api_key_auth.h"
 #include "server/blocking_executor.h"
@@ -18,6 +18,7 @@
 #include "server/json_fields.h"
 #include "server/request_id.h"
 #include "server/router.h"
+#include "support/llama_test_models.h"
 
 namespace modelrt::server {
 namespace {

@@ -5,6 +5,8 @@
 #include <set>
 #include <thread>
 
+#include "catalog/options_json.h"
+#include "core/json.h"
 #include "core/logging.h"
 #include "providers/llama/llama_log_filter.h"
 
@@ -91,7 +93,7 @@ Result<LlamaProviderOptions> ParseLlamaProviderOptions(const Json& options) {
 Result<LlamaModelOptions> ParseLlamaModelOptions(const ModelSpec& spec,
                                                  const LlamaProviderOptions& provider) {
   LlamaModelOptions out;
-  const Json& o = spec.options;
+  const Json& o = OptionsJson(spec.options);
   std::set<std::string> known = {"ctx", "batch", "parallel", "threads", "gpu_layers", "max_queue", "truncate"};
   if (spec.task == Task::kEmbed) known.insert({"pooling", "normalize", "batch_wait_us"});
   if (spec.task == Task::kRerank) known.insert("batch_wait_us");

@@ -15,6 +15,7 @@
 
 #include <llama.h>
 
+#include "core/json.h"
 #include "modelrt/catalog.h"
 #include "modelrt/model.h"
 #include "modelrt/status.h"

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "catalog/options_json.h"
 #include "core/logging.h"
 #include "providers/llama/llama_embedder.h"
 #include "providers/llama/llama_generator.h"
@@ -16,7 +17,7 @@ Result<std::shared_ptr<LlamaProvider>> LlamaProvider::Create(const ProviderConfi
     return InvalidArgumentError(where + ": base_url is not used by the llama provider");
   if (!config.api_key_env.empty())
     return InvalidArgumentError(where + ": api_key_env is not used by the llama provider");
-  auto options = ParseLlamaProviderOptions(config.options);
+  auto options = ParseLlamaProviderOptions(OptionsJson(config.options));
   if (!options) return options.error().WithPrefix(where);
   return std::shared_ptr<LlamaProvider>(new LlamaProvider(config.id, *options));
 }

@@ -2,7 +2,7 @@
 // (task embed), a reranker (task rerank) or a generator (task generate).
 //
 //   MODELRT_ASSIGN_OR_RETURN(auto provider, LlamaProvider::Create({.id = "local", .type = "llama",
-//                                                                  .options = {{"threads", 2}}}));
+//                                                      .options = MakeOptions({{"threads", 2}})}));
 //   MODELRT_RETURN_IF_ERROR(provider->Validate(spec));
 //   MODELRT_ASSIGN_OR_RETURN(auto model, provider->Load(spec, CallContext::WithTimeout(60s)));
 //
