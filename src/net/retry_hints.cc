@@ -7,6 +7,8 @@
 #include <ctime>
 #include <string>
 
+#include "core/ascii_trim.h"
+
 namespace modelrt::net {
 
 namespace {
@@ -19,12 +21,6 @@ constexpr double kMaxWaitSeconds = 365.0 * 24 * 3600;
 
 constexpr std::array<std::string_view, 12> kMonths = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 // Reads exactly `width` digits (or 1..width when `width` is negative) from the front of `s`.
 bool ReadNumber(std::string_view& s, int width, int* out) {
@@ -56,7 +52,7 @@ bool ReadMonth(std::string_view& s, int* month) {
 
 // A plain non-negative decimal ("1.5", "30"): no sign, exponent, hex, inf or nan.
 std::optional<double> ParseDecimal(std::string_view value) {
-  std::string_view s = Trim(value);
+  std::string_view s = TrimAsciiSpace(value);
   if (s.empty() || s.front() == '.' || s.back() == '.') return std::nullopt;
   if (!std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; }) ||
       std::count(s.begin(), s.end(), '.') > 1) {
@@ -97,7 +93,7 @@ bool IsRetryableStatus(int status) {
 }
 
 std::optional<system_clock::time_point> ParseHttpDate(std::string_view value) {
-  std::string_view s = Trim(value);
+  std::string_view s = TrimAsciiSpace(value);
   std::tm tm{};
   const size_t comma = s.find(',');
   if (comma == 3) {  // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT"
@@ -135,7 +131,7 @@ std::optional<system_clock::time_point> ParseHttpDate(std::string_view value) {
 }
 
 std::optional<milliseconds> ParseRetryAfter(std::string_view value, system_clock::time_point now) {
-  std::string_view s = Trim(value);
+  std::string_view s = TrimAsciiSpace(value);
   if (!s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     int64_t seconds = 0;
     auto [end, error] = std::from_chars(s.data(), s.data() + s.size(), seconds);
@@ -155,7 +151,7 @@ std::optional<milliseconds> ParseRetryAfterMs(std::string_view value) {
 }
 
 std::optional<milliseconds> ParseProtoDuration(std::string_view value) {
-  std::string_view s = Trim(value);
+  std::string_view s = TrimAsciiSpace(value);
   if (!s.ends_with('s')) return std::nullopt;
   s.remove_suffix(1);
   std::optional<double> seconds = ParseDecimal(s);

@@ -7,6 +7,8 @@
 #include <charconv>
 #include <cstdint>
 
+#include "core/ascii_trim.h"
+
 namespace modelrt::net {
 
 namespace {
@@ -16,12 +18,6 @@ std::string Lower(std::string_view s) {
   std::transform(out.begin(), out.end(), out.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
 }
 
 std::optional<uint32_t> ParseIpv4(std::string_view text) {
@@ -42,7 +38,7 @@ std::string Redacted(std::string_view url) {
 
 // One NO_PROXY entry against a host (lower case) and port.
 bool EntryMatches(std::string_view entry, const Url& url) {
-  entry = Trim(entry);
+  entry = TrimAsciiSpace(entry);
   if (entry.empty()) return false;
   if (entry == "*") return true;
   // An optional ":port" (not inside an IPv6 address, which has several colons).
@@ -106,7 +102,7 @@ Url Url::WithPath(std::string_view path) const {
 }
 
 Result<Url> ParseUrl(std::string_view text) {
-  const std::string_view original = Trim(text);
+  const std::string_view original = TrimAsciiSpace(text);
   std::string_view s = original;
   auto bad = [&](std::string_view why) {
     return InvalidArgumentError("URL '" + Redacted(original.substr(0, 200)) +
@@ -183,7 +179,7 @@ std::optional<Url> ProxyFor(const Url& url,
   auto first = [&](std::initializer_list<const char*> names) -> std::optional<std::string> {
     for (const char* name : names) {
       std::optional<std::string> value = env(name);
-      if (value && !Trim(*value).empty()) return std::string(Trim(*value));
+      if (value && !TrimAsciiSpace(*value).empty()) return std::string(TrimAsciiSpace(*value));
     }
     return std::nullopt;
   };
