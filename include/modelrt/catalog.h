@@ -53,6 +53,11 @@ struct ModelSpec {
   // Seconds an idle engine stays loaded: nullopt = the pool's TTL, 0 = unload after use,
   // -1 = never.
   std::optional<int64_t> keep_alive_s;
+  // Aliases of the same task tried in order when this one fails retryably (unavailable, its
+  // upstream's breaker open, its queue full, an upstream 5xx): a busy local model can spill to a
+  // remote one. A stream falls back only until its first piece was sent. Resolved when a call
+  // fails; one that is gone or of another task is skipped. Only this alias's own list is used.
+  std::vector<std::string> fallbacks;
   // Where the spec came from, for error messages: "cat.yaml: models[2]".
   std::string origin;
 };
@@ -62,6 +67,7 @@ struct ProviderConfig {
   std::string type;  // llama | openai | ...
   std::string base_url;
   std::string api_key_env;  // name of the env var holding the key; never the key itself
+  std::string api_key_file;  // or a file holding it (a mounted secret); never the key itself
   Options options;
   std::string origin;
 };

@@ -119,6 +119,8 @@ class RuntimeLifecycle {
   Status RemoveProvider(std::string_view id);
   bool HasProvider(std::string_view id) const;
   std::vector<std::string> ProviderIds() const;
+  // Provider::State of a provider (a remote one's circuit breakers); empty for an unknown id.
+  Options ProviderState(std::string_view id) const;
 
   // Stops what the lifecycle runs on its own (the model file watcher); the runtime's destructor.
   void Stop();

@@ -98,8 +98,13 @@ struct EmbedInput {
   std::vector<int32_t> tokens;
 };
 
+// What the texts of an embedding request are, for the models and APIs that embed queries and
+// documents differently (Cohere, Voyage, Jina, Gemini, E5-style prompts). Others ignore it.
+enum class EmbedInputType { kUnspecified, kQuery, kDocument };
+
 struct EmbedRequest {
   std::vector<EmbedInput> inputs;
+  EmbedInputType input_type = EmbedInputType::kUnspecified;
   std::optional<bool> normalize;  // L2-normalize; default from the model's options
   std::optional<bool> truncate;   // cut over-long inputs instead of failing; default from options
   // OpenAI's `dimensions`: keep the first N values of each embedding and scale them back to unit
@@ -112,6 +117,7 @@ struct EmbedResult {
   std::vector<std::vector<float>> embeddings;  // one per input, in input order
   int64_t prompt_tokens = 0;
   uint64_t generation = 0;  // the alias's engine generation that served it (set by the runtime)
+  std::string served_by;    // the alias that answered: the one called or a fallback (runtime)
 };
 
 class EmbeddingModel : public Model {
@@ -155,6 +161,7 @@ struct RerankResult {
   std::vector<float> scores;  // one per document, in document order
   int64_t prompt_tokens = 0;
   uint64_t generation = 0;  // the alias's engine generation that served it (set by the runtime)
+  std::string served_by;    // the alias that answered: the one called or a fallback (runtime)
   // Best first (equal scores keep document order), at most top_n (set by the runtime).
   std::vector<RankedDocument> ranked;
 };
@@ -206,6 +213,7 @@ struct GenerateResult {
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
   uint64_t generation = 0;  // the alias's engine generation that served it (set by the runtime)
+  std::string served_by;    // the alias that answered: the one called or a fallback (runtime)
 };
 
 // Receives each piece of text as it is produced (already cleared of stop strings).

@@ -15,6 +15,7 @@
 
 #include "modelrt/catalog.h"
 #include "modelrt/model.h"
+#include "modelrt/options.h"
 #include "modelrt/status.h"
 
 namespace modelrt {
@@ -42,6 +43,10 @@ class Provider {
   virtual LoadEstimate Estimate(const ModelSpec& spec) const = 0;
   // One-time provider setup (backend init, connection check). Safe to call more than once.
   virtual Status Warmup() { return OkStatus(); }
+  // What the provider reports about itself at run time, for /admin/providers/{id} and /metrics:
+  // a remote provider's circuit breakers, {"breakers": {"<upstream model>": "open", ...}}.
+  // Empty for providers with nothing to report. Cheap; no I/O.
+  virtual Options State() const { return {}; }
 };
 
 // Creates a provider of config.type. NotFound for an unknown type; InvalidArgument for bad

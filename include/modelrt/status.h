@@ -37,6 +37,11 @@ enum class StatusCode {
   kUnavailable,
   kUnauthenticated,
   kCapabilityMismatch,
+  // A remote provider failed, or answered what cannot be used, after its retries (HTTP 502).
+  kUpstreamFailed,
+  // A remote provider refused our credentials for it (its 401/403): the server's configuration
+  // is at fault, not the client's key (HTTP 502).
+  kUpstreamAuthFailed,
 };
 
 std::string_view ToString(StatusCode code);
@@ -79,6 +84,8 @@ inline Status InternalError(std::string m) { return {StatusCode::kInternal, std:
 inline Status UnavailableError(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
 inline Status UnauthenticatedError(std::string m) { return {StatusCode::kUnauthenticated, std::move(m)}; }
 inline Status CapabilityMismatchError(std::string m) { return {StatusCode::kCapabilityMismatch, std::move(m)}; }
+inline Status UpstreamFailedError(std::string m) { return {StatusCode::kUpstreamFailed, std::move(m)}; }
+inline Status UpstreamAuthFailedError(std::string m) { return {StatusCode::kUpstreamAuthFailed, std::move(m)}; }
 
 // Retryable errors are transient: a later identical call may succeed.
 bool IsRetryable(const Status& status);

@@ -51,7 +51,8 @@ Result<ProviderConfig> ParseProvider(const Json& json, std::string_view source,
   MODELRT_RETURN_IF_ERROR(RejectInlineSecrets(json, source, path));
   MODELRT_ASSIGN_OR_RETURN(FieldReader reader, FieldReader::Create(json, std::string(source), path,
                                                                    {"id", "type", "base_url",
-                                                                    "api_key_env", "options"}));
+                                                                    "api_key_env", "api_key_file",
+                                                                    "options"}));
   ProviderConfig provider;
   MODELRT_RETURN_IF_ERROR(reader.ReadString("id", &provider.id, /*required=*/true));
   if (!IsValidProviderId(provider.id)) {
@@ -64,6 +65,12 @@ Result<ProviderConfig> ParseProvider(const Json& json, std::string_view source,
       reader.ReadString("type", &provider.type, /*required=*/true, /*non_empty=*/true));
   MODELRT_RETURN_IF_ERROR(reader.ReadString("base_url", &provider.base_url));
   MODELRT_RETURN_IF_ERROR(ReadEnvVarName(reader, "api_key_env", &provider.api_key_env));
+  MODELRT_RETURN_IF_ERROR(
+      reader.ReadString("api_key_file", &provider.api_key_file, /*required=*/false,
+                        /*non_empty=*/true));
+  if (!provider.api_key_env.empty() && !provider.api_key_file.empty()) {
+    return reader.Error("api_key_file", "give api_key_env or api_key_file, not both");
+  }
   MODELRT_RETURN_IF_ERROR(reader.ReadOptions("options", &provider.options));
   MODELRT_RETURN_IF_ERROR(
       RejectInlineSecrets(OptionsJson(provider.options), source, reader.PathOf("options")));

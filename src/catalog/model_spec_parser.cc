@@ -88,7 +88,8 @@ Result<ModelSpec> ParseModelSpecAt(const Json& json, std::string_view source,
       FieldReader reader,
       FieldReader::Create(json, std::string(source), std::string(path),
                           {"alias", "task", "provider", "model", "options", "warmup", "required",
-                           "timeout_s", "load_timeout_s", "retry", "pinned", "keep_alive_s"}));
+                           "timeout_s", "load_timeout_s", "retry", "pinned", "keep_alive_s",
+                           "fallbacks"}));
   ModelSpec spec;
   MODELRT_RETURN_IF_ERROR(reader.ReadString("alias", &spec.alias, /*required=*/true));
   if (!IsValidAlias(spec.alias)) {
@@ -118,6 +119,20 @@ Result<ModelSpec> ParseModelSpecAt(const Json& json, std::string_view source,
     int64_t keep_alive = 0;
     MODELRT_RETURN_IF_ERROR(reader.ReadInt("keep_alive_s", -1, kMaxInt64, &keep_alive));
     spec.keep_alive_s = keep_alive;
+  }
+  if (const Json* fallbacks = reader.Find("fallbacks")) {
+    if (!fallbacks->is_array()) return reader.Error("fallbacks", "must be a list of aliases");
+    for (const Json& alias : *fallbacks) {
+      if (!alias.is_string() || !IsValidAlias(alias.get<std::string>())) {
+        return reader.Error("fallbacks", "must be a list of aliases (got " + Describe(alias) + ")");
+      }
+      const std::string name = alias.get<std::string>();
+      if (name == spec.alias) return reader.Error("fallbacks", "must not name the alias itself");
+      if (std::find(spec.fallbacks.begin(), spec.fallbacks.end(), name) != spec.fallbacks.end()) {
+        return reader.Error("fallbacks", "'" + name + "' is listed twice");
+      }
+      spec.fallbacks.push_back(name);
+    }
   }
   return spec;
 }

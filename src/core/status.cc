@@ -21,6 +21,8 @@ std::string_view ToString(StatusCode code) {
     case StatusCode::kUnavailable: return "Unavailable";
     case StatusCode::kUnauthenticated: return "Unauthenticated";
     case StatusCode::kCapabilityMismatch: return "CapabilityMismatch";
+    case StatusCode::kUpstreamFailed: return "UpstreamFailed";
+    case StatusCode::kUpstreamAuthFailed: return "UpstreamAuthFailed";
   }
   return "Unknown";
 }
@@ -40,9 +42,12 @@ Status Status::WithPrefix(std::string_view prefix) const {
 
 bool IsRetryable(const Status& status) {
   // Unavailable and Aborted are transient by definition; ResourceExhausted here means a full
-  // queue, which drains. DeadlineExceeded is not retried: the caller's time is spent.
+  // queue, which drains; UpstreamFailed is a remote provider's 5xx or broken answer, which a
+  // fallback or a later call may not meet. DeadlineExceeded is not retried: the caller's time is
+  // spent.
   switch (status.code()) {
     case StatusCode::kUnavailable:
+    case StatusCode::kUpstreamFailed:
     case StatusCode::kAborted:
     case StatusCode::kResourceExhausted:
       return true;

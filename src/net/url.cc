@@ -183,6 +183,11 @@ std::optional<Url> ProxyFor(const Url& url,
     }
     return std::nullopt;
   };
+  // Loopback never goes through a proxy (as Go's net/http does): a proxy cannot reach our
+  // 127.0.0.1, and a local llama-server or Ollama must work with HTTPS_PROXY set for the rest.
+  if (url.host == "localhost" || url.host == "::1" || url.host.rfind("127.", 0) == 0) {
+    return std::nullopt;
+  }
   if (std::optional<std::string> no_proxy = first({"NO_PROXY", "no_proxy"})) {
     if (BypassesProxy(url, *no_proxy)) return std::nullopt;
   }

@@ -3,7 +3,7 @@
 // curl reads them: HTTPS_PROXY/https_proxy for https, http_proxy (lowercase only: HTTP_PROXY can be
 // set by a CGI request header) for http, ALL_PROXY/all_proxy for both, and NO_PROXY/no_proxy to
 // bypass ("*", domains matching themselves and their subdomains, IPv4 addresses and CIDR blocks,
-// an optional ":port").
+// an optional ":port"). Loopback (localhost, 127.0.0.0/8, ::1) always goes direct.
 //
 //   MODELRT_ASSIGN_OR_RETURN(Url base, ParseUrl("https://api.openai.com/v1"));
 //   Url call = base.WithPath("/embeddings");         // target "/v1/embeddings", port 443

@@ -4,6 +4,7 @@
 
 #include "modelrt/provider.h"
 #include "providers/llama/llama_provider.h"
+#include "providers/remote/remote_provider.h"
 
 namespace modelrt {
 namespace {
@@ -24,11 +25,19 @@ const std::vector<Factory>& Factories() {
   return factories;
 }
 
+Result<std::shared_ptr<Provider>> CreateRemote(const ProviderConfig& config) {
+  MODELRT_ASSIGN_OR_RETURN(auto provider, remote::RemoteProvider::Create(config));
+  return std::shared_ptr<Provider>(std::move(provider));
+}
+
 }  // namespace
 
 Result<std::shared_ptr<Provider>> CreateProvider(const ProviderConfig& config) {
   for (const Factory& factory : Factories()) {
     if (config.type == factory.type) return factory.create(config);
+  }
+  for (const std::string& type : remote::RemoteProviderTypes()) {
+    if (config.type == type) return CreateRemote(config);
   }
   std::string known;
   for (const std::string& type : ProviderTypes()) known += (known.empty() ? "" : ", ") + type;
@@ -38,6 +47,7 @@ Result<std::shared_ptr<Provider>> CreateProvider(const ProviderConfig& config) {
 std::vector<std::string> ProviderTypes() {
   std::vector<std::string> types;
   for (const Factory& factory : Factories()) types.push_back(factory.type);
+  for (std::string& type : remote::RemoteProviderTypes()) types.push_back(std::move(type));
   return types;
 }
 

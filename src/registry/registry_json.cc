@@ -130,6 +130,7 @@ Json ProviderToJson(const ProviderConfig& provider) {
       {"id", provider.id}, {"type", provider.type}, {"options", OptionsJson(provider.options)}};
   if (!provider.base_url.empty()) json["base_url"] = provider.base_url;
   if (!provider.api_key_env.empty()) json["api_key_env"] = provider.api_key_env;
+  if (!provider.api_key_file.empty()) json["api_key_file"] = provider.api_key_file;
   if (!provider.origin.empty()) json["origin"] = provider.origin;
   return json;
 }
@@ -142,6 +143,7 @@ Result<ProviderConfig> ProviderFromJson(const Json& json) {
   MODELRT_RETURN_IF_ERROR(fields.String("type", &provider.type, /*required=*/true));
   MODELRT_RETURN_IF_ERROR(fields.String("base_url", &provider.base_url));
   MODELRT_RETURN_IF_ERROR(fields.String("api_key_env", &provider.api_key_env));
+  MODELRT_RETURN_IF_ERROR(fields.String("api_key_file", &provider.api_key_file));
   MODELRT_RETURN_IF_ERROR(fields.Object("options", &provider.options));
   MODELRT_RETURN_IF_ERROR(fields.String("origin", &provider.origin));
   return provider;
@@ -163,6 +165,7 @@ Json BindingToJson(const ModelSpec& binding) {
                  {"max_backoff_ms", binding.retry.max_backoff.count()}}},
                {"pinned", binding.pinned}};
   if (binding.keep_alive_s) json["keep_alive_s"] = *binding.keep_alive_s;
+  if (!binding.fallbacks.empty()) json["fallbacks"] = binding.fallbacks;
   if (!binding.origin.empty()) json["origin"] = binding.origin;
   return json;
 }
@@ -203,6 +206,13 @@ Result<ModelSpec> BindingFromJson(const Json& json) {
     int64_t keep_alive = 0;
     MODELRT_RETURN_IF_ERROR(fields.Int("keep_alive_s", &keep_alive));
     spec.keep_alive_s = keep_alive;
+  }
+  if (const Json* fallbacks = fields.Find("fallbacks")) {
+    if (!fallbacks->is_array()) return InvalidArgumentError("binding.fallbacks: must be a list");
+    for (const Json& alias : *fallbacks) {
+      if (!alias.is_string()) return InvalidArgumentError("binding.fallbacks: must be aliases");
+      spec.fallbacks.push_back(alias.get<std::string>());
+    }
   }
   MODELRT_RETURN_IF_ERROR(fields.String("origin", &spec.origin));
   return spec;

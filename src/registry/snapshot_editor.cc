@@ -196,6 +196,12 @@ Status SnapshotEditor::UpsertBinding(const ModelSpec& binding) {
   if (state_.providers.count(binding.provider) == 0) {
     return InvalidArgumentError(what + ": unknown provider '" + binding.provider + "'");
   }
+  for (const std::string& fallback : binding.fallbacks) {
+    if (!IsValidAlias(fallback) || fallback == binding.alias) {
+      return InvalidArgumentError(what + ": fallbacks must name other aliases (got '" + fallback +
+                                  "')");
+    }
+  }
   if (binding.retry.max_attempts < 1) {
     return InvalidArgumentError(what + ": retry.max_attempts must be at least 1");
   }

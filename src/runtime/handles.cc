@@ -10,8 +10,67 @@
 #include "runtime/rerank_ranking.h"
 #include "runtime/runtime_core.h"
 #include "runtime/serial_queue.h"
+#include "core/logging.h"
 
 namespace modelrt {
+namespace {
+
+// The aliases to try once `alias` failed with `status`: its fallbacks of the same task, when the
+// failure is one that another engine may not meet (IsRetryable: unavailable, an open breaker,
+// a full queue, an upstream 5xx). Looked up only on failure: a call that succeeds pays nothing.
+std::vector<std::string> FallbacksAfter(internal::RuntimeCore& core, const std::string& alias,
+                                        const Status& status) {
+  std::vector<std::string> out;
+  if (!IsRetryable(status)) return out;
+  Result<ModelSpec> spec = core.Spec(alias);
+  if (!spec) return out;
+  for (const std::string& fallback : spec->fallbacks) {
+    Result<ModelSpec> other = core.Spec(fallback);
+    if (other && other->task == spec->task) out.push_back(fallback);
+  }
+  return out;
+}
+
+bool MayFallBack(const Status& status, const CallContext& ctx) {
+  return IsRetryable(status) && !ctx.cancelled() && !ctx.expired();
+}
+
+void LogFallback(const std::string& from, const Status& why, const std::string& to) {
+  Log("runtime")->warn("{} failed ({}); falling back to {}", from, why.ToString(), to);
+}
+
+// The blocking form: `call(alias)` for the alias, then for each fallback while the failure is
+// one a fallback may help with and `may` (a stream that sent nothing yet) allows it.
+template <typename R>
+Result<R> CallWithFallbacks(internal::RuntimeCore& core, const std::string& alias,
+                            const CallContext& ctx, const std::function<Result<R>(const std::string&)>& call,
+                            const std::function<bool()>& may = nullptr) {
+  Result<R> result = call(alias);
+  if (result) {
+    result->served_by = alias;
+    return result;
+  }
+  std::string failed = alias;
+  for (const std::string& next : FallbacksAfter(core, alias, result.error())) {
+    if (!MayFallBack(result.error(), ctx) || (may && !may())) break;
+    LogFallback(failed, result.error(), next);
+    result = call(next);
+    if (result) {
+      result->served_by = next;
+      return result;
+    }
+    failed = next;
+  }
+  return result;
+}
+
+// 0 = not known yet (a remote embedder learns its size from its first answer).
+std::optional<int> KnownDimensions(const EmbeddingModel& model) {
+  const int dimensions = model.Info().dimensions;
+  return dimensions > 0 ? std::optional<int>(dimensions) : std::nullopt;
+}
+
+}  // namespace
 
 namespace internal {
 
@@ -47,28 +106,32 @@ Result<ModelInfo> ModelHandle::Load() const {
 Result<EmbedResult> EmbeddingHandle::Embed(const EmbedRequest& request, CallContext ctx) const {
   // A bad value fails before anything loads; the upper bound needs the engine, but not its work.
   MODELRT_RETURN_IF_ERROR(internal::CheckDimensions(request, std::nullopt, alias_));
-  return internal::RunInstrumentedCall<EmbeddingModel, EmbedResult>(
-      *core_, alias_, std::move(ctx),
-      [&](EmbeddingModel& model, const CallContext& c) -> Result<EmbedResult> {
-        if (request.dimensions) {
-          MODELRT_RETURN_IF_ERROR(
-              internal::CheckDimensions(request, model.Info().dimensions, alias_));
-        }
-        MODELRT_ASSIGN_OR_RETURN(EmbedResult result, model.Embed(request, c));
-        internal::ApplyDimensions(request, result);
-        return result;
-      });
+  return CallWithFallbacks<EmbedResult>(*core_, alias_, ctx, [&](const std::string& alias) {
+    return internal::RunInstrumentedCall<EmbeddingModel, EmbedResult>(
+        *core_, alias, ctx,
+        [&](EmbeddingModel& model, const CallContext& c) -> Result<EmbedResult> {
+          if (request.dimensions) {
+            MODELRT_RETURN_IF_ERROR(
+                internal::CheckDimensions(request, KnownDimensions(model), alias));
+          }
+          MODELRT_ASSIGN_OR_RETURN(EmbedResult result, model.Embed(request, c));
+          internal::ApplyDimensions(request, result);
+          return result;
+        });
+  });
 }
 
 Result<RerankResult> RerankerHandle::Rerank(const RerankRequest& request, CallContext ctx) const {
   MODELRT_RETURN_IF_ERROR(internal::CheckRanking(request));
-  return internal::RunInstrumentedCall<RerankerModel, RerankResult>(
-      *core_, alias_, std::move(ctx),
-      [&](RerankerModel& model, const CallContext& c) -> Result<RerankResult> {
-        MODELRT_ASSIGN_OR_RETURN(RerankResult result, model.Rerank(request, c));
-        MODELRT_RETURN_IF_ERROR(internal::RankDocuments(request, result));
-        return result;
-      });
+  return CallWithFallbacks<RerankResult>(*core_, alias_, ctx, [&](const std::string& alias) {
+    return internal::RunInstrumentedCall<RerankerModel, RerankResult>(
+        *core_, alias, ctx,
+        [&](RerankerModel& model, const CallContext& c) -> Result<RerankResult> {
+          MODELRT_ASSIGN_OR_RETURN(RerankResult result, model.Rerank(request, c));
+          MODELRT_RETURN_IF_ERROR(internal::RankDocuments(request, result));
+          return result;
+        });
+  });
 }
 
 Result<GenerateResult> GeneratorHandle::Generate(const GenerateRequest& request,
@@ -83,10 +146,15 @@ Result<GenerateResult> GeneratorHandle::Generate(const GenerateRequest& request,
       return on_piece(piece);
     };
   }
-  return internal::RunInstrumentedCall<GeneratorModel, GenerateResult>(
-      *core_, alias_, std::move(ctx),
-      [&](GeneratorModel& model, const CallContext& c) {
-        return model.Generate(request, forward, c);
+  return CallWithFallbacks<GenerateResult>(
+      *core_, alias_, ctx,
+      [&](const std::string& alias) {
+        return internal::RunInstrumentedCall<GeneratorModel, GenerateResult>(
+            *core_, alias, ctx,
+            [&](GeneratorModel& model, const CallContext& c) {
+              return model.Generate(request, forward, c);
+            },
+            [&] { return !streamed.load(); });
       },
       [&] { return !streamed.load(); });
 }
@@ -197,6 +265,60 @@ void RunAsyncCall(const std::shared_ptr<internal::RuntimeCore>& core, const std:
   }
 }
 
+// RunAsyncCall for `alias`, then for its fallbacks while each failure allows one (as
+// CallWithFallbacks). `may` (empty = always) is asked before each fallback.
+template <typename M, typename R>
+struct FallbackChain {
+  std::shared_ptr<internal::RuntimeCore> core;
+  CallContext ctx;
+  AsyncStart<M, R> start;
+  std::function<void(Result<R>)> done;
+  std::function<bool()> may;
+  std::vector<std::string> next;  // fallbacks still to try, once the first alias failed
+  bool looked_up = false;
+};
+
+template <typename M, typename R>
+void RunChainFrom(std::shared_ptr<FallbackChain<M, R>> chain, std::string alias) {
+  auto core = chain->core;
+  auto ctx = chain->ctx;
+  auto start = chain->start;
+  RunAsyncCall<M, R>(
+      core, alias, std::move(ctx), std::move(start),
+      [chain = std::move(chain), alias](Result<R> result) mutable {
+        if (result) {
+          result->served_by = alias;
+          return chain->done(std::move(result));
+        }
+        if (!chain->looked_up) {
+          chain->next = FallbacksAfter(*chain->core, alias, result.error());
+          chain->looked_up = true;
+        }
+        if (chain->next.empty() || !MayFallBack(result.error(), chain->ctx) ||
+            (chain->may && !chain->may())) {
+          return chain->done(std::move(result));
+        }
+        std::string to = chain->next.front();
+        chain->next.erase(chain->next.begin());
+        LogFallback(alias, result.error(), to);
+        RunChainFrom<M, R>(std::move(chain), std::move(to));
+      });
+}
+
+template <typename M, typename R>
+void RunAsyncWithFallbacks(const std::shared_ptr<internal::RuntimeCore>& core,
+                           const std::string& alias, CallContext ctx, AsyncStart<M, R> start,
+                           std::function<void(Result<R>)> done,
+                           std::function<bool()> may = nullptr) {
+  auto chain = std::make_shared<FallbackChain<M, R>>();
+  chain->core = core;
+  chain->ctx = std::move(ctx);
+  chain->start = std::move(start);
+  chain->done = std::move(done);
+  chain->may = std::move(may);
+  RunChainFrom<M, R>(std::move(chain), alias);
+}
+
 }  // namespace
 
 void EmbeddingHandle::EmbedAsync(EmbedRequest request, CallContext ctx, EmbedDone done) const {
@@ -204,11 +326,11 @@ void EmbeddingHandle::EmbedAsync(EmbedRequest request, CallContext ctx, EmbedDon
     return done(bad);
   }
   auto held = std::make_shared<const EmbedRequest>(std::move(request));
-  RunAsyncCall<EmbeddingModel, EmbedResult>(
+  RunAsyncWithFallbacks<EmbeddingModel, EmbedResult>(
       core_, alias_, std::move(ctx),
       [held, alias = alias_](EmbeddingModel& model, const CallContext& c, EmbedDone finish) {
         if (held->dimensions) {
-          Status bad = internal::CheckDimensions(*held, model.Info().dimensions, alias);
+          Status bad = internal::CheckDimensions(*held, KnownDimensions(model), alias);
           if (!bad.ok()) return finish(bad);
         }
         model.EmbedAsync(*held, c, [held, finish = std::move(finish)](Result<EmbedResult> result) {
@@ -223,7 +345,7 @@ void RerankerHandle::RerankAsync(RerankRequest request, CallContext ctx, RerankD
   if (Status bad = internal::CheckRanking(request); !bad.ok()) return done(bad);
   // The ranking reads the documents (return_documents) once the scores are in.
   auto held = std::make_shared<const RerankRequest>(std::move(request));
-  RunAsyncCall<RerankerModel, RerankResult>(
+  RunAsyncWithFallbacks<RerankerModel, RerankResult>(
       core_, alias_, std::move(ctx),
       [held](RerankerModel& model, const CallContext& c, RerankDone finish) {
         model.RerankAsync(*held, c,
@@ -241,13 +363,22 @@ void RerankerHandle::RerankAsync(RerankRequest request, CallContext ctx, RerankD
 void GeneratorHandle::GenerateAsync(GenerateRequest request, TokenCallback on_piece,
                                     CallContext ctx, GenerateDone done) const {
   auto held = std::make_shared<const GenerateRequest>(std::move(request));
-  RunAsyncCall<GeneratorModel, GenerateResult>(
+  // A stream falls back only while nothing reached the caller.
+  auto streamed = std::make_shared<std::atomic<bool>>(false);
+  TokenCallback forward;
+  if (on_piece) {
+    forward = [streamed, on_piece = std::move(on_piece)](std::string_view piece) {
+      streamed->store(true);
+      return on_piece(piece);
+    };
+  }
+  RunAsyncWithFallbacks<GeneratorModel, GenerateResult>(
       core_, alias_, std::move(ctx),
-      [held, on_piece = std::move(on_piece)](GeneratorModel& model, const CallContext& c,
-                                             GenerateDone finish) {
-        model.GenerateAsync(*held, on_piece, c, std::move(finish));
+      [held, forward = std::move(forward)](GeneratorModel& model, const CallContext& c,
+                                           GenerateDone finish) {
+        model.GenerateAsync(*held, forward, c, std::move(finish));
       },
-      std::move(done));
+      std::move(done), [streamed] { return !streamed->load(); });
 }
 
 }  // namespace modelrt

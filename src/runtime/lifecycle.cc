@@ -147,6 +147,11 @@ bool RuntimeLifecycle::HasProvider(std::string_view id) const { return core_->Ha
 
 std::vector<std::string> RuntimeLifecycle::ProviderIds() const { return core_->providers().Ids(); }
 
+Options RuntimeLifecycle::ProviderState(std::string_view id) const {
+  std::shared_ptr<Provider> provider = core_->providers().Find(id);
+  return provider ? provider->State() : Options();
+}
+
 std::vector<ReloadRecord> RuntimeLifecycle::ReloadLog() const { return reloads_->Records(); }
 
 std::vector<VersionRecord> RuntimeLifecycle::VersionHistory(std::string_view alias) const {

@@ -114,6 +114,7 @@ Json ProviderJson(const ProviderConfig& provider) {
       {"id", provider.id}, {"type", provider.type}, {"options", OptionsJson(provider.options)}};
   if (!provider.base_url.empty()) json["base_url"] = provider.base_url;
   if (!provider.api_key_env.empty()) json["api_key_env"] = provider.api_key_env;
+  if (!provider.api_key_file.empty()) json["api_key_file"] = provider.api_key_file;
   if (!provider.origin.empty()) json["origin"] = provider.origin;
   return json;
 }

@@ -36,7 +36,7 @@ Json ReloadJson(const ReloadRecord& record);
 // {"alias","generation","global_generation","description","source","loaded_at"} + memory_bytes
 Json VersionJson(const VersionRecord& record);
 Json PoolJson(const PoolStats& stats);
-// {"id","type","options"} + base_url, api_key_env (a variable name, never a key), origin.
+// {"id","type","options"} + base_url, api_key_env (a variable name), api_key_file (a path; never a key), origin.
 Json ProviderJson(const ProviderConfig& provider);
 Json RemovalPreviewJson(const RemovalPreview& preview);
 // {"added","removed","changed","reloaded","notes"} + "failed", "providers", "version".

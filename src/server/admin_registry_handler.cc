@@ -1,6 +1,8 @@
 #include "server/admin_registry_handler.h"
 
 #include "catalog/config_sections.h"
+#include "catalog/options_json.h"
+#include "modelrt/lifecycle.h"
 #include "core/json.h"
 #include "registry/registry_json.h"
 #include "server/admin_json.h"
@@ -37,6 +39,9 @@ HttpResponse AdminRegistryHandler::operator()(const HttpRequest& request,
       }
       Json json = ProviderJson(it->second);
       json["version"] = snapshot->version;
+      // What the running provider reports (a remote one's circuit breakers).
+      const Options state = deps_.runtime->lifecycle().ProviderState(id);
+      if (!state.empty()) json["state"] = OptionsJson(state);
       return JsonResponse(200, json);
     }
     case Action::kPutProvider: return PutProvider(request, id);

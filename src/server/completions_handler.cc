@@ -61,7 +61,13 @@ class PendingCompletion {
     if (!result) return CallFailureResponse(deps_, alias_, result.error());
     RecordTokens(*result);
     ctx_.generation = result->generation;
-    return JsonResponse(200, format_.Response(*result));
+    Json body = format_.Response(*result);
+    if (result->served_by.empty() || result->served_by == alias_) return JsonResponse(200, body);
+    // A fallback answered: say which (a stream has named its model before the answer is known).
+    body["model"] = result->served_by;
+    HttpResponse response = JsonResponse(200, body);
+    response.SetHeader("x-modelrt-served-by", result->served_by);
+    return response;
   }
 
   HttpResponse Streamed(const Result<GenerateResult>& result) {

@@ -172,6 +172,20 @@ Result<EmbeddingsHandler::Call> EmbeddingsHandler::Parse(const HttpRequest& requ
       call.request.inputs,
       ParseInput(*input_field, static_cast<size_t>(deps_.limits->max_batch_inputs)));
   if (dimensions) call.request.dimensions = static_cast<int>(*dimensions);
+  // An extension of OpenAI's request (Voyage's and Cohere's idea): passed to providers that
+  // embed queries and documents differently.
+  MODELRT_ASSIGN_OR_RETURN(std::optional<std::string> input_type,
+                           OptionalString(body, "input_type"));
+  if (input_type) {
+    if (*input_type == "query") {
+      call.request.input_type = EmbedInputType::kQuery;
+    } else if (*input_type == "document") {
+      call.request.input_type = EmbedInputType::kDocument;
+    } else {
+      return InvalidArgumentError("'input_type' must be 'query' or 'document' (got '" +
+                                  *input_type + "')");
+    }
+  }
   MODELRT_ASSIGN_OR_RETURN(call.model,
                            deps_.resolver->Resolve(name, Task::kEmbed, "/v1/embeddings"));
   return call;
@@ -197,7 +211,12 @@ HttpResponse EmbeddingsHandler::operator()(const HttpRequest& request, RequestCo
         if (!result) return finish(CallFailureResponse(deps, alias, result.error()));
         ctx.prompt_tokens = result->prompt_tokens;  // ctx lives until finish (the session)
         ctx.generation = result->generation;
-        finish(TextResponse(200, Format(*result, name, base64), "application/json"));
+        // A fallback that answered is named, in the body and in a header.
+        const bool fell_back = !result->served_by.empty() && result->served_by != alias;
+        HttpResponse response = TextResponse(
+            200, Format(*result, fell_back ? result->served_by : name, base64), "application/json");
+        if (fell_back) response.SetHeader("x-modelrt-served-by", result->served_by);
+        finish(std::move(response));
       });
   return later.Pending();
 }

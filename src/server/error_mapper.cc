@@ -55,6 +55,12 @@ ApiError MapStatus(const Status& status, std::string_view param) {
       e = Make(503, "server_error", "unavailable", status);
       e.retry_after_s = kRetryAfterSeconds;
       break;
+    case StatusCode::kUpstreamFailed:
+      e = Make(502, "server_error", "upstream_error", status);
+      break;
+    case StatusCode::kUpstreamAuthFailed:
+      e = Make(502, "server_error", "upstream_auth_failed", status);
+      break;
     case StatusCode::kDeadlineExceeded:
       e = Make(504, "timeout_error", "timeout", status);
       break;

@@ -17,6 +17,8 @@
 // ResourceExhausted    429   rate_limit_error        queue_full        (+ Retry-After)
 // Cancelled            499   invalid_request_error   cancelled         (client closed)
 // Unimplemented        501   server_error            unimplemented
+// UpstreamFailed       502   server_error            upstream_error
+// UpstreamAuthFailed   502   server_error            upstream_auth_failed
 // Unavailable          503   server_error            unavailable       (+ Retry-After)
 // DeadlineExceeded     504   timeout_error           timeout
 // anything else        500   server_error            internal_error

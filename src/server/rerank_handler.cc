@@ -160,7 +160,12 @@ HttpResponse RerankHandler::operator()(const HttpRequest& request, RequestContex
                         ctx.prompt_tokens =
                             result->prompt_tokens;  // ctx lives until finish (the session)
                         ctx.generation = result->generation;
-                        finish(handler.Format(*result, name, with_text, raw_scores));
+                        const bool fell_back =
+                            !result->served_by.empty() && result->served_by != alias;
+                        HttpResponse response = handler.Format(
+                            *result, fell_back ? result->served_by : name, with_text, raw_scores);
+                        if (fell_back) response.SetHeader("x-modelrt-served-by", result->served_by);
+                        finish(std::move(response));
                       });
   return later.Pending();
 }

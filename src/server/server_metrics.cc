@@ -1,5 +1,8 @@
 #include "server/server_metrics.h"
 
+#include "catalog/options_json.h"
+#include "modelrt/lifecycle.h"
+
 namespace modelrt::server {
 
 ServerMetrics::ServerMetrics(MetricsRegistry& registry)
@@ -56,13 +59,30 @@ void ServerMetrics::RecordRequest(const RequestRecord& r) {
   if (r.completion_tokens > 0) completion->Increment(static_cast<double>(r.completion_tokens));
 }
 
-void ServerMetrics::RefreshModelGauges(const ModelRuntime& runtime) {
+void ServerMetrics::RefreshModelGauges(ModelRuntime& runtime) {
   for (const ModelStatus& status : runtime.List()) {
     Labels labels = {{"model", status.spec.alias}};
     registry_.GetGauge("modelrt_model_loaded", "1 when the model is loaded", labels)
         .Set(status.state == ModelState::kLoaded ? 1 : 0);
     registry_.GetGauge("modelrt_model_in_flight", "Calls running on the model now", labels)
         .Set(static_cast<double>(status.in_flight));
+  }
+  // Remote providers' circuit breakers, from what each provider reports (Provider::State).
+  RuntimeLifecycle& lifecycle = runtime.lifecycle();
+  for (const std::string& id : lifecycle.ProviderIds()) {
+    const Options options = lifecycle.ProviderState(id);  // held: OptionsJson refers into it
+    const Json& state = OptionsJson(options);
+    auto breakers = state.find("breakers");
+    if (breakers == state.end() || !breakers->is_object()) continue;
+    for (const auto& [model, value] : breakers->items()) {
+      const std::string name = value.is_string() ? value.get<std::string>() : "";
+      registry_
+          .GetGauge("modelrt_upstream_breaker_state",
+                    "Circuit breaker of a remote provider's upstream model: 0 closed, 1 half-open, "
+                    "2 open",
+                    {{"provider", id}, {"model", model}})
+          .Set(name == "open" ? 2 : name == "half_open" ? 1 : 0);
+    }
   }
 }
 

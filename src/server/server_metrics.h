@@ -46,7 +46,7 @@ class ServerMetrics {
   void RecordRequest(const RequestRecord& record);
   Gauge& in_flight() { return in_flight_; }
   // Refreshes the per-model state gauges from the runtime (call before rendering).
-  void RefreshModelGauges(const ModelRuntime& runtime);
+  void RefreshModelGauges(ModelRuntime& runtime);
 
  private:
   // The series one (route, model, status) feeds, looked up once: the registry's lookup takes

@@ -116,8 +116,32 @@ TEST(AdminRegistryTest, PutRejectsBadProviders) {
   EXPECT_EQ(secret.status, 400);
   EXPECT_THAT(secret.body, Not(HasSubstr("sk-live-secret-1")));
   expect(AdminJson(port, "PUT", "/admin/providers/bad%20id", {{"type", "llama"}}), 400, "id");
+  // Remote types: the key variable must be set, the URL must be one, options known.
+  unsetenv("MODELRT_TEST_UNSET_KEY");
+  expect(AdminJson(port, "PUT", "/admin/providers/p",
+                   {{"type", "openai"}, {"api_key_env", "MODELRT_TEST_UNSET_KEY"}}),
+         400, "api_key_env: variable MODELRT_TEST_UNSET_KEY is not set");
+  expect(AdminJson(port, "PUT", "/admin/providers/p",
+                   {{"type", "openai"}, {"base_url", "ftp://example.com/v1"}}),
+         400, "base_url");
+  expect(AdminJson(port, "PUT", "/admin/providers/p",
+                   {{"type", "openai"}, {"options", {{"timeout", 3}}}}),
+         400, "timeout");
   EXPECT_FALSE(server.runtime().lifecycle().HasProvider("p"));
   EXPECT_EQ(server.control().registry().Current()->providers.size(), 1u);
+}
+
+TEST(AdminRegistryTest, ARemoteProviderShowsItsBreakers) {
+  AdminServer server;
+  const int port = server.port();
+  ASSERT_EQ(AdminJson(port, "PUT", "/admin/providers/up",
+                      {{"type", "openai"}, {"base_url", "http://127.0.0.1:9/v1"}})
+                .status,
+            201);
+  HttpResult shown = AdminCall(port, "GET", "/admin/providers/up", "");
+  ASSERT_EQ(shown.status, 200) << shown.body;
+  EXPECT_EQ(shown.json()["type"], "openai");
+  EXPECT_EQ(shown.json()["state"]["breakers"], Json::object());  // no upstream model called yet
 }
 
 TEST(AdminRegistryTest, RemovalPreviewAndPolicies) {

@@ -118,6 +118,10 @@ TEST(UrlTest, ProxyFromTheEnvironmentAsCurlReadsIt) {
   vars = {{"ALL_PROXY", "http://all:2"}};
   EXPECT_EQ(ProxyFor(http, env)->host, "all");
   EXPECT_EQ(ProxyFor(https, env)->host, "all");
+  // Loopback goes direct whatever the environment says: a proxy cannot reach our 127.0.0.1.
+  for (const char* local : {"http://127.0.0.1:8081", "http://localhost:11434", "http://[::1]:80"}) {
+    EXPECT_FALSE(ProxyFor(MustParse(local), env).has_value()) << local;
+  }
 }
 
 }  // namespace

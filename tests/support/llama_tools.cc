@@ -1,8 +1,17 @@
 #include "support/llama_tools.h"
 
-#include <filesystem>
-#include <string_view>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <string_view>
+#include <thread>
+
+#include "net/http_client.h"
 #include "support/run_command.h"
 
 namespace modelrt::testing {
@@ -23,6 +32,54 @@ std::string RunLlamaEmbedding(const std::string& args) {
     if (out.size() >= 6 && out.substr(out.size() - 6) == "\n  ]\n}") return r.out;
   }
   return "";
+}
+
+namespace {
+
+// A loopback port that was free a moment ago. llama-server takes no port 0, so the port is
+// picked here; a clash with another process in that moment shows as a failed start, retried.
+int PickPort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+bool Healthy(int port) {
+  auto url = net::ParseUrl("http://127.0.0.1:" + std::to_string(port) + "/health");
+  std::promise<int> status;
+  net::HttpClient::Shared()->Fetch(
+      {.method = "GET", .url = *url}, {.deadline = Clock::now() + std::chrono::seconds(2)},
+      [&](Result<net::HttpResponse> r) { status.set_value(r ? r->head.status : 0); });
+  return status.get_future().get() == 200;
+}
+
+}  // namespace
+
+std::unique_ptr<LlamaServer> LlamaServer::Start(const std::string& model,
+                                                const std::vector<std::string>& args,
+                                                const std::string& log_path) {
+  if (!HaveLlamaTool("llama-server")) return nullptr;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    auto server = std::unique_ptr<LlamaServer>(new LlamaServer());
+    server->port_ = PickPort();
+    std::vector<std::string> argv = {std::string(LLAMA_BIN_DIR) + "/llama-server", "-m", model,
+                                     "--host", "127.0.0.1", "--port",
+                                     std::to_string(server->port_), "-t", "1", "--no-webui"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    if (!server->process_.Spawn(argv, {}, log_path).ok()) return nullptr;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < until && !server->process_.Exited()) {
+      if (Healthy(server->port_)) return server;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  return nullptr;
 }
 
 }  // namespace modelrt::testing

@@ -17,6 +17,8 @@ Result<std::shared_ptr<LlamaProvider>> LlamaProvider::Create(const ProviderConfi
     return InvalidArgumentError(where + ": base_url is not used by the llama provider");
   if (!config.api_key_env.empty())
     return InvalidArgumentError(where + ": api_key_env is not used by the llama provider");
+  if (!config.api_key_file.empty())
+    return InvalidArgumentError(where + ": api_key_file is not used by the llama provider");
   auto options = ParseLlamaProviderOptions(OptionsJson(config.options));
   if (!options) return options.error().WithPrefix(where);
   return std::shared_ptr<LlamaProvider>(new LlamaProvider(config.id, *options));

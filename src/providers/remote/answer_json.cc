@@ -1,0 +1,58 @@
+#include "providers/remote/answer_json.h"
+
+namespace modelrt::remote {
+
+Status AnswerError(std::string_view path, std::string_view reason) {
+  std::string message = "upstream answer: ";
+  if (!path.empty()) message += std::string(path) + ": ";
+  return UpstreamFailedError(message + std::string(reason));
+}
+
+Result<Json> ParseAnswer(std::string_view body) {
+  Json json = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) return AnswerError("", "not JSON");
+  return json;
+}
+
+Result<const Json*> Member(const Json& json, const char* key, std::string_view path) {
+  if (!json.is_object()) return AnswerError(path, "expected an object around it");
+  auto it = json.find(key);
+  if (it == json.end() || it->is_null()) return AnswerError(path, "missing");
+  return &*it;
+}
+
+Result<std::vector<float>> FloatList(const Json& json, std::string_view path) {
+  if (!json.is_array()) return AnswerError(path, "must be a list of numbers");
+  std::vector<float> out;
+  out.reserve(json.size());
+  for (const Json& value : json) {
+    if (!value.is_number()) return AnswerError(path, "must be a list of numbers");
+    out.push_back(value.get<float>());
+  }
+  return out;
+}
+
+int64_t IntOr(const Json& json, const char* key, int64_t fallback) {
+  if (!json.is_object()) return fallback;
+  auto it = json.find(key);
+  if (it == json.end() || !it->is_number()) return fallback;
+  return it->get<int64_t>();
+}
+
+const Json* Find(const Json& json, std::initializer_list<const char*> path) {
+  const Json* at = &json;
+  for (const char* key : path) {
+    if (!at->is_object()) return nullptr;
+    auto it = at->find(key);
+    if (it == at->end()) return nullptr;
+    at = &*it;
+  }
+  return at;
+}
+
+std::string StringOr(const Json& json, const char* key, std::string fallback) {
+  const Json* value = Find(json, {key});
+  return value && value->is_string() ? value->get<std::string>() : std::move(fallback);
+}
+
+}  // namespace modelrt::remote

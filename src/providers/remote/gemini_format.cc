@@ -1,0 +1,165 @@
+#include "providers/remote/gemini_format.h"
+
+#include "net/sse_parser.h"
+#include "providers/remote/answer_json.h"
+
+namespace modelrt::remote {
+namespace {
+
+Json TextParts(const std::string& text) { return Json::array({{{"text", text}}}); }
+
+FinishReason ReadFinish(const std::string& reason) {
+  return reason == "MAX_TOKENS" ? FinishReason::kLength : FinishReason::kStop;
+}
+
+// One GenerateContentResponse: its text (the first candidate's parts), finish reason and usage.
+// Returns the text; sets `finished` when the candidate says why it stopped.
+std::string ReadResponse(const Json& answer, GenerateResult* result, bool* finished) {
+  std::string text;
+  const Json* candidates = Find(answer, {"candidates"});
+  if (candidates && candidates->is_array() && !candidates->empty()) {
+    const Json& first = (*candidates)[0];
+    if (const Json* parts = Find(first, {"content", "parts"}); parts && parts->is_array()) {
+      for (const Json& part : *parts) text += StringOr(part, "text");
+    }
+    const std::string reason = StringOr(first, "finishReason");
+    if (!reason.empty()) {
+      result->finish_reason = ReadFinish(reason);
+      *finished = true;
+    }
+  }
+  if (const Json* usage = Find(answer, {"usageMetadata"})) {
+    result->prompt_tokens = IntOr(*usage, "promptTokenCount", result->prompt_tokens);
+    result->completion_tokens = IntOr(*usage, "candidatesTokenCount", result->completion_tokens);
+  }
+  return text;
+}
+
+class GeminiChatStream : public ChatStream {
+ public:
+  Status Feed(std::string_view chunk,
+              const std::function<bool(std::string_view)>& on_piece) override {
+    Status status;
+    MODELRT_RETURN_IF_ERROR(parser_.Feed(chunk, [&](const net::SseEvent& event) {
+      if (!status.ok() || cancelled_) return;
+      status = OnEvent(event, on_piece);
+    }));
+    return status;
+  }
+  // No terminal event: the stream ends with its body (read to the end, for keep-alive).
+  bool ended() const override { return cancelled_; }
+  Result<GenerateResult> Finish() override {
+    if (!finished_ && !cancelled_) {
+      return UpstreamFailedError("upstream stream ended before a finishReason");
+    }
+    return result_;
+  }
+
+ private:
+  Status OnEvent(const net::SseEvent& event,
+                 const std::function<bool(std::string_view)>& on_piece) {
+    MODELRT_ASSIGN_OR_RETURN(Json json, ParseAnswer(event.data));
+    if (const Json* error = Find(json, {"error"})) {
+      return UpstreamFailedError("upstream stream error: " + StringOr(*error, "message", error->dump()));
+    }
+    const std::string piece = ReadResponse(json, &result_, &finished_);
+    if (!piece.empty()) {
+      result_.text += piece;
+      if (!on_piece(piece)) {
+        result_.finish_reason = FinishReason::kCancelled;
+        cancelled_ = true;
+      }
+    }
+    return OkStatus();
+  }
+
+  net::SseParser parser_;
+  GenerateResult result_;
+  bool finished_ = false;
+  bool cancelled_ = false;
+};
+
+}  // namespace
+
+std::vector<net::HttpHeader> GeminiFormat::BaseHeaders(const std::string& api_key) const {
+  std::vector<net::HttpHeader> headers = {{"content-type", "application/json"}};
+  if (!api_key.empty()) headers.push_back({"x-goog-api-key", api_key});
+  return headers;
+}
+
+std::optional<UpstreamRequest> GeminiFormat::Probe(const std::string& model) const {
+  return UpstreamRequest{.method = "GET", .path = "/models/" + model};
+}
+
+Result<UpstreamRequest> GeminiFormat::Embed(const std::string& model,
+                                            const EmbedRequest& request) const {
+  Json requests = Json::array();
+  for (const EmbedInput& in : request.inputs) {
+    if (!in.tokens.empty()) return InvalidArgumentError("Gemini embeds text, not token ids");
+    Json one = {{"model", "models/" + model}, {"content", {{"parts", TextParts(in.text)}}}};
+    if (request.input_type == EmbedInputType::kQuery) one["taskType"] = "RETRIEVAL_QUERY";
+    if (request.input_type == EmbedInputType::kDocument) one["taskType"] = "RETRIEVAL_DOCUMENT";
+    requests.push_back(std::move(one));
+  }
+  Json body = {{"requests", std::move(requests)}};
+  return UpstreamRequest{.path = "/models/" + model + ":batchEmbedContents", .body = body.dump()};
+}
+
+Result<EmbedResult> GeminiFormat::ReadEmbed(std::string_view text, size_t inputs) const {
+  MODELRT_ASSIGN_OR_RETURN(Json answer, ParseAnswer(text));
+  MODELRT_ASSIGN_OR_RETURN(const Json* embeddings, Member(answer, "embeddings", "embeddings"));
+  if (!embeddings->is_array() || embeddings->size() != inputs) {
+    return AnswerError("embeddings", "expected " + std::to_string(inputs) + " embeddings");
+  }
+  EmbedResult result;
+  for (size_t i = 0; i < inputs; ++i) {
+    const std::string path = "embeddings[" + std::to_string(i) + "].values";
+    MODELRT_ASSIGN_OR_RETURN(const Json* values, Member((*embeddings)[i], "values", path));
+    MODELRT_ASSIGN_OR_RETURN(auto v, FloatList(*values, path));
+    result.embeddings.push_back(std::move(v));
+  }
+  return result;
+}
+
+Result<UpstreamRequest> GeminiFormat::Chat(const std::string& model,
+                                           const GenerateRequest& request, bool stream) const {
+  Json contents = Json::array();
+  std::string system;
+  for (const ChatMessage& m : request.messages) {
+    if (m.role == "system") {
+      system += (system.empty() ? "" : "\n\n") + m.content;
+      continue;
+    }
+    contents.push_back({{"role", m.role == "assistant" ? "model" : "user"},
+                        {"parts", TextParts(m.content)}});
+  }
+  if (request.messages.empty()) {
+    contents.push_back({{"role", "user"}, {"parts", TextParts(request.prompt)}});
+  }
+  Json config = {{"temperature", request.sampling.temperature}, {"topP", request.sampling.top_p}};
+  if (request.sampling.top_k > 0) config["topK"] = request.sampling.top_k;
+  if (request.sampling.seed) config["seed"] = *request.sampling.seed;
+  if (request.max_tokens > 0) config["maxOutputTokens"] = request.max_tokens;
+  if (!request.stop.empty()) config["stopSequences"] = request.stop;
+  Json body = {{"contents", std::move(contents)}, {"generationConfig", std::move(config)}};
+  if (!system.empty()) body["systemInstruction"] = {{"parts", TextParts(system)}};
+  const std::string path = "/models/" + model +
+                           (stream ? ":streamGenerateContent?alt=sse" : ":generateContent");
+  return UpstreamRequest{.path = path, .body = body.dump()};
+}
+
+Result<GenerateResult> GeminiFormat::ReadChat(std::string_view text) const {
+  MODELRT_ASSIGN_OR_RETURN(Json answer, ParseAnswer(text));
+  MODELRT_ASSIGN_OR_RETURN(const Json* candidates, Member(answer, "candidates", "candidates"));
+  if (!candidates->is_array() || candidates->empty()) return AnswerError("candidates", "empty");
+  GenerateResult result;
+  bool finished = false;
+  result.text = ReadResponse(answer, &result, &finished);
+  return result;
+}
+
+std::unique_ptr<ChatStream> GeminiFormat::NewChatStream() const {
+  return std::make_unique<GeminiChatStream>();
+}
+
+}  // namespace modelrt::remote

@@ -1,0 +1,156 @@
+#include "providers/remote/ollama_format.h"
+
+#include "net/line_splitter.h"
+#include "providers/remote/answer_json.h"
+
+namespace modelrt::remote {
+namespace {
+
+FinishReason ReadDoneReason(const Json& answer) {
+  return StringOr(answer, "done_reason") == "length" ? FinishReason::kLength : FinishReason::kStop;
+}
+
+// The text of one answer object: message.content (chat) or response (generate).
+std::string AnswerText(const Json& answer) {
+  if (const Json* content = Find(answer, {"message", "content"}); content && content->is_string()) {
+    return content->get<std::string>();
+  }
+  return StringOr(answer, "response");
+}
+
+void ReadCounts(const Json& answer, GenerateResult* result) {
+  result->prompt_tokens = IntOr(answer, "prompt_eval_count", result->prompt_tokens);
+  result->completion_tokens = IntOr(answer, "eval_count", result->completion_tokens);
+}
+
+class OllamaChatStream : public ChatStream {
+ public:
+  Status Feed(std::string_view chunk,
+              const std::function<bool(std::string_view)>& on_piece) override {
+    Status status;
+    MODELRT_RETURN_IF_ERROR(lines_.Feed(chunk, [&](std::string_view line) {
+      if (!status.ok() || ended_) return;
+      status = OnLine(line, on_piece);
+    }));
+    return status;
+  }
+  bool ended() const override { return ended_; }
+  Result<GenerateResult> Finish() override {
+    if (!ended_) {
+      if (std::optional<std::string> last = lines_.Finish()) {
+        MODELRT_RETURN_IF_ERROR(OnLine(*last, [](std::string_view) { return true; }));
+      }
+    }
+    if (!ended_) return UpstreamFailedError("upstream stream ended before its done line");
+    return result_;
+  }
+
+ private:
+  Status OnLine(std::string_view line, const std::function<bool(std::string_view)>& on_piece) {
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) return OkStatus();
+    MODELRT_ASSIGN_OR_RETURN(Json json, ParseAnswer(line));
+    if (const Json* error = Find(json, {"error"})) {
+      return UpstreamFailedError("upstream stream error: " +
+                                 (error->is_string() ? error->get<std::string>() : error->dump()));
+    }
+    const std::string piece = AnswerText(json);
+    if (!piece.empty()) {
+      result_.text += piece;
+      if (!on_piece(piece)) {
+        result_.finish_reason = FinishReason::kCancelled;
+        ended_ = true;
+        return OkStatus();
+      }
+    }
+    if (const Json* done = Find(json, {"done"}); done && done->is_boolean() && done->get<bool>()) {
+      result_.finish_reason = ReadDoneReason(json);
+      ReadCounts(json, &result_);
+      ended_ = true;
+    }
+    return OkStatus();
+  }
+
+  net::LineSplitter lines_;
+  GenerateResult result_;
+  bool ended_ = false;
+};
+
+}  // namespace
+
+std::vector<net::HttpHeader> OllamaFormat::BaseHeaders(const std::string& api_key) const {
+  std::vector<net::HttpHeader> headers = {{"content-type", "application/json"}};
+  if (!api_key.empty()) headers.push_back({"authorization", "Bearer " + api_key});
+  return headers;
+}
+
+std::optional<UpstreamRequest> OllamaFormat::Probe(const std::string&) const {
+  return UpstreamRequest{.method = "GET", .path = "/api/tags"};
+}
+
+Result<UpstreamRequest> OllamaFormat::Embed(const std::string& model,
+                                            const EmbedRequest& request) const {
+  Json input = Json::array();
+  for (const EmbedInput& in : request.inputs) {
+    if (!in.tokens.empty()) return InvalidArgumentError("Ollama embeds text, not token ids");
+    input.push_back(in.text);
+  }
+  Json body = {{"model", model}, {"input", std::move(input)}};
+  if (request.truncate) body["truncate"] = *request.truncate;
+  return UpstreamRequest{.path = "/api/embed", .body = body.dump()};
+}
+
+Result<EmbedResult> OllamaFormat::ReadEmbed(std::string_view text, size_t inputs) const {
+  MODELRT_ASSIGN_OR_RETURN(Json answer, ParseAnswer(text));
+  MODELRT_ASSIGN_OR_RETURN(const Json* embeddings, Member(answer, "embeddings", "embeddings"));
+  if (!embeddings->is_array() || embeddings->size() != inputs) {
+    return AnswerError("embeddings", "expected " + std::to_string(inputs) + " embeddings");
+  }
+  EmbedResult result;
+  for (size_t i = 0; i < inputs; ++i) {
+    MODELRT_ASSIGN_OR_RETURN(auto v,
+                             FloatList((*embeddings)[i], "embeddings[" + std::to_string(i) + "]"));
+    result.embeddings.push_back(std::move(v));
+  }
+  result.prompt_tokens = IntOr(answer, "prompt_eval_count", 0);
+  return result;
+}
+
+Result<UpstreamRequest> OllamaFormat::Chat(const std::string& model,
+                                           const GenerateRequest& request, bool stream) const {
+  Json options = {{"temperature", request.sampling.temperature},
+                  {"top_p", request.sampling.top_p},
+                  {"top_k", request.sampling.top_k}};
+  if (request.sampling.seed) options["seed"] = *request.sampling.seed;
+  if (request.max_tokens > 0) options["num_predict"] = request.max_tokens;
+  if (!request.stop.empty()) options["stop"] = request.stop;
+  Json body = {{"model", model}, {"stream", stream}, {"options", std::move(options)}};
+  if (request.messages.empty()) {
+    body["prompt"] = request.prompt;
+    return UpstreamRequest{.path = "/api/generate", .body = body.dump()};
+  }
+  Json messages = Json::array();
+  for (const ChatMessage& m : request.messages) {
+    messages.push_back({{"role", m.role}, {"content", m.content}});
+  }
+  body["messages"] = std::move(messages);
+  return UpstreamRequest{.path = "/api/chat", .body = body.dump()};
+}
+
+Result<GenerateResult> OllamaFormat::ReadChat(std::string_view text) const {
+  MODELRT_ASSIGN_OR_RETURN(Json answer, ParseAnswer(text));
+  if (const Json* error = Find(answer, {"error"})) {
+    return UpstreamFailedError("upstream error: " +
+                               (error->is_string() ? error->get<std::string>() : error->dump()));
+  }
+  GenerateResult result;
+  result.text = AnswerText(answer);
+  result.finish_reason = ReadDoneReason(answer);
+  ReadCounts(answer, &result);
+  return result;
+}
+
+std::unique_ptr<ChatStream> OllamaFormat::NewChatStream() const {
+  return std::make_unique<OllamaChatStream>();
+}
+
+}  // namespace modelrt::remote

@@ -1,0 +1,328 @@
+// The `openai` provider against a real llama-server from the pinned llama.cpp: embeddings,
+// chat (whole and streamed), completions and rerank through the library and through
+// `modelrt serve`, each equal to what llama-server answers when called directly.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <future>
+
+#include "cli/serve_process.h"
+#include "core/json.h"
+#include "modelrt/provider.h"
+#include "net/http_client.h"
+#include "support/llama_test_models.h"
+#include "support/llama_tools.h"
+#include "support/upstream_server.h"
+
+namespace modelrt {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::LlamaServer;
+using testing::TestModel;
+using testing::TestTempDir;
+using testing::UpstreamReply;
+using testing::UpstreamRequestSeen;
+using testing::UpstreamServer;
+
+// Calls llama-server directly: the reference answers.
+Json Direct(const LlamaServer& server, const std::string& path, const Json& body) {
+  std::promise<Result<net::HttpResponse>> promise;
+  net::HttpClient::Shared()->Fetch(
+      {.method = "POST",
+       .url = *net::ParseUrl(server.url() + path),
+       .headers = {{"content-type", "application/json"}},
+       .body = body.dump()},
+      {.deadline = Clock::now() + 60s}, [&](Result<net::HttpResponse> r) { promise.set_value(r); });
+  auto r = promise.get_future().get();
+  if (!r) return Json{{"transport_error", r.error().ToString()}};
+  return Json::parse(r->body);
+}
+
+class OpenAiAgainstLlamaServer : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const std::string dir = TestTempDir();
+    chat_ = LlamaServer::Start(MODELRT_SOURCE_DIR "/models/stories260K.gguf", {"-c", "512"},
+                               dir + "/llama-server-chat.log")
+                .release();
+    embed_ = LlamaServer::Start(TestModel(llama::TestModelKind::kBertEmbed),
+                                {"--embeddings", "-c", "512"}, dir + "/llama-server-embed.log")
+                 .release();
+    rerank_ = LlamaServer::Start(TestModel(llama::TestModelKind::kBertRerank),
+                                 {"--reranking", "-c", "512"}, dir + "/llama-server-rerank.log")
+                  .release();
+  }
+  static void TearDownTestSuite() {
+    delete chat_;
+    delete embed_;
+    delete rerank_;
+    chat_ = embed_ = rerank_ = nullptr;
+  }
+  void SetUp() override {
+    if (!testing::HaveLlamaTool("llama-server")) GTEST_SKIP() << "llama-server is not built";
+    ASSERT_NE(chat_, nullptr) << "llama-server (chat) did not start";
+    ASSERT_NE(embed_, nullptr) << "llama-server (embeddings) did not start";
+    ASSERT_NE(rerank_, nullptr) << "llama-server (rerank) did not start";
+  }
+
+  static std::shared_ptr<Model> Load(const LlamaServer& server, Task task) {
+    auto provider = CreateProvider(
+        {.id = "up", .type = "openai", .base_url = server.url() + "/v1"});
+    EXPECT_TRUE(provider.ok()) << provider.error().ToString();
+    ModelSpec spec;
+    spec.alias = "remote";
+    spec.task = task;
+    spec.provider = "up";
+    spec.model = "test";
+    auto model = (*provider)->Load(spec, CallContext::WithTimeout(30s));
+    EXPECT_TRUE(model.ok()) << model.error().ToString();
+    return model.ok() ? *model : nullptr;
+  }
+
+  static LlamaServer* chat_;
+  static LlamaServer* embed_;
+  static LlamaServer* rerank_;
+};
+
+LlamaServer* OpenAiAgainstLlamaServer::chat_ = nullptr;
+LlamaServer* OpenAiAgainstLlamaServer::embed_ = nullptr;
+LlamaServer* OpenAiAgainstLlamaServer::rerank_ = nullptr;
+
+TEST_F(OpenAiAgainstLlamaServer, EmbeddingsEqualLlamaServersOwn) {
+  auto model = std::dynamic_pointer_cast<EmbeddingModel>(Load(*embed_, Task::kEmbed));
+  ASSERT_NE(model, nullptr);
+  auto result = model->Embed({.inputs = {{.text = "hello world"}, {.text = "a second text"}}},
+                             CallContext::WithTimeout(30s));
+  ASSERT_TRUE(result.ok()) << result.error().ToString();
+  Json direct = Direct(*embed_, "/v1/embeddings",
+                       {{"model", "test"}, {"input", {"hello world", "a second text"}},
+                        {"encoding_format", "float"}});
+  ASSERT_TRUE(direct.contains("data")) << direct.dump();
+  ASSERT_EQ(result->embeddings.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(result->embeddings[i], direct["data"][i]["embedding"].get<std::vector<float>>());
+  }
+  EXPECT_EQ(result->prompt_tokens, direct["usage"]["prompt_tokens"].get<int64_t>());
+  EXPECT_EQ(model->Info().dimensions, static_cast<int>(result->embeddings[0].size()));
+}
+
+TEST_F(OpenAiAgainstLlamaServer, ChatWholeAndStreamedEqualLlamaServersOwn) {
+  auto model = std::dynamic_pointer_cast<GeneratorModel>(Load(*chat_, Task::kGenerate));
+  ASSERT_NE(model, nullptr);
+  GenerateRequest request;
+  request.messages = {{"user", "Once upon a time"}};
+  request.sampling.temperature = 0;
+  request.sampling.seed = 7;
+  request.max_tokens = 24;
+  auto whole = model->Generate(request, nullptr, CallContext::WithTimeout(30s));
+  ASSERT_TRUE(whole.ok()) << whole.error().ToString();
+  Json direct = Direct(*chat_, "/v1/chat/completions",
+                       {{"model", "test"},
+                        {"messages", {{{"role", "user"}, {"content", "Once upon a time"}}}},
+                        {"temperature", 0},
+                        {"top_p", request.sampling.top_p},
+                        {"seed", 7},
+                        {"max_tokens", 24}});
+  ASSERT_TRUE(direct.contains("choices")) << direct.dump();
+  EXPECT_EQ(whole->text, direct["choices"][0]["message"]["content"].get<std::string>());
+  EXPECT_FALSE(whole->text.empty());
+  EXPECT_EQ(whole->completion_tokens, direct["usage"]["completion_tokens"].get<int64_t>());
+  EXPECT_EQ(whole->finish_reason, FinishReason::kLength);
+
+  std::string pieces;
+  int count = 0;
+  auto streamed = model->Generate(
+      request,
+      [&](std::string_view piece) {
+        pieces += piece;
+        ++count;
+        return true;
+      },
+      CallContext::WithTimeout(30s));
+  ASSERT_TRUE(streamed.ok()) << streamed.error().ToString();
+  EXPECT_EQ(pieces, whole->text);
+  EXPECT_EQ(streamed->text, whole->text);
+  EXPECT_GT(count, 1);
+  EXPECT_EQ(streamed->completion_tokens, whole->completion_tokens);  // include_usage
+  EXPECT_GT(streamed->prompt_tokens, 0);
+}
+
+TEST_F(OpenAiAgainstLlamaServer, APromptGoesToCompletions) {
+  auto model = std::dynamic_pointer_cast<GeneratorModel>(Load(*chat_, Task::kGenerate));
+  ASSERT_NE(model, nullptr);
+  GenerateRequest request;
+  request.prompt = "The cat";
+  request.sampling.temperature = 0;
+  request.max_tokens = 12;
+  auto result = model->Generate(request, nullptr, CallContext::WithTimeout(30s));
+  ASSERT_TRUE(result.ok()) << result.error().ToString();
+  Json direct = Direct(*chat_, "/v1/completions",
+                       {{"model", "test"}, {"prompt", "The cat"}, {"temperature", 0},
+                        {"top_p", request.sampling.top_p}, {"max_tokens", 12}});
+  ASSERT_TRUE(direct.contains("choices")) << direct.dump();
+  EXPECT_EQ(result->text, direct["choices"][0]["text"].get<std::string>());
+}
+
+TEST_F(OpenAiAgainstLlamaServer, StoppingAStreamClosesTheUpstreamCall) {
+  auto model = std::dynamic_pointer_cast<GeneratorModel>(Load(*chat_, Task::kGenerate));
+  ASSERT_NE(model, nullptr);
+  GenerateRequest request;
+  request.prompt = "Once";
+  request.max_tokens = 400;
+  int pieces = 0;
+  auto result = model->Generate(
+      request, [&](std::string_view) { return ++pieces < 3; }, CallContext::WithTimeout(30s));
+  ASSERT_TRUE(result.ok()) << result.error().ToString();
+  EXPECT_EQ(result->finish_reason, FinishReason::kCancelled);
+  EXPECT_EQ(pieces, 3);
+}
+
+TEST_F(OpenAiAgainstLlamaServer, RerankScoresEqualLlamaServersOwn) {
+  auto model = std::dynamic_pointer_cast<RerankerModel>(Load(*rerank_, Task::kRerank));
+  ASSERT_NE(model, nullptr);
+  const std::vector<std::string> docs = {"a cat sat", "the stock market", "cats and dogs"};
+  auto result = model->Rerank({.query = "cats", .documents = docs}, CallContext::WithTimeout(30s));
+  ASSERT_TRUE(result.ok()) << result.error().ToString();
+  Json direct = Direct(*rerank_, "/v1/rerank",
+                       {{"model", "test"}, {"query", "cats"}, {"documents", docs}, {"top_n", 3}});
+  ASSERT_TRUE(direct.contains("results")) << direct.dump();
+  ASSERT_EQ(result->scores.size(), 3u);
+  for (const Json& r : direct["results"]) {
+    EXPECT_EQ(result->scores[r["index"].get<size_t>()], r["relevance_score"].get<float>());
+  }
+}
+
+TEST_F(OpenAiAgainstLlamaServer, AnUnreachableUpstreamFailsTheLoadNamingIt) {
+  auto provider = CreateProvider({.id = "up", .type = "openai", .base_url = "http://127.0.0.1:9/v1",
+                                  .options = *Options::Parse(R"({"max_retries": 0})")});
+  ASSERT_TRUE(provider.ok());
+  ModelSpec spec;
+  spec.alias = "gone";
+  spec.task = Task::kEmbed;
+  spec.provider = "up";
+  spec.model = "m";
+  auto model = (*provider)->Load(spec, CallContext::WithTimeout(10s));
+  ASSERT_FALSE(model.ok());
+  EXPECT_EQ(model.error().code(), StatusCode::kUpstreamFailed);
+  EXPECT_NE(model.error().message().find("127.0.0.1:9"), std::string::npos)
+      << model.error().message();
+}
+
+TEST_F(OpenAiAgainstLlamaServer, FaultsInFrontOfTheRealUpstreamAreRetriedToItsAnswer) {
+  // A fault-injecting proxy before llama-server: 500, 429 with Retry-After, a reset, then the
+  // real answer, which must be what llama-server gives directly.
+  std::atomic<int> calls{0};
+  const std::string upstream = embed_->url();
+  UpstreamServer proxy([&](const UpstreamRequestSeen& r) {
+    switch (++calls) {
+      case 1: return UpstreamReply::Json(500, R"({"error":{"message":"injected"}})");
+      case 2: {
+        UpstreamReply reply = UpstreamReply::Json(429, R"({"error":{"message":"later"}})");
+        reply.headers.push_back({"Retry-After", "1"});
+        return reply;
+      }
+      case 3: return UpstreamReply::WithFault(UpstreamReply::Fault::kResetBeforeHead);
+      default: {
+        std::promise<Result<net::HttpResponse>> promise;
+        net::HttpClient::Shared()->Fetch(
+            {.method = r.method, .url = *net::ParseUrl(upstream + r.target),
+             .headers = {{"content-type", "application/json"}}, .body = r.body},
+            {.deadline = Clock::now() + 30s},
+            [&](Result<net::HttpResponse> got) { promise.set_value(std::move(got)); });
+        auto got = promise.get_future().get();
+        if (!got) return UpstreamReply::Json(502, "{}");
+        return UpstreamReply::Json(got->head.status, got->body);
+      }
+    }
+  });
+  auto provider = CreateProvider({.id = "proxied", .type = "openai",
+                                  .base_url = proxy.url() + "/v1",
+                                  .options = *Options::Parse(R"({"max_retries": 3, "probe": false})")});
+  ASSERT_TRUE(provider.ok()) << provider.error().ToString();
+  ModelSpec spec;
+  spec.alias = "e";
+  spec.task = Task::kEmbed;
+  spec.provider = "proxied";
+  spec.model = "test";
+  auto model = std::dynamic_pointer_cast<EmbeddingModel>(
+      *(*provider)->Load(spec, CallContext::WithTimeout(10s)));
+  auto result = model->Embed({.inputs = {{.text = "hello world"}}}, CallContext::WithTimeout(30s));
+  ASSERT_TRUE(result.ok()) << result.error().ToString();
+  EXPECT_EQ(calls.load(), 4);
+  Json direct = Direct(*embed_, "/v1/embeddings", {{"model", "test"}, {"input", {"hello world"}},
+                                                   {"encoding_format", "float"}});
+  EXPECT_EQ(result->embeddings[0], direct["data"][0]["embedding"].get<std::vector<float>>());
+}
+
+TEST_F(OpenAiAgainstLlamaServer, ServedThroughModelrtServeAsIfLocal) {
+  const std::string dir = TestTempDir() + "/remote-serve";
+  std::filesystem::create_directories(dir);
+  const std::string config = dir + "/config.yaml";
+  std::ofstream(config) << "providers:\n"
+                        << "  - { id: up, type: openai, base_url: \"" << embed_->url() << "/v1\" }\n"
+                        << "  - { id: upchat, type: openai, base_url: \"" << chat_->url()
+                        << "/v1\" }\n"
+                        << "  - { id: gone, type: openai, base_url: \"http://127.0.0.1:9/v1\","
+                        << " options: { probe: false, max_retries: 0 } }\n"
+                        << "models:\n"
+                        << "  - { alias: e, task: embed, provider: up, model: test }\n"
+                        << "  - { alias: e2, task: embed, provider: gone, model: test,"
+                        << " fallbacks: [e] }\n"
+                        << "  - { alias: c, task: generate, provider: upchat, model: test }\n";
+  testing::ServeProcess serve(config, {"MODELRT_DATA_DIR=" + dir}, dir + "/serve.log");
+  ASSERT_TRUE(serve.Start()) << serve.log();
+  auto post = [&](const std::string& path, const Json& body) {
+    std::promise<Result<net::HttpResponse>> promise;
+    net::HttpClient::Shared()->Fetch(
+        {.method = "POST",
+         .url = *net::ParseUrl(serve.url() + path),
+         .headers = {{"content-type", "application/json"}},
+         .body = body.dump()},
+        {.deadline = Clock::now() + 60s},
+        [&](Result<net::HttpResponse> r) { promise.set_value(r); });
+    return promise.get_future().get();
+  };
+  auto ours = post("/v1/embeddings", {{"model", "e"}, {"input", "hello world"}});
+  ASSERT_TRUE(ours.ok()) << ours.error().ToString();
+  ASSERT_EQ(ours->head.status, 200) << ours->body;
+  Json direct = Direct(*embed_, "/v1/embeddings", {{"model", "test"}, {"input", {"hello world"}},
+                                                   {"encoding_format", "float"}});
+  // The same floats (each server prints them in its own number format).
+  const auto expected = direct["data"][0]["embedding"].get<std::vector<float>>();
+  EXPECT_EQ(Json::parse(ours->body)["data"][0]["embedding"].get<std::vector<float>>(), expected);
+
+  // An alias whose upstream is gone is answered by its fallback, which the answer names.
+  auto fell_back = post("/v1/embeddings", {{"model", "e2"}, {"input", "hello world"}});
+  ASSERT_TRUE(fell_back.ok()) << fell_back.error().ToString();
+  ASSERT_EQ(fell_back->head.status, 200) << fell_back->body;
+  EXPECT_EQ(fell_back->head.Header("x-modelrt-served-by").value_or(""), "e");
+  EXPECT_EQ(Json::parse(fell_back->body)["model"], "e");
+  EXPECT_EQ(Json::parse(fell_back->body)["data"][0]["embedding"].get<std::vector<float>>(),
+            expected);
+
+  // The failed upstream's breaker is on /metrics.
+  std::promise<Result<net::HttpResponse>> metrics;
+  net::HttpClient::Shared()->Fetch({.method = "GET", .url = *net::ParseUrl(serve.url() + "/metrics")},
+                                   {.deadline = Clock::now() + 10s},
+                                   [&](Result<net::HttpResponse> r) { metrics.set_value(r); });
+  auto text = metrics.get_future().get();
+  ASSERT_TRUE(text.ok());
+  EXPECT_NE(text->body.find("modelrt_upstream_breaker_state{"), std::string::npos);
+  EXPECT_NE(text->body.find("provider=\"gone\""), std::string::npos);
+
+  auto chat = post("/v1/chat/completions",
+                   {{"model", "c"},
+                    {"messages", {{{"role", "user"}, {"content", "Once upon a time"}}}},
+                    {"temperature", 0},
+                    {"max_tokens", 16},
+                    {"stream", true}});
+  ASSERT_TRUE(chat.ok()) << chat.error().ToString();
+  ASSERT_EQ(chat->head.status, 200) << chat->body;
+  EXPECT_NE(chat->body.find("data: [DONE]"), std::string::npos) << chat->body;
+}
+
+}  // namespace
+}  // namespace modelrt
