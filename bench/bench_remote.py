@@ -27,6 +27,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_server import LUA, Server, cpu_seconds, merge  # noqa: E402
+from bench_streams import stream  # noqa: E402
 from serve_util import free_port, proc_status, raise_open_files  # noqa: E402
 
 
@@ -167,29 +168,11 @@ async def slow_upstream(port, chunk_s, chunks):
                         % chunks)
                 writer.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(tail), tail))
                 await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            pass  # the client went, or the benchmark is closing the server's idle connections
         finally:
             writer.close()
     return await asyncio.start_server(handle, "127.0.0.1", port, backlog=4096)
-
-
-async def stream_client(port, body):
-    request = (f"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-               f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-               f"Connection: close\r\n\r\n").encode() + body
-    try:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.write(request)
-        await writer.drain()
-        data = await reader.read()
-        writer.close()
-        status = int(data.split(b"\r\n", 1)[0].split()[1])
-        if status == 200 and b"data: [DONE]" not in data:
-            return "200 without [DONE]"
-        return str(status)
-    except (OSError, IndexError, ValueError) as e:
-        return f"error {type(e).__name__}"
 
 
 def streams(a, work):
@@ -224,7 +207,7 @@ def streams(a, work):
                            "messages": [{"role": "user", "content": "hi"}]}).encode()
         s = asyncio.create_task(sampler())
         t0 = time.monotonic()
-        results = await asyncio.gather(*[stream_client(ours.port, body)
+        results = await asyncio.gather(*[stream(ours.port, body, "/v1/chat/completions")
                                          for _ in range(a.streams)])
         wall = time.monotonic() - t0
         done = True

@@ -50,8 +50,9 @@ def in_flight(port):
     return -1
 
 
-async def stream(port, body):
-    request = (f"POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+async def stream(port, body, path="/v1/completions"):
+    """One streaming request on its own connection; how it ended ("200", "error ...")."""
+    request = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
                f"Connection: close\r\n\r\n").encode() + body
     try:

@@ -6,6 +6,8 @@
 
 #include <future>
 
+#include "support/llama_test_models.h"
+#include "support/run_command.h"
 #include "support/upstream_server.h"
 
 namespace modelrt::net {
@@ -265,6 +267,61 @@ TEST(HttpClientTest, ManyConcurrentStreamsOnOneLoopThread) {
   ASSERT_EQ(all.get_future().wait_for(30s), std::future_status::ready);
   EXPECT_EQ(ok.load(), kStreams);
   EXPECT_EQ(server.connections(), kStreams);
+}
+
+// A self-signed certificate for `names` (subjectAltName entries such as "DNS:localhost,IP:127.0.0.1"),
+// made with the openssl tool; nullopt when the tool is missing.
+std::optional<testing::UpstreamTls> SelfSigned(const std::string& tag, const std::string& names) {
+  const std::string dir = testing::TestTempDir() + "/tls-" + tag;
+  testing::RunCommand("mkdir -p " + dir);
+  const testing::CommandResult r = testing::RunCommand(
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=modelrt-test -keyout " + dir +
+      "/key.pem -out " + dir + "/cert.pem -addext subjectAltName=" + names + " 2>&1");
+  if (r.exit_code != 0) return std::nullopt;
+  return testing::UpstreamTls{dir + "/cert.pem", dir + "/key.pem"};
+}
+
+TEST(HttpClientTest, TlsIsVerifiedAgainstTheTrustedCaAndTheHostName) {
+  auto tls = SelfSigned("ok", "DNS:localhost,IP:127.0.0.1");
+  if (!tls) GTEST_SKIP() << "the openssl tool is not installed";
+  UpstreamServer server([](const UpstreamRequestSeen&) { return UpstreamReply::Json(200, R"({"tls":1})"); },
+                        *tls);
+  auto trusting = NewClient({.ca_file = tls->cert_file});
+  for (const std::string host : {"127.0.0.1", "localhost"}) {
+    auto r = FetchNow(*trusting, {.method = "GET",
+                                  .url = *ParseUrl("https://" + host + ":" +
+                                                   std::to_string(server.port()) + "/v1/models")});
+    ASSERT_TRUE(r.ok()) << host << ": " << r.error().ToString();
+    EXPECT_EQ(r->body, R"({"tls":1})");
+  }
+  EXPECT_EQ(server.requests().at(0).target, "/v1/models");
+
+  // The system store does not know this certificate: refused, and the error says why.
+  auto plain = NewClient();
+  auto refused = FetchNow(*plain, {.method = "GET", .url = At(server, "/v1/models")});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), StatusCode::kUnavailable);
+  EXPECT_NE(refused.error().message().find("TLS handshake"), std::string::npos)
+      << refused.error().message();
+}
+
+TEST(HttpClientTest, TlsRefusesACertificateForAnotherHost) {
+  auto tls = SelfSigned("other", "DNS:other.example");
+  if (!tls) GTEST_SKIP() << "the openssl tool is not installed";
+  UpstreamServer server([](const UpstreamRequestSeen&) { return UpstreamReply::Json(200, "{}"); },
+                        *tls);
+  auto client = NewClient({.ca_file = tls->cert_file});  // trusted, but not for 127.0.0.1
+  auto r = FetchNow(*client, {.method = "GET", .url = At(server, "/")});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("TLS handshake"), std::string::npos) << r.error().message();
+  EXPECT_TRUE(server.requests().empty());
+}
+
+TEST(HttpClientTest, AnUnreadableCaFileIsAClearError) {
+  auto client = HttpClient::Create({.ca_file = "/nonexistent/ca.pem"});
+  ASSERT_FALSE(client.ok());
+  EXPECT_EQ(client.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(client.error().message().find("/nonexistent/ca.pem"), std::string::npos);
 }
 
 }  // namespace

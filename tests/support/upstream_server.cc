@@ -5,14 +5,15 @@
 #include <poll.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <openssl/ssl.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cstdlib>
 
 namespace modelrt::testing {
-namespace {
 
-bool SendAll(int fd, const std::string& bytes) {
+static bool SendAll(int fd, const std::string& bytes) {
   size_t sent = 0;
   while (sent < bytes.size()) {
     ssize_t n = send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
@@ -23,23 +24,21 @@ bool SendAll(int fd, const std::string& bytes) {
 }
 
 // Waits up to 50 ms for `fd` to be readable (or closed).
-bool Readable(int fd) {
+static bool Readable(int fd) {
   pollfd p{fd, POLLIN, 0};
   return poll(&p, 1, 50) > 0;
 }
 
-std::string Hex(size_t n) {
+static std::string Hex(size_t n) {
   char buf[32];
   snprintf(buf, sizeof buf, "%zx", n);
   return buf;
 }
 
-std::string Lower(std::string s) {
+static std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }
-
-}  // namespace
 
 std::string UpstreamRequestSeen::Header(const std::string& name) const {
   for (const auto& [n, v] : headers) {
@@ -69,7 +68,17 @@ UpstreamReply UpstreamReply::WithFault(Fault fault) {
   return reply;
 }
 
-UpstreamServer::UpstreamServer(Handler handler) : handler_(std::move(handler)) {
+UpstreamServer::UpstreamServer(Handler handler, std::optional<UpstreamTls> tls)
+    : handler_(std::move(handler)) {
+  if (tls) {
+    SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+    if (ctx == nullptr ||
+        SSL_CTX_use_certificate_chain_file(ctx, tls->cert_file.c_str()) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ctx, tls->key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+      std::abort();
+    }
+    tls_ = ctx;
+  }
   listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
   int one = 1;
   setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -96,6 +105,7 @@ UpstreamServer::~UpstreamServer() {
   }
   for (std::thread& t : threads) t.join();
   close(listen_fd_);
+  if (tls_) SSL_CTX_free(static_cast<SSL_CTX*>(tls_));
 }
 
 std::vector<UpstreamRequestSeen> UpstreamServer::requests() const {
@@ -120,6 +130,32 @@ void UpstreamServer::AcceptLoop() {
 }
 
 void UpstreamServer::Serve(int fd, int connection) {
+  SSL* ssl = nullptr;
+  if (tls_) {
+    timeval timeout{5, 0};  // a client that never completes its handshake cannot hold us
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    ssl = SSL_new(static_cast<SSL_CTX*>(tls_));
+    SSL_set_fd(ssl, fd);
+    if (SSL_accept(ssl) != 1) {
+      SSL_free(ssl);
+      return;
+    }
+  }
+  struct SslFree {
+    SSL* ssl;
+    ~SslFree() {
+      if (ssl) SSL_free(ssl);
+    }
+  } free_ssl{ssl};
+  auto Readable = [&](int f) { return (ssl && SSL_pending(ssl) > 0) || testing::Readable(f); };
+  auto recv = [&](int f, char* b, size_t n, int flags) -> ssize_t {
+    if (!ssl) return ::recv(f, b, n, flags);
+    return SSL_read(ssl, b, static_cast<int>(n));
+  };
+  auto SendAll = [&](int f, const std::string& bytes) {
+    if (!ssl) return testing::SendAll(f, bytes);
+    return bytes.empty() || SSL_write(ssl, bytes.data(), static_cast<int>(bytes.size())) > 0;
+  };
   std::string data;
   char buf[16384];
   while (!stop_) {

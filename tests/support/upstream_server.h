@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -64,17 +65,25 @@ struct UpstreamReply {
   static UpstreamReply WithFault(Fault fault);
 };
 
+// A certificate and its key (PEM files) for an UpstreamServer that speaks HTTPS.
+struct UpstreamTls {
+  std::string cert_file;
+  std::string key_file;
+};
+
 class UpstreamServer {
  public:
   using Handler = std::function<UpstreamReply(const UpstreamRequestSeen&)>;
 
-  explicit UpstreamServer(Handler handler);
+  explicit UpstreamServer(Handler handler, std::optional<UpstreamTls> tls = std::nullopt);
   ~UpstreamServer();
   UpstreamServer(const UpstreamServer&) = delete;
   UpstreamServer& operator=(const UpstreamServer&) = delete;
 
   int port() const { return port_; }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string url() const {
+    return std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_);
+  }
   std::vector<UpstreamRequestSeen> requests() const;
   int connections() const { return connections_.load(); }
   // Connections open right now.
@@ -85,6 +94,7 @@ class UpstreamServer {
   void Serve(int fd, int connection);
 
   Handler handler_;
+  void* tls_ = nullptr;  // SSL_CTX*, when serving HTTPS
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stop_{false};

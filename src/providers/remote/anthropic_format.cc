@@ -1,7 +1,7 @@
 #include "providers/remote/anthropic_format.h"
 
-#include "net/sse_parser.h"
 #include "providers/remote/answer_json.h"
+#include "providers/remote/sse_chat_stream.h"
 
 namespace modelrt::remote {
 namespace {
@@ -23,26 +23,13 @@ Status ErrorEvent(const Json& event) {
   return UpstreamFailedError(said);
 }
 
-class AnthropicChatStream : public ChatStream {
+class AnthropicChatStream : public SseChatStream {
  public:
-  Status Feed(std::string_view chunk,
-              const std::function<bool(std::string_view)>& on_piece) override {
-    Status status;
-    MODELRT_RETURN_IF_ERROR(parser_.Feed(chunk, [&](const net::SseEvent& event) {
-      if (!status.ok() || ended_) return;
-      status = OnEvent(event, on_piece);
-    }));
-    return status;
-  }
-  bool ended() const override { return ended_; }
-  Result<GenerateResult> Finish() override {
-    if (!ended_) return UpstreamFailedError("upstream stream ended before message_stop");
-    return result_;
-  }
+  AnthropicChatStream() : SseChatStream("message_stop") {}
 
  private:
   Status OnEvent(const net::SseEvent& event,
-                 const std::function<bool(std::string_view)>& on_piece) {
+                 const std::function<bool(std::string_view)>& on_piece) override {
     if (event.event == "ping") return OkStatus();
     MODELRT_ASSIGN_OR_RETURN(Json json, ParseAnswer(event.data));
     const std::string type = StringOr(json, "type", event.event);
@@ -55,12 +42,7 @@ class AnthropicChatStream : public ChatStream {
       const Json* delta = Find(json, {"delta"});
       const Json* text = Find(json, {"delta", "text"});
       if (delta && StringOr(*delta, "type") == "text_delta" && text && text->is_string()) {
-        const std::string piece = text->get<std::string>();
-        result_.text += piece;
-        if (!piece.empty() && !on_piece(piece)) {
-          result_.finish_reason = FinishReason::kCancelled;
-          ended_ = true;
-        }
+        Emit(text->get<std::string>(), on_piece);
       }
     } else if (type == "message_delta") {
       if (const Json* stop = Find(json, {"delta", "stop_reason"})) {
@@ -74,10 +56,6 @@ class AnthropicChatStream : public ChatStream {
     }
     return OkStatus();
   }
-
-  net::SseParser parser_;
-  GenerateResult result_;
-  bool ended_ = false;
 };
 
 }  // namespace

@@ -1,7 +1,7 @@
 #include "providers/remote/cohere_format.h"
 
-#include "net/sse_parser.h"
 #include "providers/remote/answer_json.h"
+#include "providers/remote/sse_chat_stream.h"
 #include "providers/remote/scored_results.h"
 
 namespace modelrt::remote {
@@ -23,37 +23,19 @@ void ReadUsage(const Json& usage, GenerateResult* result) {
   }
 }
 
-class CohereChatStream : public ChatStream {
+class CohereChatStream : public SseChatStream {
  public:
-  Status Feed(std::string_view chunk,
-              const std::function<bool(std::string_view)>& on_piece) override {
-    Status status;
-    MODELRT_RETURN_IF_ERROR(parser_.Feed(chunk, [&](const net::SseEvent& event) {
-      if (!status.ok() || ended_) return;
-      status = OnEvent(event, on_piece);
-    }));
-    return status;
-  }
-  bool ended() const override { return ended_; }
-  Result<GenerateResult> Finish() override {
-    if (!ended_) return UpstreamFailedError("upstream stream ended before message-end");
-    return result_;
-  }
+  CohereChatStream() : SseChatStream("message-end") {}
 
  private:
   Status OnEvent(const net::SseEvent& event,
-                 const std::function<bool(std::string_view)>& on_piece) {
+                 const std::function<bool(std::string_view)>& on_piece) override {
     MODELRT_ASSIGN_OR_RETURN(Json json, ParseAnswer(event.data));
     const std::string type = StringOr(json, "type", event.event);
     if (type == "content-delta") {
       const Json* text = Find(json, {"delta", "message", "content", "text"});
       if (text && text->is_string()) {
-        const std::string piece = text->get<std::string>();
-        result_.text += piece;
-        if (!piece.empty() && !on_piece(piece)) {
-          result_.finish_reason = FinishReason::kCancelled;
-          ended_ = true;
-        }
+        Emit(text->get<std::string>(), on_piece);
       }
     } else if (type == "message-end") {
       if (const Json* finish = Find(json, {"delta", "finish_reason"})) {
@@ -67,10 +49,6 @@ class CohereChatStream : public ChatStream {
     }
     return OkStatus();
   }
-
-  net::SseParser parser_;
-  GenerateResult result_;
-  bool ended_ = false;
 };
 
 }  // namespace

@@ -1,7 +1,7 @@
 #include "providers/remote/gemini_format.h"
 
-#include "net/sse_parser.h"
 #include "providers/remote/answer_json.h"
+#include "providers/remote/sse_chat_stream.h"
 
 namespace modelrt::remote {
 namespace {
@@ -35,21 +35,13 @@ std::string ReadResponse(const Json& answer, GenerateResult* result, bool* finis
   return text;
 }
 
-class GeminiChatStream : public ChatStream {
+// No terminal event: the stream ends with its body (read to the end, for keep-alive), and the
+// last response carries the finishReason that says it was whole.
+class GeminiChatStream : public SseChatStream {
  public:
-  Status Feed(std::string_view chunk,
-              const std::function<bool(std::string_view)>& on_piece) override {
-    Status status;
-    MODELRT_RETURN_IF_ERROR(parser_.Feed(chunk, [&](const net::SseEvent& event) {
-      if (!status.ok() || cancelled_) return;
-      status = OnEvent(event, on_piece);
-    }));
-    return status;
-  }
-  // No terminal event: the stream ends with its body (read to the end, for keep-alive).
-  bool ended() const override { return cancelled_; }
+  GeminiChatStream() : SseChatStream("a finishReason") {}
   Result<GenerateResult> Finish() override {
-    if (!finished_ && !cancelled_) {
+    if (!finished_ && !ended_) {
       return UpstreamFailedError("upstream stream ended before a finishReason");
     }
     return result_;
@@ -57,26 +49,16 @@ class GeminiChatStream : public ChatStream {
 
  private:
   Status OnEvent(const net::SseEvent& event,
-                 const std::function<bool(std::string_view)>& on_piece) {
+                 const std::function<bool(std::string_view)>& on_piece) override {
     MODELRT_ASSIGN_OR_RETURN(Json json, ParseAnswer(event.data));
     if (const Json* error = Find(json, {"error"})) {
       return UpstreamFailedError("upstream stream error: " + StringOr(*error, "message", error->dump()));
     }
-    const std::string piece = ReadResponse(json, &result_, &finished_);
-    if (!piece.empty()) {
-      result_.text += piece;
-      if (!on_piece(piece)) {
-        result_.finish_reason = FinishReason::kCancelled;
-        cancelled_ = true;
-      }
-    }
+    Emit(ReadResponse(json, &result_, &finished_), on_piece);
     return OkStatus();
   }
 
-  net::SseParser parser_;
-  GenerateResult result_;
   bool finished_ = false;
-  bool cancelled_ = false;
 };
 
 }  // namespace

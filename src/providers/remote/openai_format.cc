@@ -1,7 +1,7 @@
 #include "providers/remote/openai_format.h"
 
-#include "net/sse_parser.h"
 #include "providers/remote/answer_json.h"
+#include "providers/remote/sse_chat_stream.h"
 #include "providers/remote/scored_results.h"
 
 namespace modelrt::remote {
@@ -56,26 +56,13 @@ Status StreamError(const Json& error) {
   return UpstreamFailedError("upstream stream error: " + message.substr(0, 500));
 }
 
-class OpenAiChatStream : public ChatStream {
+class OpenAiChatStream : public SseChatStream {
  public:
-  Status Feed(std::string_view chunk,
-              const std::function<bool(std::string_view)>& on_piece) override {
-    Status status;
-    MODELRT_RETURN_IF_ERROR(parser_.Feed(chunk, [&](const net::SseEvent& event) {
-      if (!status.ok() || ended_) return;
-      status = OnEvent(event, on_piece);
-    }));
-    return status;
-  }
-  bool ended() const override { return ended_; }
-  Result<GenerateResult> Finish() override {
-    if (!ended_) return UpstreamFailedError("upstream stream ended before [DONE]");
-    return result_;
-  }
+  OpenAiChatStream() : SseChatStream("[DONE]") {}
 
  private:
   Status OnEvent(const net::SseEvent& event,
-                 const std::function<bool(std::string_view)>& on_piece) {
+                 const std::function<bool(std::string_view)>& on_piece) override {
     if (event.data == "[DONE]") {
       ended_ = true;
       return OkStatus();
@@ -86,25 +73,11 @@ class OpenAiChatStream : public ChatStream {
     auto choices = json.find("choices");
     if (choices == json.end() || !choices->is_array() || choices->empty()) return OkStatus();
     const Json& choice = (*choices)[0];
-    std::string piece = ChoiceText(choice);
-    if (!piece.empty()) {
-      result_.text += piece;
-      if (!cancelled_ && !on_piece(piece)) {
-        cancelled_ = true;
-        result_.finish_reason = FinishReason::kCancelled;
-        ended_ = true;
-        return OkStatus();
-      }
-    }
+    if (!Emit(ChoiceText(choice), on_piece)) return OkStatus();
     auto finish = choice.find("finish_reason");
     if (finish != choice.end() && !finish->is_null()) result_.finish_reason = ReadFinish(*finish);
     return OkStatus();
   }
-
-  net::SseParser parser_;
-  GenerateResult result_;
-  bool ended_ = false;
-  bool cancelled_ = false;
 };
 
 }  // namespace
