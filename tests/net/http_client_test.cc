@@ -93,7 +93,7 @@ TEST(HttpClientTest, ANewConnectionWhenTheServerDroppedTheIdleOne) {
 TEST(HttpClientTest, StreamsChunksAsTheyArrive) {
   UpstreamServer server([](const UpstreamRequestSeen&) {
     UpstreamReply reply = UpstreamReply::Sse({"data: 1\n\n", "data: 2\n\n", "data: 3\n\n"});
-    reply.chunk_delay = 30ms;
+    reply.chunk_delay = 200ms;
     return reply;
   });
   auto client = NewClient();
@@ -113,7 +113,7 @@ TEST(HttpClientTest, StreamsChunksAsTheyArrive) {
   ASSERT_TRUE(done.get_future().get().ok());
   EXPECT_EQ(status, 200);
   EXPECT_EQ(body, "data: 1\n\ndata: 2\n\ndata: 3\n\n");
-  EXPECT_EQ(chunks, 3);  // 30 ms apart: each arrives on its own
+  EXPECT_GE(chunks, 2);  // 200 ms apart: not one body read at the end (even on a busy machine)
 }
 
 TEST(HttpClientTest, RefusedConnectionIsUnavailable) {
@@ -173,7 +173,7 @@ TEST(HttpClientTest, CancellingClosesTheUpstreamConnection) {
   cancel->Cancel();
   Status status = done.get_future().get();
   EXPECT_EQ(status.code(), StatusCode::kCancelled);
-  for (int i = 0; i < 100 && server.open_connections() > 0; ++i) std::this_thread::sleep_for(10ms);
+  for (int i = 0; i < 500 && server.open_connections() > 0; ++i) std::this_thread::sleep_for(10ms);
   EXPECT_EQ(server.open_connections(), 0);  // the upstream saw us leave
 }
 
