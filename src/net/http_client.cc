@@ -13,6 +13,7 @@
 #include <map>
 #include <thread>
 
+#include "core/ascii_case.h"
 #include "core/thread_annotations.h"
 
 namespace modelrt::net {
@@ -26,16 +27,6 @@ using Strand = asio::strand<asio::io_context::executor_type>;
 using std::chrono::milliseconds;
 
 namespace {
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  }
-  return true;
-}
 
 std::optional<std::string> ProcessEnv(const char* name) {
   const char* value = std::getenv(name);

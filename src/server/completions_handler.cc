@@ -8,6 +8,7 @@
 #include "server/json_fields.h"
 #include "server/later_answer.h"
 #include "server/model_availability.h"
+#include "server/served_by.h"
 #include "server/work_estimate.h"
 
 namespace modelrt::server {
@@ -62,11 +63,12 @@ class PendingCompletion {
     RecordTokens(*result);
     ctx_.generation = result->generation;
     Json body = format_.Response(*result);
-    if (result->served_by.empty() || result->served_by == alias_) return JsonResponse(200, body);
-    // A fallback answered: say which (a stream has named its model before the answer is known).
-    body["model"] = result->served_by;
+    // A stream names its model before the answer is known; a whole answer names the fallback.
+    const std::optional<std::string> fallback = FallbackThatServed(result->served_by, alias_);
+    if (!fallback) return JsonResponse(200, body);
+    body["model"] = *fallback;
     HttpResponse response = JsonResponse(200, body);
-    response.SetHeader("x-modelrt-served-by", result->served_by);
+    response.SetHeader(kServedByHeader, *fallback);
     return response;
   }
 

@@ -11,6 +11,7 @@
 #include "server/json_fields.h"
 #include "server/later_answer.h"
 #include "server/model_availability.h"
+#include "server/served_by.h"
 #include "server/work_estimate.h"
 
 namespace modelrt::server {
@@ -211,11 +212,10 @@ HttpResponse EmbeddingsHandler::operator()(const HttpRequest& request, RequestCo
         if (!result) return finish(CallFailureResponse(deps, alias, result.error()));
         ctx.prompt_tokens = result->prompt_tokens;  // ctx lives until finish (the session)
         ctx.generation = result->generation;
-        // A fallback that answered is named, in the body and in a header.
-        const bool fell_back = !result->served_by.empty() && result->served_by != alias;
-        HttpResponse response = TextResponse(
-            200, Format(*result, fell_back ? result->served_by : name, base64), "application/json");
-        if (fell_back) response.SetHeader("x-modelrt-served-by", result->served_by);
+        const std::optional<std::string> fallback = FallbackThatServed(result->served_by, alias);
+        HttpResponse response =
+            TextResponse(200, Format(*result, fallback.value_or(name), base64), "application/json");
+        if (fallback) response.SetHeader(kServedByHeader, *fallback);
         finish(std::move(response));
       });
   return later.Pending();

@@ -7,14 +7,6 @@
 
 namespace modelrt::server {
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 std::string_view HttpHeaders::Get(std::string_view name) const {
   for (const auto& [k, v] : fields_) {
     if (EqualsIgnoreCase(k, name)) return v;

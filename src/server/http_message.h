@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/ascii_case.h"  // EqualsIgnoreCase, for header names
 #include "core/json.h"
 
 namespace modelrt::server {
@@ -76,8 +77,5 @@ HttpResponse TextResponse(int status, std::string body, std::string content_type
 std::string PercentDecode(std::string_view s, bool plus_is_space = false);
 // The decoded value of `name` in a query string ("a=1&policy=cascade"); nullopt when absent.
 std::optional<std::string> QueryParam(std::string_view query, std::string_view name);
-
-// Case-insensitive ASCII comparison, for header names.
-bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 
 }  // namespace modelrt::server

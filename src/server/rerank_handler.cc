@@ -9,6 +9,7 @@
 #include "server/later_answer.h"
 #include "server/model_availability.h"
 #include "server/request_id.h"
+#include "server/served_by.h"
 #include "server/work_estimate.h"
 
 namespace modelrt::server {
@@ -160,11 +161,11 @@ HttpResponse RerankHandler::operator()(const HttpRequest& request, RequestContex
                         ctx.prompt_tokens =
                             result->prompt_tokens;  // ctx lives until finish (the session)
                         ctx.generation = result->generation;
-                        const bool fell_back =
-                            !result->served_by.empty() && result->served_by != alias;
-                        HttpResponse response = handler.Format(
-                            *result, fell_back ? result->served_by : name, with_text, raw_scores);
-                        if (fell_back) response.SetHeader("x-modelrt-served-by", result->served_by);
+                        const std::optional<std::string> fallback =
+                            FallbackThatServed(result->served_by, alias);
+                        HttpResponse response = handler.Format(*result, fallback.value_or(name),
+                                                               with_text, raw_scores);
+                        if (fallback) response.SetHeader(kServedByHeader, *fallback);
                         finish(std::move(response));
                       });
   return later.Pending();

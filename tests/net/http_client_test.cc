@@ -6,6 +6,7 @@
 
 #include <future>
 
+#include "support/http_fetch.h"
 #include "support/llama_test_models.h"
 #include "support/run_command.h"
 #include "support/upstream_server.h"
@@ -31,10 +32,7 @@ Url At(const UpstreamServer& server, const std::string& path) {
 
 Result<HttpResponse> FetchNow(HttpClient& client, HttpRequest request,
                               HttpCallOptions options = {}) {
-  std::promise<Result<HttpResponse>> promise;
-  client.Fetch(std::move(request), std::move(options),
-               [&](Result<HttpResponse> r) { promise.set_value(std::move(r)); });
-  return promise.get_future().get();
+  return testing::FetchAndWait(std::move(request), std::move(options), &client);
 }
 
 TEST(HttpClientTest, SendsTheRequestAsGivenAndReadsTheAnswer) {

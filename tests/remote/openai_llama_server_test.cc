@@ -12,6 +12,7 @@
 #include "core/json.h"
 #include "modelrt/provider.h"
 #include "net/http_client.h"
+#include "support/http_fetch.h"
 #include "support/llama_test_models.h"
 #include "support/llama_tools.h"
 #include "support/upstream_server.h"
@@ -29,14 +30,10 @@ using testing::UpstreamServer;
 
 // Calls llama-server directly: the reference answers.
 Json Direct(const LlamaServer& server, const std::string& path, const Json& body) {
-  std::promise<Result<net::HttpResponse>> promise;
-  net::HttpClient::Shared()->Fetch(
-      {.method = "POST",
-       .url = *net::ParseUrl(server.url() + path),
-       .headers = {{"content-type", "application/json"}},
-       .body = body.dump()},
-      {.deadline = Clock::now() + 60s}, [&](Result<net::HttpResponse> r) { promise.set_value(r); });
-  auto r = promise.get_future().get();
+  auto r = testing::FetchAndWait({.method = "POST",
+                                  .url = *net::ParseUrl(server.url() + path),
+                                  .headers = {{"content-type", "application/json"}},
+                                  .body = body.dump()});
   if (!r) return Json{{"transport_error", r.error().ToString()}};
   return Json::parse(r->body);
 }
@@ -226,13 +223,10 @@ TEST_F(OpenAiAgainstLlamaServer, FaultsInFrontOfTheRealUpstreamAreRetriedToItsAn
       }
       case 3: return UpstreamReply::WithFault(UpstreamReply::Fault::kResetBeforeHead);
       default: {
-        std::promise<Result<net::HttpResponse>> promise;
-        net::HttpClient::Shared()->Fetch(
-            {.method = r.method, .url = *net::ParseUrl(upstream + r.target),
-             .headers = {{"content-type", "application/json"}}, .body = r.body},
-            {.deadline = Clock::now() + 30s},
-            [&](Result<net::HttpResponse> got) { promise.set_value(std::move(got)); });
-        auto got = promise.get_future().get();
+        auto got = testing::FetchAndWait({.method = r.method,
+                                          .url = *net::ParseUrl(upstream + r.target),
+                                          .headers = {{"content-type", "application/json"}},
+                                          .body = r.body});
         if (!got) return UpstreamReply::Json(502, "{}");
         return UpstreamReply::Json(got->head.status, got->body);
       }
@@ -275,15 +269,10 @@ TEST_F(OpenAiAgainstLlamaServer, ServedThroughModelrtServeAsIfLocal) {
   testing::ServeProcess serve(config, {"MODELRT_DATA_DIR=" + dir}, dir + "/serve.log");
   ASSERT_TRUE(serve.Start()) << serve.log();
   auto post = [&](const std::string& path, const Json& body) {
-    std::promise<Result<net::HttpResponse>> promise;
-    net::HttpClient::Shared()->Fetch(
-        {.method = "POST",
-         .url = *net::ParseUrl(serve.url() + path),
-         .headers = {{"content-type", "application/json"}},
-         .body = body.dump()},
-        {.deadline = Clock::now() + 60s},
-        [&](Result<net::HttpResponse> r) { promise.set_value(r); });
-    return promise.get_future().get();
+    return testing::FetchAndWait({.method = "POST",
+                                  .url = *net::ParseUrl(serve.url() + path),
+                                  .headers = {{"content-type", "application/json"}},
+                                  .body = body.dump()});
   };
   auto ours = post("/v1/embeddings", {{"model", "e"}, {"input", "hello world"}});
   ASSERT_TRUE(ours.ok()) << ours.error().ToString();
@@ -304,11 +293,8 @@ TEST_F(OpenAiAgainstLlamaServer, ServedThroughModelrtServeAsIfLocal) {
             expected);
 
   // The failed upstream's breaker is on /metrics.
-  std::promise<Result<net::HttpResponse>> metrics;
-  net::HttpClient::Shared()->Fetch({.method = "GET", .url = *net::ParseUrl(serve.url() + "/metrics")},
-                                   {.deadline = Clock::now() + 10s},
-                                   [&](Result<net::HttpResponse> r) { metrics.set_value(r); });
-  auto text = metrics.get_future().get();
+  auto text =
+      testing::FetchAndWait({.method = "GET", .url = *net::ParseUrl(serve.url() + "/metrics")});
   ASSERT_TRUE(text.ok());
   EXPECT_NE(text->body.find("modelrt_upstream_breaker_state{"), std::string::npos);
   EXPECT_NE(text->body.find("provider=\"gone\""), std::string::npos);

@@ -9,6 +9,7 @@
 #include "cli/serve_process.h"
 #include "core/json.h"
 #include "net/http_client.h"
+#include "support/http_fetch.h"
 #include "support/llama_test_models.h"
 #include "support/upstream_server.h"
 
@@ -88,15 +89,10 @@ TEST(ServeRemoteTest, ARefusedUpstreamKeyIsA502ThatNeverShowsTheKey) {
                                "MODELRT_TEST_SERVE_UPSTREAM_KEY=sk-secret-value-42"},
                               dir + "/serve.log");
   ASSERT_TRUE(serve.Start()) << serve.log();
-  std::promise<Result<net::HttpResponse>> answer;
-  net::HttpClient::Shared()->Fetch(
-      {.method = "POST",
-       .url = *net::ParseUrl(serve.url() + "/v1/embeddings"),
-       .headers = {{"content-type", "application/json"}},
-       .body = R"({"model":"emb","input":"hi"})"},
-      {.deadline = Clock::now() + 30s},
-      [&](Result<net::HttpResponse> r) { answer.set_value(std::move(r)); });
-  auto r = answer.get_future().get();
+  auto r = testing::FetchAndWait({.method = "POST",
+                                  .url = *net::ParseUrl(serve.url() + "/v1/embeddings"),
+                                  .headers = {{"content-type", "application/json"}},
+                                  .body = R"({"model":"emb","input":"hi"})"});
   ASSERT_TRUE(r.ok()) << r.error().ToString();
   EXPECT_EQ(r->head.status, 502) << r->body;
   const Json error = Json::parse(r->body)["error"];

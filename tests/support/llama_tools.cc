@@ -11,7 +11,7 @@
 #include <string_view>
 #include <thread>
 
-#include "net/http_client.h"
+#include "support/http_fetch.h"
 #include "support/run_command.h"
 
 namespace modelrt::testing {
@@ -51,12 +51,11 @@ int PickPort() {
 }
 
 bool Healthy(int port) {
-  auto url = net::ParseUrl("http://127.0.0.1:" + std::to_string(port) + "/health");
-  std::promise<int> status;
-  net::HttpClient::Shared()->Fetch(
-      {.method = "GET", .url = *url}, {.deadline = Clock::now() + std::chrono::seconds(2)},
-      [&](Result<net::HttpResponse> r) { status.set_value(r ? r->head.status : 0); });
-  return status.get_future().get() == 200;
+  auto r = FetchAndWait(
+      {.method = "GET",
+       .url = *net::ParseUrl("http://127.0.0.1:" + std::to_string(port) + "/health")},
+      {.deadline = Clock::now() + std::chrono::seconds(2)});
+  return r.ok() && r->head.status == 200;
 }
 
 }  // namespace

@@ -32,6 +32,21 @@ Result<std::vector<float>> FloatList(const Json& json, std::string_view path) {
   return out;
 }
 
+Result<std::vector<std::vector<float>>> FloatLists(const Json& json, std::string_view path,
+                                                   size_t count) {
+  if (!json.is_array() || json.size() != count) {
+    return AnswerError(path, "expected " + std::to_string(count) + " embeddings");
+  }
+  std::vector<std::vector<float>> out;
+  out.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    MODELRT_ASSIGN_OR_RETURN(auto v, FloatList(json[i], std::string(path) + "[" +
+                                                            std::to_string(i) + "]"));
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
 int64_t IntOr(const Json& json, const char* key, int64_t fallback) {
   if (!json.is_object()) return fallback;
   auto it = json.find(key);

@@ -29,6 +29,10 @@ Result<const Json*> Member(const Json& json, const char* key, std::string_view p
 // A list of numbers as floats.
 Result<std::vector<float>> FloatList(const Json& json, std::string_view path);
 
+// Exactly `count` embeddings from a list of lists of numbers (Cohere, Ollama, TEI answers).
+Result<std::vector<std::vector<float>>> FloatLists(const Json& json, std::string_view path,
+                                                   size_t count);
+
 // An integer field, or `fallback` when absent or not a number (usage counts are optional).
 int64_t IntOr(const Json& json, const char* key, int64_t fallback);
 

@@ -85,15 +85,8 @@ Result<EmbedResult> CohereFormat::ReadEmbed(std::string_view text, size_t inputs
   MODELRT_ASSIGN_OR_RETURN(Json answer, ParseAnswer(text));
   MODELRT_ASSIGN_OR_RETURN(const Json* embeddings, Member(answer, "embeddings", "embeddings"));
   MODELRT_ASSIGN_OR_RETURN(const Json* floats, Member(*embeddings, "float", "embeddings.float"));
-  if (!floats->is_array() || floats->size() != inputs) {
-    return AnswerError("embeddings.float", "expected " + std::to_string(inputs) + " embeddings");
-  }
   EmbedResult result;
-  for (size_t i = 0; i < inputs; ++i) {
-    MODELRT_ASSIGN_OR_RETURN(auto v, FloatList((*floats)[i], "embeddings.float[" +
-                                                                 std::to_string(i) + "]"));
-    result.embeddings.push_back(std::move(v));
-  }
+  MODELRT_ASSIGN_OR_RETURN(result.embeddings, FloatLists(*floats, "embeddings.float", inputs));
   if (const Json* billed = Find(answer, {"meta", "billed_units"})) {
     result.prompt_tokens = IntOr(*billed, "input_tokens", 0);
   }

@@ -102,15 +102,8 @@ Result<UpstreamRequest> OllamaFormat::Embed(const std::string& model,
 Result<EmbedResult> OllamaFormat::ReadEmbed(std::string_view text, size_t inputs) const {
   MODELRT_ASSIGN_OR_RETURN(Json answer, ParseAnswer(text));
   MODELRT_ASSIGN_OR_RETURN(const Json* embeddings, Member(answer, "embeddings", "embeddings"));
-  if (!embeddings->is_array() || embeddings->size() != inputs) {
-    return AnswerError("embeddings", "expected " + std::to_string(inputs) + " embeddings");
-  }
   EmbedResult result;
-  for (size_t i = 0; i < inputs; ++i) {
-    MODELRT_ASSIGN_OR_RETURN(auto v,
-                             FloatList((*embeddings)[i], "embeddings[" + std::to_string(i) + "]"));
-    result.embeddings.push_back(std::move(v));
-  }
+  MODELRT_ASSIGN_OR_RETURN(result.embeddings, FloatLists(*embeddings, "embeddings", inputs));
   result.prompt_tokens = IntOr(answer, "prompt_eval_count", 0);
   return result;
 }

@@ -1,8 +1,9 @@
 #include "providers/remote/remote_models.h"
 
 #include <atomic>
-#include <cmath>
 #include <future>
+
+#include "runtime/embed_dimensions.h"
 
 namespace modelrt::remote {
 namespace {
@@ -14,15 +15,6 @@ Result<T> Wait(Start start) {
   auto future = promise.get_future();
   start([&promise](Result<T> result) { promise.set_value(std::move(result)); });
   return future.get();
-}
-
-void Normalize(std::vector<float>& v) {
-  double norm = 0;
-  for (float x : v) norm += static_cast<double>(x) * x;
-  norm = std::sqrt(norm);
-  if (norm > 0) {
-    for (float& x : v) x = static_cast<float>(x / norm);
-  }
 }
 
 class RemoteBase {
@@ -86,7 +78,7 @@ class RemoteEmbedder : public EmbeddingModel, RemoteBase {
             }
             learned->store(size, std::memory_order_relaxed);
             if (normalize) {
-              for (auto& e : result->embeddings) Normalize(e);
+              for (auto& e : result->embeddings) internal::TruncateAndNormalize(e, e.size());
             }
           }
           done(std::move(result));

@@ -33,14 +33,8 @@ Result<UpstreamRequest> TeiFormat::Embed(const std::string&, const EmbedRequest&
 
 Result<EmbedResult> TeiFormat::ReadEmbed(std::string_view text, size_t inputs) const {
   MODELRT_ASSIGN_OR_RETURN(Json answer, ParseAnswer(text));
-  if (!answer.is_array() || answer.size() != inputs) {
-    return AnswerError("", "expected a list of " + std::to_string(inputs) + " embeddings");
-  }
   EmbedResult result;
-  for (size_t i = 0; i < inputs; ++i) {
-    MODELRT_ASSIGN_OR_RETURN(auto v, FloatList(answer[i], "[" + std::to_string(i) + "]"));
-    result.embeddings.push_back(std::move(v));
-  }
+  MODELRT_ASSIGN_OR_RETURN(result.embeddings, FloatLists(answer, "", inputs));
   return result;
 }
 
