@@ -38,6 +38,14 @@ struct RetryPolicy {
   std::chrono::milliseconds max_backoff{2000};
 };
 
+// One of the places an alias's calls may go (ModelSpec::deployments).
+struct Deployment {
+  std::string provider;  // provider id
+  std::string model;     // the upstream's model name (or a file, for a local provider)
+  int weight = 1;        // its share of the calls against the others' (1-1000)
+  bool operator==(const Deployment&) const = default;
+};
+
 struct ModelSpec {
   std::string alias;
   Task task = Task::kEmbed;
@@ -58,8 +66,22 @@ struct ModelSpec {
   // remote one. A stream falls back only until its first piece was sent. Resolved when a call
   // fails; one that is gone or of another task is skipped. Only this alias's own list is used.
   std::vector<std::string> fallbacks;
+  // Several deployments of the same model behind this alias (Azure regions, keys with their own
+  // rate limits, replicas of a vLLM server): each call goes to the healthy one with the fewest
+  // calls in flight for its weight, and on to the next when one fails retryably before
+  // answering. When set, `provider` and `model` are the first deployment's.
+  std::vector<Deployment> deployments;
   // Where the spec came from, for error messages: "cat.yaml: models[2]".
   std::string origin;
+
+  // Whether calls of this alias may go to provider `id` (its own, or a deployment's).
+  bool UsesProvider(std::string_view id) const {
+    if (provider == id) return true;
+    for (const Deployment& d : deployments) {
+      if (d.provider == id) return true;
+    }
+    return false;
+  }
 };
 
 struct ProviderConfig {

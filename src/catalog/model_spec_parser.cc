@@ -82,6 +82,33 @@ Status RejectInlineSecrets(const Json& object, std::string_view source, std::str
   return OkStatus();
 }
 
+// deployments: [{provider: azure-east, model: gpt-4o, weight: 2}, ...]; the first one is also
+// the spec's provider and model.
+Status ParseDeployments(FieldReader& reader, ModelSpec* spec) {
+  const Json* list = reader.Find("deployments");
+  if (!list->is_array() || list->empty()) {
+    return reader.Error("deployments", "must be a non-empty list of {provider, model, weight}");
+  }
+  for (size_t i = 0; i < list->size(); ++i) {
+    MODELRT_ASSIGN_OR_RETURN(
+        FieldReader item, FieldReader::Create((*list)[i], reader.source(),
+                                              IndexPath(reader.PathOf("deployments"), i),
+                                              {"provider", "model", "weight"}));
+    Deployment d;
+    MODELRT_RETURN_IF_ERROR(item.ReadString("provider", &d.provider, true, true));
+    MODELRT_RETURN_IF_ERROR(item.ReadString("model", &d.model, true, true));
+    MODELRT_RETURN_IF_ERROR(item.ReadInt("weight", 1, 1000, &d.weight));
+    if (std::find(spec->deployments.begin(), spec->deployments.end(), d) !=
+        spec->deployments.end()) {
+      return item.Error("model", "'" + d.provider + "' / '" + d.model + "' is listed twice");
+    }
+    spec->deployments.push_back(std::move(d));
+  }
+  spec->provider = spec->deployments[0].provider;
+  spec->model = spec->deployments[0].model;
+  return OkStatus();
+}
+
 Result<ModelSpec> ParseModelSpecAt(const Json& json, std::string_view source,
                                    std::string_view path) {
   MODELRT_ASSIGN_OR_RETURN(
@@ -89,7 +116,7 @@ Result<ModelSpec> ParseModelSpecAt(const Json& json, std::string_view source,
       FieldReader::Create(json, std::string(source), std::string(path),
                           {"alias", "task", "provider", "model", "options", "warmup", "required",
                            "timeout_s", "load_timeout_s", "retry", "pinned", "keep_alive_s",
-                           "fallbacks"}));
+                           "fallbacks", "deployments"}));
   ModelSpec spec;
   MODELRT_RETURN_IF_ERROR(reader.ReadString("alias", &spec.alias, /*required=*/true));
   if (!IsValidAlias(spec.alias)) {
@@ -99,10 +126,17 @@ Result<ModelSpec> ParseModelSpecAt(const Json& json, std::string_view source,
   int task = 0;
   MODELRT_RETURN_IF_ERROR(reader.ReadEnum("task", {"embed", "rerank", "generate"}, &task));
   spec.task = static_cast<Task>(task);
-  MODELRT_RETURN_IF_ERROR(
-      reader.ReadString("provider", &spec.provider, /*required=*/false, /*non_empty=*/true));
-  MODELRT_RETURN_IF_ERROR(
-      reader.ReadString("model", &spec.model, /*required=*/true, /*non_empty=*/true));
+  if (reader.Has("deployments")) {
+    for (const char* key : {"provider", "model"}) {
+      if (reader.Has(key)) return reader.Error(key, "give provider and model, or deployments");
+    }
+    MODELRT_RETURN_IF_ERROR(ParseDeployments(reader, &spec));
+  } else {
+    MODELRT_RETURN_IF_ERROR(
+        reader.ReadString("provider", &spec.provider, /*required=*/false, /*non_empty=*/true));
+    MODELRT_RETURN_IF_ERROR(
+        reader.ReadString("model", &spec.model, /*required=*/true, /*non_empty=*/true));
+  }
   MODELRT_RETURN_IF_ERROR(reader.ReadOptions("options", &spec.options));
   MODELRT_RETURN_IF_ERROR(
       RejectInlineSecrets(OptionsJson(spec.options), source, reader.PathOf("options")));

@@ -41,16 +41,20 @@ RegistryDiff DiffSnapshots(const RegistrySnapshot& before, const RegistrySnapsho
            &diff.bindings_changed, &diff.bindings_removed);
   DiffMaps(before.profiles, after.profiles, registry::SameProfile, &diff.profiles_added,
            &diff.profiles_changed, &diff.profiles_removed);
-  // A replaced provider makes every engine built from it stale.
+  // A replaced provider makes every engine built from it stale (a deployment's included).
   for (const auto& [alias, binding] : after.bindings) {
     auto old = before.bindings.find(alias);
-    if (old == before.bindings.end() || old->second.provider != binding.provider) continue;
-    if (std::binary_search(diff.providers_changed.begin(), diff.providers_changed.end(),
-                           binding.provider) &&
-        !std::binary_search(diff.bindings_changed.begin(), diff.bindings_changed.end(), alias)) {
-      diff.bindings_changed.insert(
-          std::lower_bound(diff.bindings_changed.begin(), diff.bindings_changed.end(), alias),
-          alias);
+    if (old == before.bindings.end() ||
+        std::binary_search(diff.bindings_changed.begin(), diff.bindings_changed.end(), alias)) {
+      continue;
+    }
+    for (const std::string& id : diff.providers_changed) {
+      if (binding.UsesProvider(id) && old->second.UsesProvider(id)) {
+        diff.bindings_changed.insert(
+            std::lower_bound(diff.bindings_changed.begin(), diff.bindings_changed.end(), alias),
+            alias);
+        break;
+      }
     }
   }
   return diff;

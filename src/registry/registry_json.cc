@@ -166,6 +166,10 @@ Json BindingToJson(const ModelSpec& binding) {
                {"pinned", binding.pinned}};
   if (binding.keep_alive_s) json["keep_alive_s"] = *binding.keep_alive_s;
   if (!binding.fallbacks.empty()) json["fallbacks"] = binding.fallbacks;
+  for (const Deployment& d : binding.deployments) {
+    json["deployments"].push_back(
+        {{"provider", d.provider}, {"model", d.model}, {"weight", d.weight}});
+  }
   if (!binding.origin.empty()) json["origin"] = binding.origin;
   return json;
 }
@@ -179,8 +183,31 @@ Result<ModelSpec> BindingFromJson(const Json& json) {
   if (fields.Find("task") == nullptr) return InvalidArgumentError("binding.task: is required");
   MODELRT_RETURN_IF_ERROR(ReadEnum(fields, "task", {"embed", "rerank", "generate"}, &task));
   spec.task = static_cast<Task>(task);
-  MODELRT_RETURN_IF_ERROR(fields.String("provider", &spec.provider, /*required=*/true));
-  MODELRT_RETURN_IF_ERROR(fields.String("model", &spec.model, /*required=*/true));
+  if (const Json* deployments = fields.Find("deployments")) {
+    if (!deployments->is_array()) {
+      return InvalidArgumentError("binding.deployments: must be a list");
+    }
+    for (const Json& item : *deployments) {
+      Fields d_fields(item, "binding.deployments[]");
+      MODELRT_RETURN_IF_ERROR(d_fields.CheckObject());
+      Deployment d;
+      MODELRT_RETURN_IF_ERROR(d_fields.String("provider", &d.provider, /*required=*/true));
+      MODELRT_RETURN_IF_ERROR(d_fields.String("model", &d.model, /*required=*/true));
+      int64_t weight = d.weight;
+      MODELRT_RETURN_IF_ERROR(d_fields.Int("weight", &weight));
+      if (weight < 1 || weight > 1000) {
+        return InvalidArgumentError("binding.deployments[].weight: must be 1-1000");
+      }
+      d.weight = static_cast<int>(weight);
+      spec.deployments.push_back(std::move(d));
+    }
+  }
+  // With deployments, provider and model are the first one's (and may be left out).
+  const bool deployed = !spec.deployments.empty();
+  MODELRT_RETURN_IF_ERROR(fields.String("provider", &spec.provider, /*required=*/!deployed));
+  MODELRT_RETURN_IF_ERROR(fields.String("model", &spec.model, /*required=*/!deployed));
+  if (deployed && spec.provider.empty()) spec.provider = spec.deployments[0].provider;
+  if (deployed && spec.model.empty()) spec.model = spec.deployments[0].model;
   MODELRT_RETURN_IF_ERROR(fields.Object("options", &spec.options));
   int warmup = 0;
   MODELRT_RETURN_IF_ERROR(ReadEnum(fields, "warmup", {"lazy", "eager", "background"}, &warmup));

@@ -66,7 +66,7 @@ std::string Join(const std::vector<std::string>& names) {
 std::vector<std::string> BindingsUsing(const RegistrySnapshot& state, const std::string& id) {
   std::vector<std::string> aliases;
   for (const auto& [alias, binding] : state.bindings) {
-    if (binding.provider == id) aliases.push_back(alias);
+    if (binding.UsesProvider(id)) aliases.push_back(alias);
   }
   return aliases;
 }
@@ -195,6 +195,20 @@ Status SnapshotEditor::UpsertBinding(const ModelSpec& binding) {
   if (binding.model.empty()) return InvalidArgumentError(what + ": model is required");
   if (state_.providers.count(binding.provider) == 0) {
     return InvalidArgumentError(what + ": unknown provider '" + binding.provider + "'");
+  }
+  for (size_t i = 0; i < binding.deployments.size(); ++i) {
+    const Deployment& d = binding.deployments[i];
+    if (state_.providers.count(d.provider) == 0) {
+      return InvalidArgumentError(what + ": deployments[" + std::to_string(i) +
+                                  "]: unknown provider '" + d.provider + "'");
+    }
+    if (d.model.empty() || d.weight < 1 || d.weight > 1000) {
+      return InvalidArgumentError(what + ": deployments: each needs a model and a weight of 1-1000");
+    }
+  }
+  if (!binding.deployments.empty() && (binding.provider != binding.deployments[0].provider ||
+                                       binding.model != binding.deployments[0].model)) {
+    return InvalidArgumentError(what + ": provider and model must be the first deployment's");
   }
   for (const std::string& fallback : binding.fallbacks) {
     if (!IsValidAlias(fallback) || fallback == binding.alias) {

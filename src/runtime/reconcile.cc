@@ -6,6 +6,7 @@
 
 #include "core/logging.h"
 #include "registry/registry_json.h"
+#include "runtime/deployment_set.h"
 #include "runtime/reconciler.h"
 
 namespace modelrt::internal {
@@ -24,7 +25,8 @@ bool IsLoaded(const RuntimeCore& core, const std::string& alias) {
 // The fields an engine is built from: a change needs a new engine. The rest (timeouts, retry,
 // pin, keep-alive, warmup, required) apply in place.
 bool EngineFieldsDiffer(const ModelSpec& a, const ModelSpec& b) {
-  return a.provider != b.provider || a.model != b.model || a.options != b.options;
+  return a.provider != b.provider || a.model != b.model || a.options != b.options ||
+         a.deployments != b.deployments;
 }
 
 bool Contains(const std::vector<std::string>& sorted, const std::string& key) {
@@ -64,7 +66,11 @@ Status Reconciler::Check(const RegistrySnapshot& before, const RegistrySnapshot&
       return NotFoundError(OriginOf(spec) + ".provider: unknown provider '" + spec.provider + "'");
     }
     Status valid = provider->Validate(spec);
-    return valid.ok() ? valid : valid.WithPrefix(OriginOf(spec));
+    if (!valid.ok()) return valid.WithPrefix(OriginOf(spec));
+    return ValidateDeployments(spec, [&](const std::string& id) {
+      auto made = trial.find(id);
+      return made != trial.end() ? made->second : core_->providers().Find(id);
+    });
   };
   for (const std::string& alias : diff.bindings_added) MODELRT_RETURN_IF_ERROR(check(alias));
   for (const std::string& alias : diff.bindings_changed) MODELRT_RETURN_IF_ERROR(check(alias));

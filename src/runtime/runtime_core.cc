@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "core/logging.h"
+#include "runtime/deployment_set.h"
 #include "runtime/serial_queue.h"
 
 namespace modelrt::internal {
@@ -136,7 +137,8 @@ Status RuntimeCore::Validate(const ModelSpec& spec) const {
     return NotFoundError(origin + ".provider: unknown provider '" + spec.provider + "'");
   }
   Status valid = provider->Validate(spec);
-  return valid.ok() ? valid : valid.WithPrefix(origin);
+  if (!valid.ok()) return valid.WithPrefix(origin);
+  return ValidateDeployments(spec, [this](const std::string& id) { return providers_.Find(id); });
 }
 
 Status RuntimeCore::AddSpec(const ModelSpec& spec) {

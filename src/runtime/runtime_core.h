@@ -193,6 +193,7 @@ class RuntimeCore {
   // InvalidArgument (alias or task differ, provider rejects the options).
   Result<ReloadTarget> PrepareReload(std::string_view alias, std::optional<ModelSpec> new_spec);
   // Provider warmup, provider Load and the model's Warmup, with exceptions turned into Status.
+  // A spec with deployments loads each through its own provider into one DeploymentSet.
   ModelResult LoadModel(const ModelSpec& spec, Provider& provider, const CallContext& ctx);
   // The load sequence, for loads and reloads alike: reserve `estimate` bytes under `key`
   // (evicting idle engines, or waiting up to ctx's deadline), LoadModel, then resize the
@@ -233,6 +234,8 @@ class RuntimeCore {
   void Shutdown();
 
  private:
+  ModelResult LoadOneModel(const ModelSpec& spec, Provider& provider, const CallContext& ctx);
+  ModelResult LoadDeployments(const ModelSpec& spec, const CallContext& ctx);
   struct Entry {
     std::shared_ptr<const ModelSpec> spec;  // replaced whole on a change, never edited
     std::shared_ptr<Provider> provider;

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "core/logging.h"
+#include "runtime/deployment_set.h"
 #include "runtime/runtime_core.h"
 
 namespace modelrt::internal {
@@ -20,6 +21,36 @@ std::string Ms(std::chrono::milliseconds d) { return std::to_string(d.count()) +
 
 RuntimeCore::ModelResult RuntimeCore::LoadModel(const ModelSpec& spec, Provider& provider,
                                                 const CallContext& ctx) {
+  if (spec.deployments.size() > 1) return LoadDeployments(spec, ctx);
+  return LoadOneModel(spec, provider, ctx);
+}
+
+RuntimeCore::ModelResult RuntimeCore::LoadDeployments(const ModelSpec& spec,
+                                                      const CallContext& ctx) {
+  std::vector<DeploymentPart> parts;
+  Status first_error;
+  for (const Deployment& d : spec.deployments) {
+    const std::string name = d.provider + "/" + d.model;
+    std::shared_ptr<Provider> provider = providers_.Find(d.provider);
+    ModelResult part = provider == nullptr
+                           ? ModelResult(NotFoundError("unknown provider '" + d.provider + "'"))
+                           : LoadOneModel(DeploymentSpec(spec, d), *provider, ctx);
+    if (part) {
+      parts.push_back({*std::move(part), d.weight, name});
+      continue;
+    }
+    Status why = part.error().WithPrefix("deployment " + name);
+    if (ctx.cancelled() || ctx.expired()) return why;  // the load is over, not one deployment
+    Log("runtime")->warn("{}: {}; serving with the other deployments", spec.alias,
+                         why.ToString());
+    if (first_error.ok()) first_error = std::move(why);
+  }
+  if (parts.empty()) return first_error;
+  return MakeDeploymentSet(spec.task, std::move(parts));
+}
+
+RuntimeCore::ModelResult RuntimeCore::LoadOneModel(const ModelSpec& spec, Provider& provider,
+                                                   const CallContext& ctx) {
   MODELRT_RETURN_IF_ERROR(providers_.EnsureWarm(provider));
   try {  // providers should not throw; if one does, it must not take the process
          // down

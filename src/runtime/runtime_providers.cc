@@ -36,7 +36,7 @@ Result<std::vector<std::string>> RuntimeCore::ReplaceProvider(ProviderSource sou
   {
     MutexLock lock(mu_);
     for (auto& [alias, entry] : entries_) {
-      if (entry.spec->provider != id) continue;
+      if (!entry.spec->UsesProvider(id)) continue;
       entry.provider = provider;
       entry.epoch = ++next_epoch_;
       aliases.push_back(alias);
@@ -55,7 +55,7 @@ Status RuntimeCore::RemoveProvider(std::string_view id) {
   {
     MutexLock lock(mu_);
     for (const auto& [alias, entry] : entries_) {
-      if (entry.spec->provider == id) users += (users.empty() ? "'" : ", '") + alias + "'";
+      if (entry.spec->UsesProvider(id)) users += (users.empty() ? "'" : ", '") + alias + "'";
     }
   }
   if (!providers_.Contains(id)) return NotFoundError("unknown provider '" + std::string(id) + "'");

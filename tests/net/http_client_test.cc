@@ -6,6 +6,7 @@
 
 #include <future>
 
+#include "support/connect_proxy.h"
 #include "support/http_fetch.h"
 #include "support/llama_test_models.h"
 #include "support/run_command.h"
@@ -313,6 +314,37 @@ TEST(HttpClientTest, TlsRefusesACertificateForAnotherHost) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message().find("TLS handshake"), std::string::npos) << r.error().message();
   EXPECT_TRUE(server.requests().empty());
+}
+
+TEST(HttpClientTest, HttpsGoesThroughAConnectTunnelWithTlsToTheUpstreamInside) {
+  // The host is made up: loopback never goes through a proxy, and the proxy routes every
+  // tunnel to 127.0.0.1. The certificate is for that name, so SNI and the host-name check are
+  // the upstream's, not the proxy's.
+  auto tls = SelfSigned("tunnel", "DNS:upstream.tunnel.test");
+  if (!tls) GTEST_SKIP() << "the openssl tool is not installed";
+  UpstreamServer server([](const UpstreamRequestSeen&) { return UpstreamReply::Json(200, R"({"via":"tunnel"})"); },
+                        *tls);
+  testing::ConnectProxy proxy;
+  const std::string proxy_url = proxy.url();
+  auto client = NewClient({.ca_file = tls->cert_file,
+                           .env = [proxy_url](const char* name) -> std::optional<std::string> {
+                             if (std::string(name) == "HTTPS_PROXY") return proxy_url;
+                             return std::nullopt;
+                           }});
+  const std::string authority = "upstream.tunnel.test:" + std::to_string(server.port());
+  for (int i = 0; i < 2; ++i) {  // the second request reuses the tunnel, kept alive
+    auto r = FetchNow(*client, {.method = "POST",
+                                .url = *ParseUrl("https://" + authority + "/v1/embeddings"),
+                                .body = R"({"input":"x"})"});
+    ASSERT_TRUE(r.ok()) << r.error().ToString();
+    EXPECT_EQ(r->head.status, 200);
+    EXPECT_EQ(r->body, R"({"via":"tunnel"})");
+  }
+  EXPECT_EQ(proxy.targets(), std::vector<std::string>{authority});
+  ASSERT_EQ(server.requests().size(), 2u);
+  EXPECT_EQ(server.requests()[0].target, "/v1/embeddings");  // origin form inside the tunnel
+  EXPECT_EQ(server.requests()[0].Header("host"), authority);
+  EXPECT_EQ(server.requests()[1].connection, server.requests()[0].connection);
 }
 
 TEST(HttpClientTest, AnUnreadableCaFileIsAClearError) {

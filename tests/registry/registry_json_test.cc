@@ -51,6 +51,44 @@ TEST(RegistryJsonTest, BindingRoundTripsEveryField) {
   EXPECT_TRUE(SameBinding(other, spec));  // origin is not content
 }
 
+TEST(RegistryJsonTest, DeploymentsRoundTripAndTieTheBindingToEveryProviderTheyName) {
+  ModelSpec spec = Binding("gpt", "remote");
+  spec.deployments = {{.provider = "remote", .model = "upstream-gpt", .weight = 3},
+                      {.provider = "west", .model = "gpt-west"}};
+  auto back = BindingFromJson(BindingToJson(spec));
+  ASSERT_TRUE(back.ok()) << back.error().ToString();
+  EXPECT_TRUE(SameBinding(*back, spec));
+  ASSERT_EQ(back->deployments.size(), 2u);
+  EXPECT_EQ(back->deployments[0].weight, 3);
+  EXPECT_EQ(back->deployments[1], spec.deployments[1]);
+  // Provider and model may be left out: they are the first deployment's.
+  Json bare = BindingToJson(spec);
+  bare.erase("provider");
+  bare.erase("model");
+  auto filled = BindingFromJson(bare);
+  ASSERT_TRUE(filled.ok()) << filled.error().ToString();
+  EXPECT_EQ(filled->provider, "remote");
+  EXPECT_EQ(filled->model, "upstream-gpt");
+  EXPECT_TRUE(spec.UsesProvider("west"));
+  EXPECT_FALSE(spec.UsesProvider("local"));
+
+  auto registry = MustCreate(BaseConfig());
+  EXPECT_FALSE(registry->UpsertBinding(spec).ok());  // "west" is not registered yet
+  ASSERT_TRUE(registry->RegisterProvider(Provider("west")).ok());
+  ASSERT_TRUE(registry->UpsertBinding(spec).ok());
+  // Removing a provider that only a deployment names is refused (block) like any other use.
+  auto preview = registry->PreviewProviderRemoval("west");
+  ASSERT_TRUE(preview.ok());
+  EXPECT_THAT(preview->bindings, ElementsAre("gpt"));
+  EXPECT_FALSE(registry->RemoveProvider("west", RemovalPolicy::kBlock).ok());
+  // Replacing it makes the binding's engine stale.
+  auto before = registry->Current();
+  ProviderConfig west = Provider("west");
+  west.base_url = "https://west2.example/v1";
+  ASSERT_TRUE(registry->ReplaceProvider(west).ok());
+  EXPECT_THAT(DiffSnapshots(*before, *registry->Current()).bindings_changed, ElementsAre("gpt"));
+}
+
 TEST(RegistryJsonTest, ProviderAndProfileRoundTrip) {
   ProviderConfig provider = Provider("remote");
   auto provider_back = ProviderFromJson(ProviderToJson(provider));

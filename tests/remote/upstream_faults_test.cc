@@ -227,6 +227,66 @@ TEST(UpstreamFaultsTest, ABrokenStreamAfterItsFirstTokenIsAnErrorNotARetry) {
   EXPECT_EQ(server.requests().size(), 1u);  // output was sent: never retried
 }
 
+TEST(UpstreamFaultsTest, AStreamThatDoesNotStartInTimeIsRetriedThenEndsByItsFirstTokenTimeout) {
+  std::atomic<int> calls{0};
+  std::atomic<bool> stall_all{false};
+  UpstreamServer server([&](const UpstreamRequestSeen&) {
+    if (++calls == 1 || stall_all) return UpstreamReply::WithFault(Fault::kStallBeforeHead);
+    return UpstreamReply::Sse({"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"ok\"},\"finish_reason\":\"stop\"}]}\n\n",
+                               "data: [DONE]\n\n"});
+  });
+  auto model = std::dynamic_pointer_cast<GeneratorModel>(
+      LoadFrom(server, Task::kGenerate, R"({"first_token_timeout_s": 0.3, "max_retries": 1})"));
+  ASSERT_NE(model, nullptr);
+  GenerateRequest request;
+  request.messages = {{"user", "hi"}};
+  std::string seen;
+  // The first attempt stalls: its first-token timeout (not the 30 s deadline) ends it, and the
+  // time left pays for a second attempt, which streams.
+  auto r = model->Generate(request, [&](std::string_view p) { seen += p; return true; },
+                           CallContext::WithTimeout(30s));
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ(seen, "ok");
+  EXPECT_EQ(calls.load(), 2);
+
+  stall_all = true;
+  const auto start = Clock::now();
+  auto stalled = model->Generate(request, [](std::string_view) { return true; },
+                                 CallContext::WithTimeout(30s));
+  ASSERT_FALSE(stalled.ok());
+  EXPECT_EQ(stalled.error().code(), StatusCode::kDeadlineExceeded) << stalled.error().ToString();
+  EXPECT_NE(stalled.error().message().find("timed out waiting for the answer"), std::string::npos)
+      << stalled.error().message();
+  EXPECT_LT(Clock::now() - start, 20s);  // two 0.3 s attempts, far from the 30 s deadline
+}
+
+TEST(UpstreamFaultsTest, AStreamThatGoesQuietEndsByItsIdleTimeout) {
+  UpstreamServer server([](const UpstreamRequestSeen&) {
+    UpstreamReply reply = UpstreamReply::Sse(
+        {"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"}}]}\n\n",
+         "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"},\"finish_reason\":\"stop\"}]}\n\n",
+         "data: [DONE]\n\n"});
+    reply.chunk_delay = 20s;  // the upstream stops talking after its first event
+    return reply;
+  });
+  auto model = std::dynamic_pointer_cast<GeneratorModel>(
+      LoadFrom(server, Task::kGenerate, R"({"stream_idle_timeout_s": 0.3})"));
+  ASSERT_NE(model, nullptr);
+  GenerateRequest request;
+  request.messages = {{"user", "hi"}};
+  std::string seen;
+  const auto start = Clock::now();
+  auto r = model->Generate(request, [&](std::string_view p) { seen += p; return true; },
+                           CallContext::WithTimeout(30s));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), StatusCode::kDeadlineExceeded) << r.error().ToString();
+  EXPECT_NE(r.error().message().find("timed out reading the answer"), std::string::npos)
+      << r.error().message();
+  EXPECT_EQ(seen, "Hel");
+  EXPECT_LT(Clock::now() - start, 15s);  // by the idle timeout, not the end of the 20 s pause
+  EXPECT_EQ(server.requests().size(), 1u);  // output was sent: never retried
+}
+
 TEST(UpstreamFaultsTest, AStreamStreamsTheExactSseAndReadsUsage) {
   UpstreamServer server([](const UpstreamRequestSeen&) {
     UpstreamReply reply = UpstreamReply::Sse(

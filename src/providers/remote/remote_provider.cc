@@ -13,6 +13,7 @@
 #include "providers/remote/openai_format.h"
 #include "providers/remote/remote_models.h"
 #include "providers/remote/upstream_caller.h"
+#include "providers/remote/vertex_format.h"
 
 namespace modelrt::remote {
 namespace {
@@ -43,6 +44,10 @@ const std::vector<RemoteType>& RemoteTypes() {
       {"azure-openai", "", &AzureOpenAi},  // https://{resource}.openai.azure.com
       {"anthropic", "https://api.anthropic.com", &Plain<AnthropicFormat>},
       {"gemini", "https://generativelanguage.googleapis.com/v1beta", &Plain<GeminiFormat>},
+      {"vertex",
+       "https://{location}-aiplatform.googleapis.com/v1/projects/{project}/locations/{location}"
+       "/publishers/google",
+       &Plain<VertexFormat>},
       {"mistral", "https://api.mistral.ai/v1", &OpenAiFamily<OpenAiFormat::Kind::kMistral>},
       {"cohere", "https://api.cohere.com", &Plain<CohereFormat>},
       {"voyage", "https://api.voyageai.com/v1", &OpenAiFamily<OpenAiFormat::Kind::kVoyage>},

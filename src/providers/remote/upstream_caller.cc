@@ -42,10 +42,13 @@ Status MapAnswer(const net::UpstreamError& e, const std::string& who) {
 struct UpstreamCaller::Attempts : std::enable_shared_from_this<Attempts> {
   std::shared_ptr<net::HttpClient> client;
   std::shared_ptr<const RemoteSettings> settings;
+  std::shared_ptr<const WireFormat> format;
   std::shared_ptr<net::CircuitBreaker> breaker;
   std::string who;
   UpstreamRequest request;
-  std::vector<net::HttpHeader> headers;
+  std::vector<net::HttpHeader> headers;  // after the credential's: provider, request, request id
+  uint64_t token_generation = 0;         // of the token this attempt sent
+  bool token_refreshed = false;
   CallContext ctx;
   CallKind kind = CallKind::kWhole;
   std::shared_ptr<BodySink> sink;
@@ -69,9 +72,18 @@ struct UpstreamCaller::Attempts : std::enable_shared_from_this<Attempts> {
     head = {};
     error_body.clear();
     sink_error.reset();
+    // The credential is read per attempt: a token may have been refreshed since the last one.
+    std::string credential = settings->api_key;
+    if (settings->token) {
+      TokenSource::Token token = settings->token->Current();
+      credential = std::move(token.value);
+      token_generation = token.generation;
+    }
+    std::vector<net::HttpHeader> all = format->BaseHeaders(credential);
+    all.insert(all.end(), headers.begin(), headers.end());
     net::HttpRequest http{.method = request.method,
                           .url = settings->base.WithPath(request.path),
-                          .headers = headers,
+                          .headers = std::move(all),
                           .body = request.body};
     net::HttpCallOptions options{.deadline = deadline,
                                  .connect_timeout = settings->connect_timeout,
@@ -140,6 +152,20 @@ struct UpstreamCaller::Attempts : std::enable_shared_from_this<Attempts> {
     const net::UpstreamError e = net::ParseUpstreamError(
         head.status, error_body, [this](std::string_view name) { return head.Header(name); },
         std::chrono::system_clock::now());
+    if (e.auth_failed && settings->token && !token_refreshed && !sink->Committed()) {
+      // An expired token (or one revoked early): fetch a newer one and send once more.
+      token_refreshed = true;
+      auto self = shared_from_this();
+      settings->token->RefreshAfter(token_generation, [self, e](Status fetched) {
+        if (!fetched.ok()) {
+          return self->Done(UpstreamAuthFailedError(MapAnswer(e, self->who).message() +
+                                                    "; fetching a new token failed: " +
+                                                    fetched.message()));
+        }
+        self->Try();
+      });
+      return;
+    }
     if (!e.retryable) {
       if (breaker) breaker->RecordSuccess();  // it answered: healthy, our request was not
       return Done(MapAnswer(e, who));
@@ -197,10 +223,10 @@ void UpstreamCaller::Call(UpstreamRequest request, const CallContext& ctx, CallK
   auto attempts = std::make_shared<Attempts>();
   attempts->client = client_;
   attempts->settings = settings_;
+  attempts->format = format_;
   attempts->breaker = breaker_;
   attempts->who = "provider '" + settings_->provider_id + "' (" + upstream_model_ + ")";
-  attempts->headers = format_->BaseHeaders(settings_->api_key);
-  for (const net::HttpHeader& h : settings_->headers) attempts->headers.push_back(h);
+  attempts->headers = settings_->headers;
   for (net::HttpHeader& h : request.headers) attempts->headers.push_back(std::move(h));
   if (!ctx.request_id.empty()) attempts->headers.push_back({"x-request-id", ctx.request_id});
   attempts->request = std::move(request);
