@@ -1,0 +1,249 @@
+#include "tokenizer/models.h"
+
+#include <unordered_map>
+
+#include "tokenizer/json_fields.h"
+#include "tokenizer/unicode.h"
+
+namespace modelrt::tokenizer {
+namespace {
+
+// Looked up by string_view: no string built per probe.
+struct ViewHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+using Vocab = std::unordered_map<std::string, int32_t, ViewHash, std::equal_to<>>;
+
+class WordPiece : public Model {
+ public:
+  WordPiece(Vocab vocab, int32_t unk, std::string prefix, size_t max_chars)
+      : vocab_(std::move(vocab)), unk_(unk), prefix_(std::move(prefix)), max_chars_(max_chars) {}
+
+  // Greedy longest match first, as `tokenizers` does: a word with any piece missing from the
+  // vocabulary is one unknown token, and so is a word over max_input_chars_per_word characters.
+  void Tokenize(std::string_view word, std::vector<int32_t>* ids) const override {
+    const std::vector<char32_t> chars = Decode(word);
+    if (chars.size() > max_chars_) {
+      ids->push_back(unk_);
+      return;
+    }
+    // Byte offset of each character boundary.
+    std::vector<size_t> bounds;
+    bounds.reserve(chars.size() + 1);
+    std::string text;
+    for (char32_t c : chars) {
+      bounds.push_back(text.size());
+      AppendUtf8(text, c);
+    }
+    bounds.push_back(text.size());
+    const size_t first = ids->size();
+    std::string candidate;
+    for (size_t start = 0; start < chars.size();) {
+      std::optional<int32_t> found;
+      size_t end = chars.size();
+      for (; end > start; --end) {
+        const std::string_view piece(text.data() + bounds[start], bounds[end] - bounds[start]);
+        auto it = vocab_.end();
+        if (start == 0) {
+          it = vocab_.find(piece);
+        } else {
+          candidate.assign(prefix_);
+          candidate.append(piece);
+          it = vocab_.find(std::string_view(candidate));
+        }
+        if (it != vocab_.end()) {
+          found = it->second;
+          break;
+        }
+      }
+      if (!found) {
+        ids->resize(first);
+        ids->push_back(unk_);
+        return;
+      }
+      ids->push_back(*found);
+      start = end;
+    }
+  }
+
+  std::optional<int32_t> TokenToId(std::string_view token) const override {
+    auto it = vocab_.find(token);
+    if (it == vocab_.end()) return std::nullopt;
+    return it->second;
+  }
+  size_t VocabSize() const override { return vocab_.size(); }
+
+ private:
+  const Vocab vocab_;
+  const int32_t unk_;
+  const std::string prefix_;
+  const size_t max_chars_;
+};
+
+// SentencePiece's unigram model, as `tokenizers` runs it: the segmentation with the best total
+// score (Viterbi over every vocabulary piece that starts at each character), a character no
+// piece covers scored as unknown (the lowest score minus 10), and runs of unknowns fused into
+// one unknown token.
+class Unigram : public Model {
+ public:
+  Unigram(std::vector<std::pair<std::string, double>> pieces, int32_t unk)
+      : pieces_(std::move(pieces)), unk_(unk) {
+    for (size_t i = 0; i < pieces_.size(); ++i) {
+      ids_.emplace(pieces_[i].first, static_cast<int32_t>(i));
+      max_bytes_ = std::max(max_bytes_, pieces_[i].first.size());
+      min_score_ = std::min(min_score_, pieces_[i].second);
+    }
+  }
+
+  void Tokenize(std::string_view word, std::vector<int32_t>* ids) const override {
+    if (word.empty()) return;
+    struct Best {
+      int32_t id = -1;
+      double score = 0;
+      size_t start = std::string_view::npos;
+    };
+    const size_t size = word.size();
+    const double unk_score = min_score_ - 10.0;
+    std::vector<Best> best(size + 1);
+    best[0].start = 0;
+    for (size_t start = 0; start < size;) {
+      size_t char_bytes;
+      {
+        const std::vector<char32_t> one =
+            Decode(word.substr(start, std::min<size_t>(4, size - start)));
+        std::string encoded;
+        AppendUtf8(encoded, one.empty() ? 0xFFFD : one[0]);
+        char_bytes = one.empty() || one[0] == 0xFFFD ? 1 : encoded.size();
+      }
+      const double here = best[start].score;
+      bool covered = false;
+      for (size_t len = 1; len <= std::min(max_bytes_, size - start); ++len) {
+        auto it = ids_.find(word.substr(start, len));
+        if (it == ids_.end()) continue;
+        Best& target = best[start + len];
+        const double candidate = here + pieces_[static_cast<size_t>(it->second)].second;
+        if (target.start == std::string_view::npos || candidate > target.score) {
+          target = {it->second, candidate, start};
+        }
+        if (len == char_bytes) covered = true;
+      }
+      if (!covered) {
+        Best& target = best[start + char_bytes];
+        const double candidate = here + unk_score;
+        if (target.start == std::string_view::npos || candidate > target.score) {
+          target = {unk_, candidate, start};
+        }
+      }
+      start += char_bytes;
+    }
+    // Back from the end; consecutive unknowns become one.
+    std::vector<int32_t> reversed;
+    bool in_unknown = false;
+    for (size_t end = size; end > 0;) {
+      const Best& node = best[end];
+      if (node.id == unk_) {
+        if (!in_unknown) reversed.push_back(unk_);
+        in_unknown = true;
+      } else {
+        reversed.push_back(node.id);
+        in_unknown = false;
+      }
+      end = node.start;
+    }
+    ids->insert(ids->end(), reversed.rbegin(), reversed.rend());
+  }
+
+  std::optional<int32_t> TokenToId(std::string_view token) const override {
+    auto it = ids_.find(token);
+    if (it == ids_.end()) return std::nullopt;
+    return it->second;
+  }
+  size_t VocabSize() const override { return pieces_.size(); }
+
+ private:
+  const std::vector<std::pair<std::string, double>> pieces_;
+  const int32_t unk_;
+  Vocab ids_;
+  size_t max_bytes_ = 0;
+  double min_score_ = 0;
+};
+
+Result<std::unique_ptr<Model>> MakeUnigram(const Json& json, const std::string& path) {
+  auto vocab = json.find("vocab");
+  if (vocab == json.end() || !vocab->is_array()) {
+    return FieldError(path + ".vocab", "must be a list of [piece, score]");
+  }
+  std::vector<std::pair<std::string, double>> pieces;
+  pieces.reserve(vocab->size());
+  for (const Json& entry : *vocab) {
+    if (!entry.is_array() || entry.size() != 2 || !entry[0].is_string() || !entry[1].is_number()) {
+      return FieldError(path + ".vocab", "each entry must be [piece, score]");
+    }
+    pieces.emplace_back(entry[0].get<std::string>(), entry[1].get<double>());
+  }
+  MODELRT_ASSIGN_OR_RETURN(int64_t unk, IntOr(json, "unk_id", -1, path));
+  if (unk < 0 || unk >= static_cast<int64_t>(pieces.size())) {
+    return FieldError(path + ".unk_id", "must name a piece of the vocabulary");
+  }
+  MODELRT_ASSIGN_OR_RETURN(bool byte_fallback, BoolOr(json, "byte_fallback", false, path));
+  if (byte_fallback) return Unsupported(path, "Unigram with byte_fallback");
+  return std::unique_ptr<Model>(
+      std::make_unique<Unigram>(std::move(pieces), static_cast<int32_t>(unk)));
+}
+
+Result<Vocab> ReadVocab(const Json& json, const std::string& path) {
+  auto it = json.find("vocab");
+  if (it == json.end() || !it->is_object()) {
+    return FieldError(path + ".vocab", "must be an object of token: id");
+  }
+  Vocab vocab;
+  vocab.reserve(it->size());
+  for (const auto& [token, id] : it->items()) {
+    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > INT32_MAX) {
+      return FieldError(path + ".vocab",
+                        "the id of '" + token + "' must be a non-negative integer");
+    }
+    vocab.emplace(token, static_cast<int32_t>(id.get<int64_t>()));
+  }
+  return vocab;
+}
+
+// Files written before `type` was serialized say what they are by their fields.
+std::string InferType(const Json& json) {
+  if (json.contains("merges")) return "BPE";
+  if (auto vocab = json.find("vocab"); vocab != json.end() && vocab->is_array()) return "Unigram";
+  if (json.contains("continuing_subword_prefix") || json.contains("max_input_chars_per_word")) {
+    return "WordPiece";
+  }
+  return "";
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Model>> MakeModel(const Json& json, const std::string& path) {
+  if (!json.is_object()) return FieldError(path, "must be an object");
+  std::string type = json.contains("type") ? "" : InferType(json);
+  if (type.empty()) {
+    MODELRT_ASSIGN_OR_RETURN(type, TypeOf(json, path));
+  }
+  if (type == "WordPiece") {
+    MODELRT_ASSIGN_OR_RETURN(Vocab vocab, ReadVocab(json, path));
+    MODELRT_ASSIGN_OR_RETURN(std::string unk, StringOr(json, "unk_token", "[UNK]", path));
+    MODELRT_ASSIGN_OR_RETURN(std::string prefix,
+                             StringOr(json, "continuing_subword_prefix", "##", path));
+    MODELRT_ASSIGN_OR_RETURN(int64_t max_chars, IntOr(json, "max_input_chars_per_word", 100, path));
+    auto unk_id = vocab.find(std::string_view(unk));
+    if (unk_id == vocab.end()) {
+      return FieldError(path + ".unk_token", "'" + unk + "' is not in the vocabulary");
+    }
+    const int32_t unk_value = unk_id->second;
+    return std::unique_ptr<Model>(
+        std::make_unique<WordPiece>(std::move(vocab), unk_value, std::move(prefix),
+                                    static_cast<size_t>(std::max<int64_t>(max_chars, 0))));
+  }
+  if (type == "Unigram") return MakeUnigram(json, path);
+  return Unsupported(path, type);
+}
+
+}  // namespace modelrt::tokenizer

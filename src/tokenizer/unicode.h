@@ -1,0 +1,49 @@
+// The Unicode facts the tokenizer.json pipeline needs, as Hugging Face `tokenizers` (Rust)
+// defines them: code points from UTF-8 and back, general categories, Rust's White_Space and
+// punctuation tests, normalization forms and lowercasing (utf8proc underneath).
+//
+//   for (char32_t c : Decode(text)) if (IsWhitespace(c)) ...
+//   std::string nfd = Normalize(text, NormalForm::kNfd);
+//
+// Invalid UTF-8 decodes to U+FFFD, one per bad byte, as Rust's from_utf8_lossy would read it.
+// Thread-safety: pure functions.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace modelrt::tokenizer {
+
+std::vector<char32_t> Decode(std::string_view text);
+void AppendUtf8(std::string& out, char32_t c);
+std::string Encode(const std::vector<char32_t>& chars);
+
+// Rust's char::is_whitespace (the White_Space property).
+bool IsWhitespace(char32_t c);
+// Unicode general categories P* (Pc Pd Ps Pe Pi Pf Po).
+bool IsPunctuation(char32_t c);
+bool IsAsciiPunctuation(char32_t c);
+// Other: Cc Cf Cn Co Cs.
+bool IsOther(char32_t c);
+// Mn.
+bool IsNonspacingMark(char32_t c);
+// M* (Mn Mc Me).
+bool IsMark(char32_t c);
+// L*, N*.
+bool IsLetter(char32_t c);
+bool IsNumeric(char32_t c);
+// Nd.
+bool IsDecimalDigit(char32_t c);
+// The CJK blocks BERT's normalizer puts spaces around.
+bool IsChineseChar(char32_t c);
+// Rust regex's \w: alphabetic, marks, decimal digits, connector punctuation, join controls.
+bool IsWordChar(char32_t c);
+
+enum class NormalForm { kNfc, kNfd, kNfkc, kNfkd };
+std::string Normalize(std::string_view text, NormalForm form);
+
+// Rust's str::to_lowercase (full mappings: U+0130 becomes "i\u0307").
+std::string Lowercase(std::string_view text);
+
+}  // namespace modelrt::tokenizer
