@@ -1,5 +1,6 @@
 #include "tokenizer/models.h"
 
+#include <cstdio>
 #include <unordered_map>
 
 #include "tokenizer/json_fields.h"
@@ -192,6 +193,154 @@ Result<std::unique_ptr<Model>> MakeUnigram(const Json& json, const std::string& 
       std::make_unique<Unigram>(std::move(pieces), static_cast<int32_t>(unk)));
 }
 
+// Byte-pair encoding as `tokenizers` runs it: the word's characters (with the continuing-subword
+// prefix and end-of-word suffix when the model has them), then, again and again, the adjacent
+// pair whose merge ranks first (the leftmost of equals) becomes one symbol. A character missing
+// from the vocabulary is its bytes as <0xXX> (byte_fallback), the unknown token (fused into one
+// when fuse_unk), or dropped.
+class Bpe : public Model {
+ public:
+  struct Options {
+    std::optional<int32_t> unk;
+    std::string prefix, suffix;
+    bool fuse_unk = false, byte_fallback = false, ignore_merges = false;
+  };
+  Bpe(Vocab vocab, std::unordered_map<uint64_t, std::pair<int32_t, int32_t>> merges,
+      Options options)
+      : vocab_(std::move(vocab)), merges_(std::move(merges)), options_(std::move(options)) {}
+
+  static uint64_t PairKey(int32_t a, int32_t b) {
+    return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
+  }
+
+  void Tokenize(std::string_view word, std::vector<int32_t>* ids) const override {
+    if (word.empty()) return;
+    if (options_.ignore_merges) {
+      if (auto it = vocab_.find(word); it != vocab_.end()) {
+        ids->push_back(it->second);
+        return;
+      }
+    }
+    const std::vector<char32_t> chars = Decode(word);
+    std::vector<int32_t> symbols;
+    bool last_unknown = false;
+    for (size_t i = 0; i < chars.size(); ++i) {
+      std::string piece;
+      AppendUtf8(piece, chars[i]);
+      std::string key =
+          (i > 0 ? options_.prefix : "") + piece + (i + 1 == chars.size() ? options_.suffix : "");
+      if (auto it = vocab_.find(std::string_view(key)); it != vocab_.end()) {
+        symbols.push_back(it->second);
+        last_unknown = false;
+        continue;
+      }
+      if (options_.byte_fallback) {
+        std::vector<int32_t> bytes;
+        for (unsigned char b : piece) {
+          char name[8];
+          std::snprintf(name, sizeof name, "<0x%02X>", b);
+          auto it = vocab_.find(std::string_view(name));
+          if (it == vocab_.end()) break;
+          bytes.push_back(it->second);
+        }
+        if (bytes.size() == piece.size()) {
+          symbols.insert(symbols.end(), bytes.begin(), bytes.end());
+          last_unknown = false;
+          continue;
+        }
+      }
+      if (options_.unk) {
+        if (!(options_.fuse_unk && last_unknown)) symbols.push_back(*options_.unk);
+        last_unknown = true;
+      }
+    }
+    while (symbols.size() > 1) {
+      int32_t best_rank = INT32_MAX, best_new = -1;
+      size_t best_at = 0;
+      for (size_t i = 0; i + 1 < symbols.size(); ++i) {
+        auto it = merges_.find(PairKey(symbols[i], symbols[i + 1]));
+        if (it != merges_.end() && it->second.first < best_rank) {
+          best_rank = it->second.first;
+          best_new = it->second.second;
+          best_at = i;
+        }
+      }
+      if (best_new < 0) break;
+      symbols[best_at] = best_new;
+      symbols.erase(symbols.begin() + static_cast<ptrdiff_t>(best_at) + 1);
+    }
+    ids->insert(ids->end(), symbols.begin(), symbols.end());
+  }
+
+  std::optional<int32_t> TokenToId(std::string_view token) const override {
+    auto it = vocab_.find(token);
+    if (it == vocab_.end()) return std::nullopt;
+    return it->second;
+  }
+  size_t VocabSize() const override { return vocab_.size(); }
+
+ private:
+  const Vocab vocab_;
+  const std::unordered_map<uint64_t, std::pair<int32_t, int32_t>> merges_;  // pair: rank, new id
+  const Options options_;
+};
+
+Result<Vocab> ReadVocab(const Json& json, const std::string& path);
+
+Result<std::unique_ptr<Model>> MakeBpe(const Json& json, const std::string& path) {
+  MODELRT_ASSIGN_OR_RETURN(Vocab vocab, ReadVocab(json, path));
+  Bpe::Options options;
+  MODELRT_ASSIGN_OR_RETURN(std::string unk, StringOr(json, "unk_token", "", path));
+  if (!unk.empty()) {
+    auto it = vocab.find(std::string_view(unk));
+    if (it == vocab.end())
+      return FieldError(path + ".unk_token", "'" + unk + "' is not in the vocabulary");
+    options.unk = it->second;
+  }
+  MODELRT_ASSIGN_OR_RETURN(options.prefix, StringOr(json, "continuing_subword_prefix", "", path));
+  MODELRT_ASSIGN_OR_RETURN(options.suffix, StringOr(json, "end_of_word_suffix", "", path));
+  MODELRT_ASSIGN_OR_RETURN(options.fuse_unk, BoolOr(json, "fuse_unk", false, path));
+  MODELRT_ASSIGN_OR_RETURN(options.byte_fallback, BoolOr(json, "byte_fallback", false, path));
+  MODELRT_ASSIGN_OR_RETURN(options.ignore_merges, BoolOr(json, "ignore_merges", false, path));
+  if (auto dropout = json.find("dropout"); dropout != json.end() && !dropout->is_null()) {
+    return Unsupported(path, "BPE with dropout");
+  }
+  MODELRT_ASSIGN_OR_RETURN(const Json* list, ListOf(json, "merges", path));
+  std::unordered_map<uint64_t, std::pair<int32_t, int32_t>> merges;
+  merges.reserve(list->size());
+  for (size_t rank = 0; rank < list->size(); ++rank) {
+    const Json& m = (*list)[rank];
+    std::string a, b;
+    if (m.is_string()) {  // "a b"
+      const std::string text = m.get<std::string>();
+      const size_t space = text.find(' ');
+      if (space == std::string::npos)
+        return FieldError(path + ".merges", "'" + text + "' is not 'a b'");
+      a = text.substr(0, space);
+      b = text.substr(space + 1);
+    } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
+      a = m[0].get<std::string>();
+      b = m[1].get<std::string>();
+    } else {
+      return FieldError(path + ".merges", "each merge must be \"a b\" or [a, b]");
+    }
+    auto ia = vocab.find(std::string_view(a)), ib = vocab.find(std::string_view(b));
+    // The merged token drops b's continuing-subword prefix, as `tokenizers` builds it.
+    std::string joined = a + (options.prefix.empty() || b.rfind(options.prefix, 0) != 0
+                                  ? b
+                                  : b.substr(options.prefix.size()));
+    auto ij = vocab.find(std::string_view(joined));
+    if (ia == vocab.end() || ib == vocab.end() || ij == vocab.end()) {
+      return FieldError(path + ".merges",
+                        "merge '" + a + " " + b + "' names a token not in the vocabulary");
+    }
+    merges.emplace(Bpe::PairKey(ia->second, ib->second),
+                   std::make_pair(static_cast<int32_t>(rank), ij->second));
+  }
+  return std::unique_ptr<Model>(
+      std::make_unique<Bpe>(std::move(vocab), std::move(merges), std::move(options)));
+}
+
 Result<Vocab> ReadVocab(const Json& json, const std::string& path) {
   auto it = json.find("vocab");
   if (it == json.end() || !it->is_object()) {
@@ -243,6 +392,7 @@ Result<std::unique_ptr<Model>> MakeModel(const Json& json, const std::string& pa
                                     static_cast<size_t>(std::max<int64_t>(max_chars, 0))));
   }
   if (type == "Unigram") return MakeUnigram(json, path);
+  if (type == "BPE") return MakeBpe(json, path);
   return Unsupported(path, type);
 }
 

@@ -1,6 +1,6 @@
 // tokenizer.json's "model": how one pre-tokenized word becomes ids. WordPiece (BERT's greedy
-// longest match with a continuing-subword prefix) and Unigram (SentencePiece's best-score
-// segmentation: XLM-R, T5) are built here.
+// longest match with a continuing-subword prefix), Unigram (SentencePiece's best-score
+// segmentation: XLM-R, T5) and BPE (ranked merges: GPT-2, RoBERTa, Llama 3, Qwen) are built here.
 //
 //   MODELRT_ASSIGN_OR_RETURN(auto model, MakeModel(json["model"], "model"));
 //   model->Tokenize("unaffable", &ids);   // un ##aff ##able

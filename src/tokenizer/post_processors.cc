@@ -106,6 +106,9 @@ Result<std::unique_ptr<PostProcessor>> MakePostProcessor(const Json& json,
                                                          const std::string& path) {
   if (json.is_null()) return std::unique_ptr<PostProcessor>(std::make_unique<PlainProcessor>());
   MODELRT_ASSIGN_OR_RETURN(std::string type, TypeOf(json, path));
+  // ByteLevel's post-processing only trims offsets, which ids do not carry.
+  if (type == "ByteLevel")
+    return std::unique_ptr<PostProcessor>(std::make_unique<PlainProcessor>());
   if (type == "BertProcessing") {
     MODELRT_ASSIGN_OR_RETURN(int32_t cls, TokenId(json, "cls", path));
     MODELRT_ASSIGN_OR_RETURN(int32_t sep, TokenId(json, "sep", path));

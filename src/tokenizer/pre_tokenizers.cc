@@ -1,8 +1,10 @@
 #include "tokenizer/pre_tokenizers.h"
 
 #include <functional>
+#include <optional>
 
 #include "tokenizer/json_fields.h"
+#include "tokenizer/regex.h"
 #include "tokenizer/unicode.h"
 
 namespace modelrt::tokenizer {
@@ -163,6 +165,126 @@ class MetaspacePreTokenizer : public PreTokenizer {
   std::string replacement_;
 };
 
+// Cuts at a regex's matches (`invert`: at what lies between them), the matches treated as
+// `behavior` says.
+class RegexSplit : public PreTokenizer {
+ public:
+  RegexSplit(Regex regex, Delimiter behavior, bool invert)
+      : regex_(std::move(regex)), behavior_(behavior), invert_(invert) {}
+
+  std::vector<std::string> Split(std::vector<std::string> pieces) const override {
+    std::vector<std::string> out;
+    for (const std::string& piece : pieces) SplitOne(piece, &out);
+    return out;
+  }
+
+ private:
+  void SplitOne(const std::string& piece, std::vector<std::string>* out) const {
+    // The piece as alternating segments: [begin, end, is_delimiter].
+    struct Segment {
+      size_t begin, end;
+      bool delimiter;
+    };
+    std::vector<Segment> segments;
+    size_t at = 0;
+    for (auto [begin, end] : regex_.FindAll(piece)) {
+      if (begin > at) segments.push_back({at, begin, invert_});
+      segments.push_back({begin, end, !invert_});
+      at = end;
+    }
+    if (at < piece.size()) segments.push_back({at, piece.size(), invert_});
+    std::string pending;  // kMergedWithNext: delimiters waiting for what follows
+    bool last_delimiter = false;
+    for (const Segment& s : segments) {
+      std::string text = piece.substr(s.begin, s.end - s.begin);
+      if (!s.delimiter) {
+        out->push_back(pending + text);
+        pending.clear();
+        last_delimiter = false;
+        continue;
+      }
+      switch (behavior_) {
+        case Delimiter::kRemoved:
+          break;
+        case Delimiter::kIsolated:
+          out->push_back(std::move(text));
+          break;
+        case Delimiter::kMergedWithPrevious:
+          if (!out->empty() && !last_delimiter) {
+            out->back() += text;
+          } else {
+            out->push_back(std::move(text));
+          }
+          break;
+        case Delimiter::kMergedWithNext:
+          pending += text;
+          break;
+        case Delimiter::kContiguous:
+          if (last_delimiter) {
+            out->back() += text;
+          } else {
+            out->push_back(std::move(text));
+          }
+          break;
+      }
+      last_delimiter = true;
+    }
+    if (!pending.empty()) out->push_back(std::move(pending));
+    std::erase_if(*out, [](const std::string& s) { return s.empty(); });
+  }
+
+  const Regex regex_;
+  const Delimiter behavior_;
+  const bool invert_;
+};
+
+// GPT-2's byte-level split: an optional leading space, the GPT-2 pattern, then every byte
+// written as the printable character GPT-2's bytes_to_unicode gives it.
+class ByteLevelPreTokenizer : public PreTokenizer {
+ public:
+  ByteLevelPreTokenizer(bool add_prefix_space, std::optional<Regex> regex)
+      : add_prefix_space_(add_prefix_space), regex_(std::move(regex)) {
+    std::vector<int> printable;
+    for (int b = '!'; b <= '~'; ++b) printable.push_back(b);
+    for (int b = 0xA1; b <= 0xAC; ++b) printable.push_back(b);
+    for (int b = 0xAE; b <= 0xFF; ++b) printable.push_back(b);
+    std::vector<bool> is_printable(256, false);
+    for (int b : printable) is_printable[static_cast<size_t>(b)] = true;
+    int next = 0;
+    for (int b = 0; b < 256; ++b) {
+      const char32_t c = is_printable[static_cast<size_t>(b)] ? static_cast<char32_t>(b)
+                                                              : static_cast<char32_t>(256 + next++);
+      AppendUtf8(byte_chars_[static_cast<size_t>(b)], c);
+    }
+  }
+
+  std::vector<std::string> Split(std::vector<std::string> pieces) const override {
+    std::vector<std::string> split;
+    for (std::string& piece : pieces) {
+      if (add_prefix_space_ && piece.rfind(' ', 0) != 0) piece.insert(0, " ");
+      if (!regex_) {
+        split.push_back(std::move(piece));
+        continue;
+      }
+      for (auto [begin, end] : regex_->FindAll(piece))
+        split.push_back(piece.substr(begin, end - begin));
+    }
+    std::vector<std::string> out;
+    out.reserve(split.size());
+    for (const std::string& piece : split) {
+      std::string mapped;
+      for (unsigned char byte : piece) mapped += byte_chars_[byte];
+      if (!mapped.empty()) out.push_back(std::move(mapped));
+    }
+    return out;
+  }
+
+ private:
+  const bool add_prefix_space_;
+  const std::optional<Regex> regex_;
+  std::string byte_chars_[256];
+};
+
 class SequencePreTokenizer : public PreTokenizer {
  public:
   explicit SequencePreTokenizer(std::vector<std::unique_ptr<PreTokenizer>> parts)
@@ -222,6 +344,45 @@ Result<std::unique_ptr<PreTokenizer>> MakePreTokenizer(const Json& json, const s
     MODELRT_ASSIGN_OR_RETURN(bool split, BoolOr(json, "split", true, path));
     return std::unique_ptr<PreTokenizer>(
         std::make_unique<MetaspacePreTokenizer>(chars[0], prepend, split));
+  }
+  if (type == "ByteLevel") {
+    MODELRT_ASSIGN_OR_RETURN(bool add_prefix_space, BoolOr(json, "add_prefix_space", true, path));
+    MODELRT_ASSIGN_OR_RETURN(bool use_regex, BoolOr(json, "use_regex", true, path));
+    std::optional<Regex> regex;
+    if (use_regex) {
+      MODELRT_ASSIGN_OR_RETURN(
+          Regex gpt2,
+          Regex::Compile(
+              R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)"));
+      regex = std::move(gpt2);
+    }
+    return std::unique_ptr<PreTokenizer>(
+        std::make_unique<ByteLevelPreTokenizer>(add_prefix_space, std::move(regex)));
+  }
+  if (type == "Split") {
+    auto pattern = json.find("pattern");
+    if (pattern == json.end() || !pattern->is_object()) {
+      return FieldError(path + ".pattern", "must be {\"String\": ...} or {\"Regex\": ...}");
+    }
+    std::string expression;
+    if (auto s = pattern->find("String"); s != pattern->end() && s->is_string()) {
+      // A literal: every character that means something to a regex escaped.
+      for (char c : s->get<std::string>()) {
+        if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos)
+          expression += '\\';
+        expression += c;
+      }
+    } else if (auto r = pattern->find("Regex"); r != pattern->end() && r->is_string()) {
+      expression = r->get<std::string>();
+    } else {
+      return FieldError(path + ".pattern", "must be {\"String\": ...} or {\"Regex\": ...}");
+    }
+    auto compiled = Regex::Compile(expression);
+    if (!compiled) return compiled.error().WithPrefix(path + ".pattern");
+    MODELRT_ASSIGN_OR_RETURN(Delimiter behavior, ReadDelimiter(json, Delimiter::kIsolated, path));
+    MODELRT_ASSIGN_OR_RETURN(bool invert, BoolOr(json, "invert", false, path));
+    return std::unique_ptr<PreTokenizer>(
+        std::make_unique<RegexSplit>(*std::move(compiled), behavior, invert));
   }
   if (type == "Sequence") {
     MODELRT_ASSIGN_OR_RETURN(const Json* list, ListOf(json, "pretokenizers", path));

@@ -1,6 +1,7 @@
 // tokenizer.json's "pre_tokenizer": how a normalized text is cut into words before the model
 // sees them (Hugging Face `tokenizers`' pre-tokenizers, same names, options and results):
-// BertPreTokenizer, Whitespace, WhitespaceSplit, Punctuation, Digits, Metaspace and Sequence.
+// BertPreTokenizer, Whitespace, WhitespaceSplit, Punctuation, Digits, Metaspace, ByteLevel,
+// Split (a string or a regex) and Sequence.
 //
 //   MODELRT_ASSIGN_OR_RETURN(auto pre, MakePreTokenizer(json["pre_tokenizer"], "pre_tokenizer"));
 //   std::vector<std::string> words = pre ? pre->Split({text}) : std::vector<std::string>{text};

@@ -14,6 +14,10 @@ const out = inputs.map(({ text, pair }) => {
     add_special_tokens: true,
     return_token_type_ids: true,
   });
-  return { ids: e.ids, type_ids: e.token_type_ids };
+  // Plain lists of numbers, whatever array type the library hands back.
+  return {
+    ids: Array.from(e.ids, Number),
+    type_ids: e.token_type_ids ? Array.from(e.token_type_ids, Number) : null,
+  };
 });
 writeFileSync(outPath, JSON.stringify(out));
