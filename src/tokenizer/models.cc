@@ -16,10 +16,28 @@ struct ViewHash {
 };
 using Vocab = std::unordered_map<std::string, int32_t, ViewHash, std::equal_to<>>;
 
-class WordPiece : public Model {
+// What every model here answers from its token -> id map.
+class VocabModel : public Model {
+ public:
+  std::optional<int32_t> TokenToId(std::string_view token) const override {
+    auto it = vocab_.find(token);
+    if (it == vocab_.end()) return std::nullopt;
+    return it->second;
+  }
+  size_t VocabSize() const override { return vocab_.size(); }
+
+ protected:
+  explicit VocabModel(Vocab vocab) : vocab_(std::move(vocab)) {}
+  const Vocab vocab_;
+};
+
+class WordPiece : public VocabModel {
  public:
   WordPiece(Vocab vocab, int32_t unk, std::string prefix, size_t max_chars)
-      : vocab_(std::move(vocab)), unk_(unk), prefix_(std::move(prefix)), max_chars_(max_chars) {}
+      : VocabModel(std::move(vocab)),
+        unk_(unk),
+        prefix_(std::move(prefix)),
+        max_chars_(max_chars) {}
 
   // Greedy longest match first, as `tokenizers` does: a word with any piece missing from the
   // vocabulary is one unknown token, and so is a word over max_input_chars_per_word characters.
@@ -68,15 +86,7 @@ class WordPiece : public Model {
     }
   }
 
-  std::optional<int32_t> TokenToId(std::string_view token) const override {
-    auto it = vocab_.find(token);
-    if (it == vocab_.end()) return std::nullopt;
-    return it->second;
-  }
-  size_t VocabSize() const override { return vocab_.size(); }
-
  private:
-  const Vocab vocab_;
   const int32_t unk_;
   const std::string prefix_;
   const size_t max_chars_;
@@ -86,14 +96,13 @@ class WordPiece : public Model {
 // score (Viterbi over every vocabulary piece that starts at each character), a character no
 // piece covers scored as unknown (the lowest score minus 10), and runs of unknowns fused into
 // one unknown token.
-class Unigram : public Model {
+class Unigram : public VocabModel {
  public:
   Unigram(std::vector<std::pair<std::string, double>> pieces, int32_t unk)
-      : pieces_(std::move(pieces)), unk_(unk) {
-    for (size_t i = 0; i < pieces_.size(); ++i) {
-      ids_.emplace(pieces_[i].first, static_cast<int32_t>(i));
-      max_bytes_ = std::max(max_bytes_, pieces_[i].first.size());
-      min_score_ = std::min(min_score_, pieces_[i].second);
+      : VocabModel(IdsOf(pieces)), pieces_(std::move(pieces)), unk_(unk) {
+    for (const auto& [piece, score] : pieces_) {
+      max_bytes_ = std::max(max_bytes_, piece.size());
+      min_score_ = std::min(min_score_, score);
     }
   }
 
@@ -120,8 +129,8 @@ class Unigram : public Model {
       const double here = best[start].score;
       bool covered = false;
       for (size_t len = 1; len <= std::min(max_bytes_, size - start); ++len) {
-        auto it = ids_.find(word.substr(start, len));
-        if (it == ids_.end()) continue;
+        auto it = vocab_.find(word.substr(start, len));
+        if (it == vocab_.end()) continue;
         Best& target = best[start + len];
         const double candidate = here + pieces_[static_cast<size_t>(it->second)].second;
         if (target.start == std::string_view::npos || candidate > target.score) {
@@ -155,17 +164,16 @@ class Unigram : public Model {
     ids->insert(ids->end(), reversed.rbegin(), reversed.rend());
   }
 
-  std::optional<int32_t> TokenToId(std::string_view token) const override {
-    auto it = ids_.find(token);
-    if (it == ids_.end()) return std::nullopt;
-    return it->second;
-  }
-  size_t VocabSize() const override { return pieces_.size(); }
-
  private:
+  static Vocab IdsOf(const std::vector<std::pair<std::string, double>>& pieces) {
+    Vocab ids;
+    for (size_t i = 0; i < pieces.size(); ++i)
+      ids.emplace(pieces[i].first, static_cast<int32_t>(i));
+    return ids;
+  }
+
   const std::vector<std::pair<std::string, double>> pieces_;
   const int32_t unk_;
-  Vocab ids_;
   size_t max_bytes_ = 0;
   double min_score_ = 0;
 };
@@ -198,7 +206,7 @@ Result<std::unique_ptr<Model>> MakeUnigram(const Json& json, const std::string& 
 // pair whose merge ranks first (the leftmost of equals) becomes one symbol. A character missing
 // from the vocabulary is its bytes as <0xXX> (byte_fallback), the unknown token (fused into one
 // when fuse_unk), or dropped.
-class Bpe : public Model {
+class Bpe : public VocabModel {
  public:
   struct Options {
     std::optional<int32_t> unk;
@@ -207,7 +215,7 @@ class Bpe : public Model {
   };
   Bpe(Vocab vocab, std::unordered_map<uint64_t, std::pair<int32_t, int32_t>> merges,
       Options options)
-      : vocab_(std::move(vocab)), merges_(std::move(merges)), options_(std::move(options)) {}
+      : VocabModel(std::move(vocab)), merges_(std::move(merges)), options_(std::move(options)) {}
 
   static uint64_t PairKey(int32_t a, int32_t b) {
     return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
@@ -272,15 +280,7 @@ class Bpe : public Model {
     ids->insert(ids->end(), symbols.begin(), symbols.end());
   }
 
-  std::optional<int32_t> TokenToId(std::string_view token) const override {
-    auto it = vocab_.find(token);
-    if (it == vocab_.end()) return std::nullopt;
-    return it->second;
-  }
-  size_t VocabSize() const override { return vocab_.size(); }
-
  private:
-  const Vocab vocab_;
   const std::unordered_map<uint64_t, std::pair<int32_t, int32_t>> merges_;  // pair: rank, new id
   const Options options_;
 };

@@ -6,25 +6,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <stdexcept>
+#include <cstdlib>
+
+#include "support/loopback_socket.h"
 
 namespace modelrt::testing {
 namespace {
 
 constexpr int kPollMs = 50;  // how often the loops look at stop_
-
-int ConnectLocal(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 bool SendAll(int fd, const char* data, size_t size) {
   while (size > 0) {
@@ -39,19 +28,7 @@ bool SendAll(int fd, const char* data, size_t size) {
 }  // namespace
 
 ConnectProxy::ConnectProxy() {
-  listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
-  const int one = 1;
-  setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      listen(listen_fd_, 64) != 0) {
-    throw std::runtime_error("ConnectProxy: cannot listen on loopback");
-  }
-  socklen_t len = sizeof(addr);
-  getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-  port_ = ntohs(addr.sin_port);
+  listen_fd_ = ListenOnLoopback(64, &port_);
   accept_thread_ = std::thread([this] { AcceptLoop(); });
 }
 
@@ -106,7 +83,7 @@ void ConnectProxy::Tunnel(int client) {
   }
   const size_t colon = target.rfind(':');
   const int upstream = method == "CONNECT" && colon != std::string::npos
-                           ? ConnectLocal(std::atoi(target.c_str() + colon + 1))
+                           ? ConnectToLoopback(std::atoi(target.c_str() + colon + 1))
                            : -1;
   const std::string answer = upstream >= 0
                                  ? "HTTP/1.1 200 Connection Established\r\n\r\n"

@@ -1,5 +1,6 @@
 #include "support/upstream_server.h"
 
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -10,6 +11,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
+
+#include "support/loopback_socket.h"
 
 namespace modelrt::testing {
 
@@ -79,19 +82,7 @@ UpstreamServer::UpstreamServer(Handler handler, std::optional<UpstreamTls> tls)
     }
     tls_ = ctx;
   }
-  listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
-  int one = 1;
-  setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      listen(listen_fd_, 1024) != 0) {
-    std::abort();
-  }
-  socklen_t len = sizeof(addr);
-  getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-  port_ = ntohs(addr.sin_port);
+  listen_fd_ = ListenOnLoopback(1024, &port_);
   accept_thread_ = std::thread([this] { AcceptLoop(); });
 }
 
