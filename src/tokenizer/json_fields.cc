@@ -47,14 +47,25 @@ Result<const Json*> ListOf(const Json& json, const char* key, const std::string&
   return &*it;
 }
 
-Result<std::string> StringPattern(const Json& json, const std::string& path) {
-  auto it = json.find("pattern");
-  if (it == json.end() || !it->is_object()) {
-    return FieldError(path + ".pattern", "must be {\"String\": ...} or {\"Regex\": ...}");
+Result<Regex> ReadPattern(const Json& json, const std::string& path) {
+  auto pattern = json.find("pattern");
+  const char* shape = "must be {\"String\": ...} or {\"Regex\": ...}";
+  if (pattern == json.end() || !pattern->is_object()) return FieldError(path + ".pattern", shape);
+  std::string expression;
+  if (auto s = pattern->find("String"); s != pattern->end() && s->is_string()) {
+    // A literal: every character that means something to a regex escaped.
+    for (char c : s->get<std::string>()) {
+      if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) expression += '\\';
+      expression += c;
+    }
+  } else if (auto r = pattern->find("Regex"); r != pattern->end() && r->is_string()) {
+    expression = r->get<std::string>();
+  } else {
+    return FieldError(path + ".pattern", shape);
   }
-  if (auto s = it->find("String"); s != it->end() && s->is_string()) return s->get<std::string>();
-  if (it->contains("Regex")) return Unsupported(path + ".pattern", "Regex");
-  return FieldError(path + ".pattern", "must be {\"String\": ...} or {\"Regex\": ...}");
+  auto compiled = Regex::Compile(expression);
+  if (!compiled) return compiled.error().WithPrefix(path + ".pattern");
+  return compiled;
 }
 
 }  // namespace modelrt::tokenizer

@@ -8,6 +8,7 @@
 
 #include "core/json.h"
 #include "modelrt/status.h"
+#include "tokenizer/regex.h"
 
 namespace modelrt::tokenizer {
 
@@ -25,8 +26,7 @@ Result<std::string> StringOr(const Json& json, const char* key, const std::strin
 Result<int64_t> IntOr(const Json& json, const char* key, int64_t fallback, const std::string& path);
 // json[key], which must be a list.
 Result<const Json*> ListOf(const Json& json, const char* key, const std::string& path);
-// A "pattern" of {"String": "..."}; a {"Regex": ...} one is Unsupported here (the caller that
-// takes regexes reads it itself).
-Result<std::string> StringPattern(const Json& json, const std::string& path);
+// A "pattern": {"String": "..."} (matched literally) or {"Regex": "..."}, compiled.
+Result<Regex> ReadPattern(const Json& json, const std::string& path);
 
 }  // namespace modelrt::tokenizer

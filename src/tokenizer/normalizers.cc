@@ -94,25 +94,26 @@ class StripAccentsNormalizer : public Normalizer {
   }
 };
 
+// Every match of the pattern (a literal or a regex), left to right, replaced by `content`.
 class ReplaceNormalizer : public Normalizer {
  public:
-  ReplaceNormalizer(std::string pattern, std::string content)
+  ReplaceNormalizer(Regex pattern, std::string content)
       : pattern_(std::move(pattern)), content_(std::move(content)) {}
   std::string Normalize(std::string text) const override {
-    if (pattern_.empty()) return text;
     std::string out;
     size_t at = 0;
-    for (size_t found; (found = text.find(pattern_, at)) != std::string::npos;
-         at = found + pattern_.size()) {
-      out.append(text, at, found - at);
+    for (auto [begin, end] : pattern_.FindAll(text)) {
+      out.append(text, at, begin - at);
       out += content_;
+      at = end;
     }
     out.append(text, at, std::string::npos);
     return out;
   }
 
  private:
-  const std::string pattern_, content_;
+  const Regex pattern_;
+  const std::string content_;
 };
 
 class PrependNormalizer : public Normalizer {
@@ -172,7 +173,7 @@ Result<std::unique_ptr<Normalizer>> MakeNormalizer(const Json& json, const std::
     return std::unique_ptr<Normalizer>(std::make_unique<StripNormalizer>(left, right));
   }
   if (type == "Replace") {
-    MODELRT_ASSIGN_OR_RETURN(std::string pattern, StringPattern(json, path));
+    MODELRT_ASSIGN_OR_RETURN(Regex pattern, ReadPattern(json, path));
     MODELRT_ASSIGN_OR_RETURN(std::string content, StringOr(json, "content", "", path));
     return std::unique_ptr<Normalizer>(
         std::make_unique<ReplaceNormalizer>(std::move(pattern), std::move(content)));

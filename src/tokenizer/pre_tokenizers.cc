@@ -360,29 +360,11 @@ Result<std::unique_ptr<PreTokenizer>> MakePreTokenizer(const Json& json, const s
         std::make_unique<ByteLevelPreTokenizer>(add_prefix_space, std::move(regex)));
   }
   if (type == "Split") {
-    auto pattern = json.find("pattern");
-    if (pattern == json.end() || !pattern->is_object()) {
-      return FieldError(path + ".pattern", "must be {\"String\": ...} or {\"Regex\": ...}");
-    }
-    std::string expression;
-    if (auto s = pattern->find("String"); s != pattern->end() && s->is_string()) {
-      // A literal: every character that means something to a regex escaped.
-      for (char c : s->get<std::string>()) {
-        if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos)
-          expression += '\\';
-        expression += c;
-      }
-    } else if (auto r = pattern->find("Regex"); r != pattern->end() && r->is_string()) {
-      expression = r->get<std::string>();
-    } else {
-      return FieldError(path + ".pattern", "must be {\"String\": ...} or {\"Regex\": ...}");
-    }
-    auto compiled = Regex::Compile(expression);
-    if (!compiled) return compiled.error().WithPrefix(path + ".pattern");
+    MODELRT_ASSIGN_OR_RETURN(Regex regex, ReadPattern(json, path));
     MODELRT_ASSIGN_OR_RETURN(Delimiter behavior, ReadDelimiter(json, Delimiter::kIsolated, path));
     MODELRT_ASSIGN_OR_RETURN(bool invert, BoolOr(json, "invert", false, path));
     return std::unique_ptr<PreTokenizer>(
-        std::make_unique<RegexSplit>(*std::move(compiled), behavior, invert));
+        std::make_unique<RegexSplit>(std::move(regex), behavior, invert));
   }
   if (type == "Sequence") {
     MODELRT_ASSIGN_OR_RETURN(const Json* list, ListOf(json, "pretokenizers", path));

@@ -168,6 +168,13 @@ void Tokenizer::SplitAdded(std::string_view text, bool normalized_pass,
 
 std::vector<int32_t> Tokenizer::Ids(std::string_view text) const {
   std::vector<int32_t> ids;
+  // Every stage (and PCRE2, which is told not to check) reads valid UTF-8: bad bytes become
+  // U+FFFD here, once, as a Rust &str would have them.
+  if (!IsValidUtf8(text)) {
+    const std::string valid = tokenizer::Encode(Decode(text));
+    SplitAdded(valid, /*normalized_pass=*/false, &ids);
+    return ids;
+  }
   SplitAdded(text, /*normalized_pass=*/false, &ids);
   return ids;
 }

@@ -16,6 +16,7 @@
 namespace modelrt::tokenizer {
 
 std::vector<char32_t> Decode(std::string_view text);
+bool IsValidUtf8(std::string_view text);
 void AppendUtf8(std::string& out, char32_t c);
 std::string Encode(const std::vector<char32_t>& chars);
 

@@ -108,6 +108,19 @@ TEST_F(BpeReferenceTest, FiveThousandTextsGiveTokenizersJsIdsWithEitherSplit) {
   }
 }
 
+TEST_F(BpeReferenceTest, InvalidUtf8IsReadAsReplacementCharacters) {
+  auto tok = Tokenizer::FromJson(
+      Gpt2TokenizerJson(gguf_,
+                        {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}),
+      "gpt2/tokenizer.json");
+  ASSERT_TRUE(tok.ok());
+  auto bad = (*tok)->Encode("caf\xC3 \xFF\xFEok \xE2\x82");
+  auto replaced = (*tok)->Encode("caf\uFFFD \uFFFD\uFFFDok \uFFFD\uFFFD");
+  ASSERT_TRUE(bad.ok());
+  ASSERT_TRUE(replaced.ok());
+  EXPECT_EQ(bad->ids, replaced->ids);
+}
+
 TEST(TokenizerRegexTest, ABadRegexIsOneClearError) {
   auto tok = Tokenizer::FromJson(
       R"({"pre_tokenizer":{"type":"Split","pattern":{"Regex":"(unclosed"},"behavior":"Isolated"},
