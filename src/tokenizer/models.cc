@@ -119,13 +119,7 @@ class Unigram : public VocabModel {
     best[0].start = 0;
     for (size_t start = 0; start < size;) {
       size_t char_bytes;
-      {
-        const std::vector<char32_t> one =
-            Decode(word.substr(start, std::min<size_t>(4, size - start)));
-        std::string encoded;
-        AppendUtf8(encoded, one.empty() ? 0xFFFD : one[0]);
-        char_bytes = one.empty() || one[0] == 0xFFFD ? 1 : encoded.size();
-      }
+      DecodeAt(word, start, &char_bytes);
       const double here = best[start].score;
       bool covered = false;
       for (size_t len = 1; len <= std::min(max_bytes_, size - start); ++len) {

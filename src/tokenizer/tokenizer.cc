@@ -14,16 +14,6 @@
 namespace modelrt::tokenizer {
 namespace {
 
-// The character that starts at byte `i` (its length in `*length`), or U+FFFD for a bad byte.
-char32_t CharAt(std::string_view text, size_t i, size_t* length) {
-  const std::vector<char32_t> one = Decode(text.substr(i, std::min<size_t>(4, text.size() - i)));
-  char32_t c = one.empty() ? 0xFFFD : one[0];
-  std::string encoded;
-  AppendUtf8(encoded, c);
-  *length = c == 0xFFFD ? 1 : encoded.size();
-  return c;
-}
-
 // The start of the character that ends at byte `i` (exclusive).
 size_t PreviousCharStart(std::string_view text, size_t i) {
   size_t j = i - 1;
@@ -34,13 +24,13 @@ size_t PreviousCharStart(std::string_view text, size_t i) {
 bool WordCharBefore(std::string_view text, size_t i) {
   if (i == 0) return false;
   size_t n;
-  return IsWordChar(CharAt(text, PreviousCharStart(text, i), &n));
+  return IsWordChar(DecodeAt(text, PreviousCharStart(text, i), &n));
 }
 
 bool WordCharAt(std::string_view text, size_t i) {
   if (i >= text.size()) return false;
   size_t n;
-  return IsWordChar(CharAt(text, i, &n));
+  return IsWordChar(DecodeAt(text, i, &n));
 }
 
 }  // namespace
@@ -151,13 +141,13 @@ void Tokenizer::SplitAdded(std::string_view text, bool normalized_pass,
       while (segment_end > pos) {
         const size_t start = PreviousCharStart(text, segment_end);
         size_t n;
-        if (!IsWhitespace(CharAt(text, start, &n))) break;
+        if (!IsWhitespace(DecodeAt(text, start, &n))) break;
         segment_end = start;
       }
     }
     if (best->rstrip) {
       size_t n;
-      while (match_end < text.size() && IsWhitespace(CharAt(text, match_end, &n))) match_end += n;
+      while (match_end < text.size() && IsWhitespace(DecodeAt(text, match_end, &n))) match_end += n;
     }
     rest(text.substr(pos, segment_end - pos));
     ids->push_back(best->id);

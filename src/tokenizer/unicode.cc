@@ -47,6 +47,19 @@ bool IsValidUtf8(std::string_view text) {
   return true;
 }
 
+char32_t DecodeAt(std::string_view text, size_t i, size_t* length) {
+  utf8proc_int32_t c = 0;
+  const utf8proc_ssize_t n =
+      utf8proc_iterate(reinterpret_cast<const utf8proc_uint8_t*>(text.data() + i),
+                       static_cast<utf8proc_ssize_t>(text.size() - i), &c);
+  if (n <= 0) {
+    *length = 1;
+    return 0xFFFD;
+  }
+  *length = static_cast<size_t>(n);
+  return static_cast<char32_t>(c);
+}
+
 void AppendUtf8(std::string& out, char32_t c) {
   utf8proc_uint8_t buffer[4];
   const utf8proc_ssize_t n = utf8proc_encode_char(static_cast<utf8proc_int32_t>(c), buffer);

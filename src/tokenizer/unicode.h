@@ -17,6 +17,9 @@ namespace modelrt::tokenizer {
 
 std::vector<char32_t> Decode(std::string_view text);
 bool IsValidUtf8(std::string_view text);
+// The character that starts at byte `i` of `text` (i < text.size()), its length in bytes in
+// `*length`: U+FFFD and 1 for a bad byte, as Decode reads it.
+char32_t DecodeAt(std::string_view text, size_t i, size_t* length);
 void AppendUtf8(std::string& out, char32_t c);
 std::string Encode(const std::vector<char32_t>& chars);
 
