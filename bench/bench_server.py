@@ -21,7 +21,10 @@ and 1 HTTP thread for modelrt (--threads, --http-threads). Prints markdown table
   4. multi (several models in one server, as users run it): generation on stories260K with 0, 1
      and 2 other local models loaded and idle (goal: within 5 % of alone), and embeddings and
      generation served at the same time by one modelrt, each against itself alone and against
-     two llama-servers side by side (one per model).
+     two llama-servers side by side (one per model);
+  5. onnx: the same BERT weights served by modelrt's onnx provider (ONNX Runtime), its llama
+     provider (llama.cpp) and llama-server, E384 L4 and a bge-small shape (E384 L12 F1536 H12),
+     texts of 16 and 128 tokens, 1 / 8 / 32 clients: texts/s, p50, p99.
 """
 import argparse
 import json
@@ -51,6 +54,12 @@ EMBED_TEXT = "the cat sat on a mat and then ran to see the big red dog in the pa
 TINY_TEXT = "hello world"
 
 
+def text_of_tokens(tokens):
+    """A text of `tokens` BERT tokens with [CLS] and [SEP]: common words, one token each."""
+    words = EMBED_TEXT.split()
+    return " ".join(words[i % len(words)] for i in range(tokens - 2))
+
+
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--bin", required=True, help="modelrt's build/bin")
@@ -63,8 +72,8 @@ def parse_args():
     p.add_argument("--http-threads", type=int, default=1,
                    help="modelrt's HTTP (Asio) threads; llama-server keeps its default (slots + 2), "
                         "since its HTTP threads each hold one keep-alive connection")
-    p.add_argument("--only", default="gen,embed,overhead,multi",
-                   help="sections: gen,embed,overhead,multi")
+    p.add_argument("--only", default="gen,embed,overhead,multi,onnx",
+                   help="sections: gen,embed,overhead,multi,onnx")
     p.add_argument("--max-tokens", type=int, default=64, help="tokens per completion request")
     p.add_argument("--rounds", type=int,
                    help="slices per point: the servers take turns slice by slice so both see the "
@@ -161,7 +170,7 @@ class Bench:
                  "--no-webui"] + extra
         return s
 
-    def modelrt_server(self, tag, task, model, options, others=()):
+    def modelrt_server(self, tag, task, model, options, others=(), provider="local"):
         """`others`: (alias, task, model, options) of more models, loaded eagerly too."""
         s = Server("modelrt", [], "/ready", f"{self.logs}/modelrt-{tag}.log", self.a.nice)
         s.port = free_port()
@@ -170,8 +179,9 @@ class Bench:
             # A data directory each: several servers may run at once (the multi section).
             "server": {"host": "127.0.0.1", "port": s.port, "threads": self.a.http_threads,
                        "data_dir": f"{self.work}/data-{tag}"},
-            "providers": [{"id": "local", "type": "llama", "options": {"threads": self.a.threads}}],
-            "models": [{"alias": alias, "task": t, "provider": "local", "model": m,
+            "providers": [{"id": "local", "type": "llama", "options": {"threads": self.a.threads}},
+                          {"id": "onnx", "type": "onnx", "options": {"threads": self.a.threads}}],
+            "models": [{"alias": alias, "task": t, "provider": provider, "model": m,
                         "warmup": "eager", "required": True, "options": o}
                        for alias, t, m, o in models],
         }
@@ -313,6 +323,49 @@ class Bench:
                   f"{m['p99_us']/1e3:.2f} | {m['cpu_us_per_request']/1e3:.2f} | {ratio(m['rps'], l['rps'])} |")
         print("\nCPU ms/req: the server process's CPU time (all threads) per request, from /proc: "
               "steadier than wall-clock rates on a busy machine.")
+
+    def onnx_vs_llama(self, shapes):
+        """`shapes`: (label, gguf, onnx directory) of the same weights."""
+        a = self.a
+        tables = []
+        for label, gguf, onnx_dir in shapes:
+            ls = self.llama_server("onnx-" + label, gguf,
+                                   ["--embeddings", "-np", str(EMBED_SLOTS), "-c", str(EMBED_SLOTS * EMBED_CTX),
+                                    "-b", str(EMBED_BATCH), "-ub", str(EMBED_BATCH)])
+            ml = self.modelrt_server("llama-" + label, "embed", gguf,
+                                     {"parallel": EMBED_SLOTS, "ctx": EMBED_CTX, "batch": EMBED_BATCH})
+            ml.name = "modelrt llama"
+            mo = self.modelrt_server("onnx-" + label, "embed", onnx_dir,
+                                     {"parallel": EMBED_SLOTS, "max_length": EMBED_CTX}, provider="onnx")
+            mo.name = "modelrt onnx"
+            rows = []
+            try:
+                self.start_all([ls, ml, mo])
+                for tokens in (16, 128):
+                    body = {"model": "bench", "input": text_of_tokens(tokens)}
+                    for s in (ls, ml, mo):
+                        s.post("/v1/embeddings", body)
+                    for i, n in enumerate(EMBED_CLIENTS):
+                        r = self.point(i, [ls, ml, mo], lambda s, sec: self.wrk(
+                            s, "/v1/embeddings", body, "prompt_tokens", n, min(n, 2), sec))
+                        rows.append((tokens, n, r["llama-server"], r["modelrt llama"], r["modelrt onnx"]))
+                        print(f"  {label} {tokens} tokens x{n}: llama-server {r['llama-server']['rps']:.0f}, "
+                              f"modelrt llama {r['modelrt llama']['rps']:.0f}, modelrt onnx "
+                              f"{r['modelrt onnx']['rps']:.0f} texts/s", file=sys.stderr)
+            finally:
+                for s in (ls, ml, mo):
+                    s.stop()
+            tables.append((label, rows))
+        for label, rows in tables:
+            print(f"\n### ONNX Runtime vs llama.cpp: {label}, the same weights (one text per request, "
+                  f"{EMBED_SLOTS} slots, {a.threads} compute threads, {self.slice_note()})\n")
+            print("| tokens | clients | llama-server texts/s | p50 ms | p99 ms | modelrt llama texts/s | p50 ms | p99 ms "
+                  "| modelrt onnx texts/s | p50 ms | p99 ms | onnx / llama |")
+            print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+            for tokens, n, l, m, o in rows:
+                print(f"| {tokens} | {n} | {fmt_rps(l)} | {l['p50_us']/1e3:.2f} | {l['p99_us']/1e3:.2f} | "
+                      f"{fmt_rps(m)} | {m['p50_us']/1e3:.2f} | {m['p99_us']/1e3:.2f} | "
+                      f"{fmt_rps(o)} | {o['p50_us']/1e3:.2f} | {o['p99_us']/1e3:.2f} | {ratio(o['rps'], m['rps'])} |")
 
     def overhead(self, model):
         a = self.a
@@ -556,6 +609,19 @@ def main():
             b.overhead(tiny_bert)
         if "multi" in a.only:
             b.multi_model(f"{SOURCE}/models/stories260K.gguf", bert, llama_e512)
+        if "onnx" in a.only:
+            shapes = []
+            for label, args in (("BERT E384 L4 H6 F1536", ["--embd", "384", "--layers", "4", "--heads", "6"]),
+                                ("bge-small shape E384 L12 H12 F1536", ["--embd", "384", "--layers", "12", "--heads", "12"])):
+                tag = f"bert-{args[3]}l"
+                gguf = f"{work}/{tag}.gguf"
+                subprocess.run([testmodel, "--kind", "embed", "--out", gguf, "--ff", "1536",
+                                "--ctx", "512", "--seed", "1", "--pooling", "cls"] + args,
+                               check=True, capture_output=True)
+                subprocess.run(["/usr/bin/python3", f"{SOURCE}/tools/onnx_test_model.py", gguf,
+                                f"{work}/{tag}-onnx"], check=True, capture_output=True)
+                shapes.append((label, gguf, f"{work}/{tag}-onnx"))
+            b.onnx_vs_llama(shapes)
 
 
 if __name__ == "__main__":

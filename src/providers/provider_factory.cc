@@ -5,6 +5,9 @@
 #include "modelrt/provider.h"
 #include "providers/llama/llama_provider.h"
 #include "providers/remote/remote_provider.h"
+#ifdef MODELRT_WITH_ONNX
+#include "providers/onnx/onnx_provider.h"
+#endif
 
 namespace modelrt {
 namespace {
@@ -21,6 +24,13 @@ const std::vector<Factory>& Factories() {
          MODELRT_ASSIGN_OR_RETURN(auto provider, llama::LlamaProvider::Create(config));
          return std::shared_ptr<Provider>(std::move(provider));
        }},
+#ifdef MODELRT_WITH_ONNX
+      {"onnx",
+       [](const ProviderConfig& config) -> Result<std::shared_ptr<Provider>> {
+         MODELRT_ASSIGN_OR_RETURN(auto provider, onnx::OnnxProvider::Create(config));
+         return std::shared_ptr<Provider>(std::move(provider));
+       }},
+#endif
   };
   return factories;
 }

@@ -8,55 +8,11 @@
 #include "catalog/options_json.h"
 #include "core/json.h"
 #include "core/logging.h"
+#include "providers/option_readers.h"
 #include "providers/llama/llama_log_filter.h"
 
 namespace modelrt::llama {
 namespace {
-
-// Reads an int option into `out`, checking type and range.
-Status ReadInt(const Json& options, const char* key, int min, int max, int* out) {
-  auto it = options.find(key);
-  if (it == options.end()) return OkStatus();
-  if (!it->is_number_integer())
-    return InvalidArgumentError(std::string("options.") + key + ": must be an integer");
-  int64_t v = it->get<int64_t>();
-  if (v < min || v > max)
-    return InvalidArgumentError(std::string("options.") + key + ": must be in [" +
-                                std::to_string(min) + ", " + std::to_string(max) + "] (got " +
-                                std::to_string(v) + ")");
-  *out = static_cast<int>(v);
-  return OkStatus();
-}
-
-Status ReadBool(const Json& options, const char* key, bool* out) {
-  auto it = options.find(key);
-  if (it == options.end()) return OkStatus();
-  if (!it->is_boolean()) return InvalidArgumentError(std::string("options.") + key + ": must be a boolean");
-  *out = it->get<bool>();
-  return OkStatus();
-}
-
-Status ReadString(const Json& options, const char* key, std::string* out) {
-  auto it = options.find(key);
-  if (it == options.end()) return OkStatus();
-  if (!it->is_string()) return InvalidArgumentError(std::string("options.") + key + ": must be a string");
-  *out = it->get<std::string>();
-  return OkStatus();
-}
-
-Status CheckKnownKeys(const Json& options, const std::set<std::string>& known) {
-  if (options.is_null()) return OkStatus();  // `options:` left empty in YAML
-  if (!options.is_object()) return InvalidArgumentError("options: must be an object");
-  for (const auto& [key, value] : options.items()) {
-    if (!known.count(key)) {
-      std::string list;
-      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-      return InvalidArgumentError("options." + key + ": not accepted by the llama provider (known: " +
-                                  list + ")");
-    }
-  }
-  return OkStatus();
-}
 
 // Routes llama.cpp's own logging into ours at debug level (it is chatty at load time).
 void LogCallback(ggml_log_level level, const char* text, void*) {
@@ -84,7 +40,7 @@ bool ProgressCallback(float, void* user_data) {
 
 Result<LlamaProviderOptions> ParseLlamaProviderOptions(const Json& options) {
   LlamaProviderOptions out;
-  MODELRT_RETURN_IF_ERROR(CheckKnownKeys(options, {"threads", "gpu_layers"}));
+  MODELRT_RETURN_IF_ERROR(CheckKnownKeys(options, {"threads", "gpu_layers"}, "llama"));
   MODELRT_RETURN_IF_ERROR(ReadInt(options, "threads", 0, 1024, &out.threads));
   MODELRT_RETURN_IF_ERROR(ReadInt(options, "gpu_layers", -1, 100000, &out.gpu_layers));
   return out;
@@ -98,7 +54,7 @@ Result<LlamaModelOptions> ParseLlamaModelOptions(const ModelSpec& spec,
   if (spec.task == Task::kEmbed) known.insert({"pooling", "normalize", "batch_wait_us"});
   if (spec.task == Task::kRerank) known.insert("batch_wait_us");
   if (spec.task == Task::kGenerate) known.insert("chat_template");
-  MODELRT_RETURN_IF_ERROR(CheckKnownKeys(o, known));
+  MODELRT_RETURN_IF_ERROR(CheckKnownKeys(o, known, "llama"));
   MODELRT_RETURN_IF_ERROR(ReadInt(o, "ctx", 0, 1 << 20, &out.ctx));
   MODELRT_RETURN_IF_ERROR(ReadInt(o, "batch", 0, 1 << 20, &out.batch));
   MODELRT_RETURN_IF_ERROR(ReadInt(o, "parallel", 1, 256, &out.parallel));
@@ -108,10 +64,8 @@ Result<LlamaModelOptions> ParseLlamaModelOptions(const ModelSpec& spec,
   MODELRT_RETURN_IF_ERROR(ReadInt(o, "batch_wait_us", 0, 1000000, &out.batch_wait_us));
   MODELRT_RETURN_IF_ERROR(ReadBool(o, "normalize", &out.normalize));
   MODELRT_RETURN_IF_ERROR(ReadBool(o, "truncate", &out.truncate));
-  MODELRT_RETURN_IF_ERROR(ReadString(o, "pooling", &out.pooling));
+  MODELRT_RETURN_IF_ERROR(ReadChoice(o, "pooling", {"mean", "cls", "last"}, &out.pooling));
   MODELRT_RETURN_IF_ERROR(ReadString(o, "chat_template", &out.chat_template));
-  if (!out.pooling.empty() && out.pooling != "mean" && out.pooling != "cls" && out.pooling != "last")
-    return InvalidArgumentError("options.pooling: must be one of mean, cls, last (got '" + out.pooling + "')");
   if (out.threads == 0) out.threads = provider.threads;
   if (out.threads == 0) out.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   if (out.gpu_layers < 0) out.gpu_layers = provider.gpu_layers;

@@ -1,21 +1,9 @@
 #include "providers/llama/llama_embedder.h"
 
-#include <cmath>
-
 #include "core/logging.h"
+#include "providers/vector_math.h"
 
 namespace modelrt::llama {
-namespace {
-
-void L2Normalize(std::vector<float>& v) {
-  double sum = 0;
-  for (float x : v) sum += double{x} * x;
-  if (sum <= 0) return;
-  const double inv = 1.0 / std::sqrt(sum);
-  for (float& x : v) x = static_cast<float>(x * inv);
-}
-
-}  // namespace
 
 enum llama_pooling_type PoolingFromOption(const std::string& pooling) {
   if (pooling == "mean") return LLAMA_POOLING_TYPE_MEAN;
