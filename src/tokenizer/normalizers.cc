@@ -2,7 +2,9 @@
 
 #include <vector>
 
+#include "tokenizer/base64.h"
 #include "tokenizer/json_fields.h"
+#include "tokenizer/precompiled_charsmap.h"
 #include "tokenizer/unicode.h"
 
 namespace modelrt::tokenizer {
@@ -127,6 +129,21 @@ class PrependNormalizer : public Normalizer {
   const std::string prepend_;
 };
 
+// SentencePiece's compiled rules, applied as `tokenizers` applies them (precompiled_charsmap.h).
+class PrecompiledNormalizer : public Normalizer {
+ public:
+  explicit PrecompiledNormalizer(PrecompiledCharsmap map) : map_(std::move(map)) {}
+  std::string Normalize(std::string text) const override { return map_.Normalize(text); }
+
+ private:
+  const PrecompiledCharsmap map_;
+};
+
+class IdentityNormalizer : public Normalizer {
+ public:
+  std::string Normalize(std::string text) const override { return text; }
+};
+
 class SequenceNormalizer : public Normalizer {
  public:
   explicit SequenceNormalizer(std::vector<std::unique_ptr<Normalizer>> parts)
@@ -181,6 +198,17 @@ Result<std::unique_ptr<Normalizer>> MakeNormalizer(const Json& json, const std::
   if (type == "Prepend") {
     MODELRT_ASSIGN_OR_RETURN(std::string prepend, StringOr(json, "prepend", "", path));
     return std::unique_ptr<Normalizer>(std::make_unique<PrependNormalizer>(std::move(prepend)));
+  }
+  if (type == "Precompiled") {
+    MODELRT_ASSIGN_OR_RETURN(std::string encoded, StringOr(json, "precompiled_charsmap", "", path));
+    // None, as a SentencePiece model trained with the "identity" rule has (Opus-MT's files say
+    // null): nothing to map, as SentencePiece reads it. `tokenizers` refuses these files.
+    if (encoded.empty()) return std::unique_ptr<Normalizer>(std::make_unique<IdentityNormalizer>());
+    auto blob = DecodeBase64(encoded);
+    if (!blob) return blob.error().WithPrefix(path + ".precompiled_charsmap");
+    auto map = PrecompiledCharsmap::Parse(std::move(*blob));
+    if (!map) return map.error().WithPrefix(path);
+    return std::unique_ptr<Normalizer>(std::make_unique<PrecompiledNormalizer>(std::move(*map)));
   }
   if (type == "Sequence") {
     MODELRT_ASSIGN_OR_RETURN(const Json* list, ListOf(json, "normalizers", path));

@@ -1,6 +1,7 @@
 // tokenizer.json's "normalizer": what a text becomes before it is split (Hugging Face
 // `tokenizers`' normalizers, same names, same options, same results): BertNormalizer, Lowercase,
-// Strip, StripAccents, NFC, NFD, NFKC, NFKD, Replace (a string or a regex), Prepend and Sequence.
+// Strip, StripAccents, NFC, NFD, NFKC, NFKD, Replace (a string or a regex), Prepend, Precompiled
+// (SentencePiece's charsmap, precompiled_charsmap.h) and Sequence.
 //
 //   MODELRT_ASSIGN_OR_RETURN(auto normalizer, MakeNormalizer(json["normalizer"], "normalizer"));
 //   std::string text = normalizer ? normalizer->Normalize(raw) : raw;

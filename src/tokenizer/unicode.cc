@@ -73,6 +73,21 @@ std::string Encode(const std::vector<char32_t>& chars) {
   return out;
 }
 
+size_t GraphemeLength(std::string_view text, size_t i) {
+  size_t n = 0;
+  utf8proc_int32_t previous = static_cast<utf8proc_int32_t>(DecodeAt(text, i, &n));
+  size_t end = i + n;
+  // The stateful form, so emoji ZWJ sequences and regional-indicator pairs stay whole.
+  utf8proc_int32_t state = 0;
+  while (end < text.size()) {
+    const auto next = static_cast<utf8proc_int32_t>(DecodeAt(text, end, &n));
+    if (utf8proc_grapheme_break_stateful(previous, next, &state)) break;
+    previous = next;
+    end += n;
+  }
+  return end - i;
+}
+
 bool IsWhitespace(char32_t c) {
   return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
          (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F ||

@@ -22,6 +22,9 @@ bool IsValidUtf8(std::string_view text);
 char32_t DecodeAt(std::string_view text, size_t i, size_t* length);
 void AppendUtf8(std::string& out, char32_t c);
 std::string Encode(const std::vector<char32_t>& chars);
+// The length in bytes of the extended grapheme cluster (UAX #29, what Rust's
+// unicode-segmentation calls graphemes(true)) that starts at byte `i` of `text` (i < size).
+size_t GraphemeLength(std::string_view text, size_t i);
 
 // Rust's char::is_whitespace (the White_Space property).
 bool IsWhitespace(char32_t c);

@@ -5,11 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <fstream>
 #include <map>
 #include <random>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/json.h"
@@ -32,6 +34,7 @@ struct GgufVocab {
   std::vector<float> scores;           // empty when the file has none
   std::vector<std::string> merges;     // BPE's, "a b"
   std::map<std::string, int64_t> ids;  // tokenizer.ggml.*_token_id
+  std::string precompiled_charsmap;    // SentencePiece's, as bytes; empty when the file has none
 };
 
 inline GgufVocab ReadGgufVocab(const std::string& path) {
@@ -53,6 +56,10 @@ inline GgufVocab ReadGgufVocab(const std::string& path) {
     const auto* data = static_cast<const float*>(gguf_get_arr_data(ctx, key));
     vocab.scores.assign(data, data + gguf_get_arr_n(ctx, key));
   }
+  if (const int64_t key = gguf_find_key(ctx, "tokenizer.ggml.precompiled_charsmap"); key >= 0) {
+    const auto* data = static_cast<const char*>(gguf_get_arr_data(ctx, key));
+    vocab.precompiled_charsmap.assign(data, gguf_get_arr_n(ctx, key));
+  }
   for (const char* name : {"unknown", "bos", "eos", "padding", "seperator", "cls", "mask"}) {
     const std::string key_name = std::string("tokenizer.ggml.") + name + "_token_id";
     if (const int64_t key = gguf_find_key(ctx, key_name.c_str()); key >= 0) {
@@ -61,6 +68,23 @@ inline GgufVocab ReadGgufVocab(const std::string& path) {
   }
   gguf_free(ctx);
   return vocab;
+}
+
+// Standard base64 with padding, as tokenizer.json carries binary blobs.
+inline std::string Base64(std::string_view bytes) {
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    uint32_t bits = static_cast<uint32_t>(static_cast<unsigned char>(bytes[i])) << 16;
+    if (i + 1 < bytes.size())
+      bits |= static_cast<uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8;
+    if (i + 2 < bytes.size()) bits |= static_cast<unsigned char>(bytes[i + 2]);
+    out += kAlphabet[bits >> 18 & 63];
+    out += kAlphabet[bits >> 12 & 63];
+    out += i + 1 < bytes.size() ? kAlphabet[bits >> 6 & 63] : '=';
+    out += i + 2 < bytes.size() ? kAlphabet[bits & 63] : '=';
+  }
+  return out;
 }
 
 // llama.cpp's converter marks WordPiece word starts with U+2581 and drops "##"

@@ -129,12 +129,12 @@ TEST_F(WordPieceReferenceTest, SpecialTokensTruncationAndPairs) {
 }
 
 TEST(TokenizerJsonTest, UnsupportedPartsAndBadFilesAreOneClearError) {
-  auto precompiled = Tokenizer::FromJson(
-      R"({"normalizer":{"type":"Precompiled","precompiled_charsmap":""},"model":{"type":"WordPiece","vocab":{"[UNK]":0}}})",
-      "xlmr/tokenizer.json");
-  ASSERT_FALSE(precompiled.ok());
-  EXPECT_EQ(precompiled.error().message(),
-            "xlmr/tokenizer.json: normalizer: type 'Precompiled' is not supported by modelrt's "
+  auto nmt = Tokenizer::FromJson(
+      R"({"normalizer":{"type":"Nmt"},"model":{"type":"WordPiece","vocab":{"[UNK]":0}}})",
+      "marian/tokenizer.json");
+  ASSERT_FALSE(nmt.ok());
+  EXPECT_EQ(nmt.error().message(),
+            "marian/tokenizer.json: normalizer: type 'Nmt' is not supported by modelrt's "
             "tokenizer");
   auto nested = Tokenizer::FromJson(
       R"({"pre_tokenizer":{"type":"Sequence","pretokenizers":[{"type":"WhitespaceSplit"},{"type":"CharDelimiterSplit","delimiter":"x"}]},"model":{"type":"WordPiece","vocab":{"[UNK]":0}}})",
