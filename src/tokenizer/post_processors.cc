@@ -15,10 +15,7 @@ class PlainProcessor : public PostProcessor {
   size_t Added(bool) const override { return 0; }
   Encoding Process(const std::vector<int32_t>& first,
                    const std::vector<int32_t>* second) const override {
-    Encoding e;
-    Append(e, first, 0);
-    if (second) Append(e, *second, 1);
-    return e;
+    return Plain(first, second);
   }
 };
 
@@ -56,6 +53,27 @@ class TemplateProcessor : public PostProcessor {
 
  private:
   const std::vector<Piece> single_, pair_;
+};
+
+// RoBERTa has a single token type: `tokenizers` sets every type id to 0, special tokens or not
+// (tokenizers.js 0.2.0 gives a pair's "</s> B </s>" type id 1).
+class RobertaProcessor : public TemplateProcessor {
+ public:
+  RobertaProcessor(int32_t cls, int32_t sep)
+      : TemplateProcessor({{.ids = {cls}}, {.sequence = true}, {.ids = {sep}}},
+                          {{.ids = {cls}},
+                           {.sequence = true},
+                           {.ids = {sep, sep}},
+                           {.sequence = true, .second = true},
+                           {.ids = {sep}}}) {}
+
+  Encoding Plain(const std::vector<int32_t>& first,
+                 const std::vector<int32_t>* second) const override {
+    Encoding e;
+    Append(e, first, 0);
+    if (second) Append(e, *second, 0);
+    return e;
+  }
 };
 
 // ["[SEP]", 102]
@@ -102,6 +120,14 @@ Result<std::vector<Piece>> ReadTemplate(const Json& json, const char* key, const
 
 }  // namespace
 
+Encoding PostProcessor::Plain(const std::vector<int32_t>& first,
+                              const std::vector<int32_t>* second) const {
+  Encoding e;
+  Append(e, first, 0);
+  if (second) Append(e, *second, 1);
+  return e;
+}
+
 Result<std::unique_ptr<PostProcessor>> MakePostProcessor(const Json& json,
                                                          const std::string& path) {
   if (json.is_null()) return std::unique_ptr<PostProcessor>(std::make_unique<PlainProcessor>());
@@ -120,6 +146,15 @@ Result<std::unique_ptr<PostProcessor>> MakePostProcessor(const Json& json,
                                {.ids = {sep}, .type_id = 1}};
     return std::unique_ptr<PostProcessor>(
         std::make_unique<TemplateProcessor>(std::move(single), std::move(pair)));
+  }
+  if (type == "RobertaProcessing") {
+    MODELRT_ASSIGN_OR_RETURN(int32_t cls, TokenId(json, "cls", path));
+    MODELRT_ASSIGN_OR_RETURN(int32_t sep, TokenId(json, "sep", path));
+    // Both only move offsets (ByteLevel's trimming), which ids do not carry; read so a wrong
+    // type is still an error.
+    MODELRT_RETURN_IF_ERROR(BoolOr(json, "trim_offsets", true, path));
+    MODELRT_RETURN_IF_ERROR(BoolOr(json, "add_prefix_space", true, path));
+    return std::unique_ptr<PostProcessor>(std::make_unique<RobertaProcessor>(cls, sep));
   }
   if (type == "TemplateProcessing") {
     const Json specials = json.value("special_tokens", Json::object());

@@ -205,14 +205,7 @@ Result<Encoding> Tokenizer::Finish(std::vector<int32_t> first,
   if (options.add_special_tokens) {
     return post_processor_->Process(first, second ? &*second : nullptr);
   }
-  Encoding e;
-  e.ids = std::move(first);
-  e.type_ids.assign(e.ids.size(), 0);
-  if (second) {
-    e.ids.insert(e.ids.end(), second->begin(), second->end());
-    e.type_ids.resize(e.ids.size(), 1);
-  }
-  return e;
+  return post_processor_->Plain(first, second ? &*second : nullptr);
 }
 
 Result<Encoding> Tokenizer::Encode(std::string_view text, const EncodeOptions& options) const {
