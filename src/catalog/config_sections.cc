@@ -114,7 +114,7 @@ Status ParseServerSection(const Json& json, std::string_view source, ServerConfi
           json, std::string(source), "server",
           {"host", "port", "api_keys_env", "api_keys_file", "admin_key_env", "admin_key_file",
            "threads", "max_body_bytes", "max_batch_inputs", "max_rerank_documents",
-           "max_tokens_limit", "queue_capacity", "queue_max_tokens", "max_queue_wait_ms",
+           "max_tokens_limit", "queue_capacity", "queue_max_tokens", "max_queue_wait_ms", "inline_body_bytes",
            "executor_idle_timeout_s", "drain_grace_s", "data_dir"}));
   MODELRT_RETURN_IF_ERROR(reader.ReadString("host", &out->host, false, /*non_empty=*/true));
   MODELRT_RETURN_IF_ERROR(reader.ReadInt("port", 0, 65535, &out->port));
@@ -133,6 +133,8 @@ Status ParseServerSection(const Json& json, std::string_view source, ServerConfi
       reader.ReadInt("queue_max_tokens", 1, kMaxInt64, &out->queue_max_tokens));
   MODELRT_RETURN_IF_ERROR(
       reader.ReadInt("max_queue_wait_ms", 0, kMaxInt64, &out->max_queue_wait_ms));
+  MODELRT_RETURN_IF_ERROR(
+      reader.ReadInt("inline_body_bytes", 0, kMaxInt64, &out->inline_body_bytes));
   MODELRT_RETURN_IF_ERROR(
       reader.ReadInt("executor_idle_timeout_s", 1, 86400, &out->executor_idle_timeout_s));
   MODELRT_RETURN_IF_ERROR(reader.ReadInt("drain_grace_s", 0, kMaxInt, &out->drain_grace_s));

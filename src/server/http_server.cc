@@ -134,6 +134,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(std::unique_ptr<Impl> impl
   SessionOptions options;
   options.max_body_bytes = sc.max_body_bytes;
   options.max_queue_wait = std::chrono::milliseconds(sc.max_queue_wait_ms);
+  options.inline_body_bytes = sc.inline_body_bytes;
   impl->host = std::make_shared<SessionHost>(*impl->api, *impl->executor, *impl->dispatch,
                                              impl->server_metrics,
                                              options);

@@ -38,6 +38,8 @@ struct SessionOptions {
   size_t max_stream_buffer_bytes = 8 << 20;  // SSE bytes queued for a slow client before dropping it
   // A request's queue deadline (CallContext::start_by), from when it was read in full; 0 = none.
   std::chrono::milliseconds max_queue_wait{0};
+  // Requests that answer later with a body this small run their handler on the I/O thread.
+  int64_t inline_body_bytes = 0;
 };
 
 class SessionHost {

@@ -62,6 +62,7 @@ server:
   queue_capacity: 16
   queue_max_tokens: 4096
   max_queue_wait_ms: 2500
+  inline_body_bytes: 4096
   executor_idle_timeout_s: 7
   drain_grace_s: 5
   data_dir: /var/lib/modelrt
@@ -193,6 +194,7 @@ TEST(ConfigParserTest, ReadsEveryField) {
   EXPECT_EQ(config.server.queue_capacity, 16);
   EXPECT_EQ(config.server.queue_max_tokens, 4096);
   EXPECT_EQ(config.server.max_queue_wait_ms, 2500);
+  EXPECT_EQ(config.server.inline_body_bytes, 4096);
   EXPECT_EQ(config.server.executor_idle_timeout_s, 7);
   EXPECT_EQ(config.server.drain_grace_s, 5);
   EXPECT_EQ(config.server.data_dir, "/var/lib/modelrt");
