@@ -70,6 +70,8 @@ class BatchWorker {
     batcher_->RunAsync(ToBatcher(std::move(sequences)), ctx, std::move(done));
   }
 
+  // Where requests go (providers/batched_calls.h runs them).
+  SequenceBatcher& batcher() { return *batcher_; }
   bool alive() const { return batcher_->alive(); }
   // Counters since creation, for metrics and tests.
   struct Stats {

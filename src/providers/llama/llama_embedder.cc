@@ -1,7 +1,6 @@
 #include "providers/llama/llama_embedder.h"
 
 #include "core/logging.h"
-#include "providers/vector_math.h"
 
 namespace modelrt::llama {
 
@@ -88,49 +87,28 @@ Result<std::vector<llama_token>> LlamaEmbedder::Prepare(const EmbedInput& input,
   return tokens;
 }
 
-Result<LlamaEmbedder::Tokenized> LlamaEmbedder::ToSequences(const EmbedRequest& request) const {
+Result<EmbedSequences> LlamaEmbedder::ToSequences(const EmbedRequest& request) const {
   if (request.inputs.empty()) return InvalidArgumentError("no inputs to embed");
   const bool truncate = request.truncate.value_or(options_.truncate);
-  Tokenized out;
+  EmbedSequences out;
   out.normalize = request.normalize.value_or(options_.normalize);
   out.sequences.reserve(request.inputs.size());
   for (size_t i = 0; i < request.inputs.size(); ++i) {
     MODELRT_ASSIGN_OR_RETURN(std::vector<llama_token> tokens, Prepare(request.inputs[i], i, truncate));
     out.prompt_tokens += static_cast<int64_t>(tokens.size());
-    out.sequences.push_back(std::move(tokens));
+    out.sequences.push_back({.ids = std::move(tokens)});
   }
   return out;
 }
 
-EmbedResult LlamaEmbedder::Complete(int64_t prompt_tokens, bool normalize,
-                                    BatchWorker::Outputs outputs) {
-  EmbedResult result;
-  result.prompt_tokens = prompt_tokens;
-  result.embeddings = std::move(outputs);
-  if (normalize) {
-    for (auto& v : result.embeddings) L2Normalize(v);
-  }
-  return result;
-}
-
 Result<EmbedResult> LlamaEmbedder::Embed(const EmbedRequest& request, const CallContext& ctx) {
-  MODELRT_ASSIGN_OR_RETURN(Tokenized tokenized, ToSequences(request));
-  MODELRT_ASSIGN_OR_RETURN(BatchWorker::Outputs outputs,
-                           worker_->Run(std::move(tokenized.sequences), ctx));
-  return Complete(tokenized.prompt_tokens, tokenized.normalize, std::move(outputs));
+  return RunEmbed(worker_->batcher(), ToSequences(request), ctx);
 }
 
 void LlamaEmbedder::EmbedAsync(const EmbedRequest& request, const CallContext& ctx,
                                EmbedDone done) {
   // Tokenized here, on the caller's thread: the worker's thread only decodes.
-  Result<Tokenized> tokenized = ToSequences(request);
-  if (!tokenized) return done(tokenized.error());
-  worker_->RunAsync(std::move(tokenized->sequences), ctx,
-                    [tokens = tokenized->prompt_tokens, normalize = tokenized->normalize,
-                     done = std::move(done)](Result<BatchWorker::Outputs> outputs) {
-                      if (!outputs) return done(outputs.error());
-                      done(Complete(tokens, normalize, *std::move(outputs)));
-                    });
+  RunEmbedAsync(worker_->batcher(), ToSequences(request), ctx, std::move(done));
 }
 
 ModelInfo LlamaEmbedder::Info() const {

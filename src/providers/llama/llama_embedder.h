@@ -15,6 +15,7 @@
 #include <string>
 
 #include "modelrt/model.h"
+#include "providers/batched_calls.h"
 #include "providers/llama/batch_worker.h"
 #include "providers/llama/llama_common.h"
 
@@ -39,14 +40,7 @@ class LlamaEmbedder : public EmbeddingModel {
                 LlamaModelOptions options);
   Result<std::vector<llama_token>> Prepare(const EmbedInput& input, size_t index,
                                            bool truncate) const;
-  // A request's token sequences, before the worker runs them.
-  struct Tokenized {
-    std::vector<std::vector<llama_token>> sequences;
-    int64_t prompt_tokens = 0;
-    bool normalize = true;
-  };
-  Result<Tokenized> ToSequences(const EmbedRequest& request) const;
-  static EmbedResult Complete(int64_t prompt_tokens, bool normalize, BatchWorker::Outputs outputs);
+  Result<EmbedSequences> ToSequences(const EmbedRequest& request) const;
 
   // Declared before worker_ so the worker (and its context) is destroyed first.
   LlamaModelPtr model_;

@@ -66,9 +66,9 @@ std::vector<llama_token> LlamaReranker::FormatPair(const std::string& query,
   return out;
 }
 
-Result<LlamaReranker::Tokenized> LlamaReranker::ToSequences(const RerankRequest& request) const {
+Result<RerankSequences> LlamaReranker::ToSequences(const RerankRequest& request) const {
   if (request.query.empty()) return InvalidArgumentError("query is empty");
-  Tokenized out;
+  RerankSequences out;
   const bool truncate = request.truncate.value_or(options_.truncate);
   const size_t limit = static_cast<size_t>(worker_->ctx());
   out.sequences.reserve(request.documents.size());
@@ -87,36 +87,19 @@ Result<LlamaReranker::Tokenized> LlamaReranker::ToSequences(const RerankRequest&
     }
     if (tokens.empty()) return InvalidArgumentError("document " + std::to_string(i) + " has no tokens");
     out.prompt_tokens += static_cast<int64_t>(tokens.size());
-    out.sequences.push_back(std::move(tokens));
+    out.sequences.push_back({.ids = std::move(tokens)});
   }
   return out;
 }
 
-RerankResult LlamaReranker::Complete(int64_t prompt_tokens, const BatchWorker::Outputs& outputs) {
-  RerankResult result;
-  result.prompt_tokens = prompt_tokens;
-  result.scores.reserve(outputs.size());
-  for (const auto& out : outputs) result.scores.push_back(out.empty() ? 0.0f : out[0]);
-  return result;
-}
-
 Result<RerankResult> LlamaReranker::Rerank(const RerankRequest& request, const CallContext& ctx) {
-  MODELRT_ASSIGN_OR_RETURN(Tokenized tokenized, ToSequences(request));
-  MODELRT_ASSIGN_OR_RETURN(BatchWorker::Outputs outputs,
-                           worker_->Run(std::move(tokenized.sequences), ctx));
-  return Complete(tokenized.prompt_tokens, outputs);
+  return RunRerank(worker_->batcher(), ToSequences(request), ctx);
 }
 
 void LlamaReranker::RerankAsync(const RerankRequest& request, const CallContext& ctx,
                                 RerankDone done) {
-  Result<Tokenized> tokenized = ToSequences(request);  // on the caller's thread, as embeddings
-  if (!tokenized) return done(tokenized.error());
-  worker_->RunAsync(std::move(tokenized->sequences), ctx,
-                    [tokens = tokenized->prompt_tokens,
-                     done = std::move(done)](Result<BatchWorker::Outputs> outputs) {
-                      if (!outputs) return done(outputs.error());
-                      done(Complete(tokens, *outputs));
-                    });
+  // Tokenized on the caller's thread, as embeddings.
+  RunRerankAsync(worker_->batcher(), ToSequences(request), ctx, std::move(done));
 }
 
 ModelInfo LlamaReranker::Info() const {

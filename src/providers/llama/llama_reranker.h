@@ -19,6 +19,7 @@
 #include <string>
 
 #include "modelrt/model.h"
+#include "providers/batched_calls.h"
 #include "providers/llama/batch_worker.h"
 #include "providers/llama/llama_common.h"
 
@@ -42,12 +43,7 @@ class LlamaReranker : public RerankerModel {
 
  private:
   // A request's (query, document) sequences, before the worker runs them.
-  struct Tokenized {
-    std::vector<std::vector<llama_token>> sequences;
-    int64_t prompt_tokens = 0;
-  };
-  Result<Tokenized> ToSequences(const RerankRequest& request) const;
-  static RerankResult Complete(int64_t prompt_tokens, const BatchWorker::Outputs& outputs);
+  Result<RerankSequences> ToSequences(const RerankRequest& request) const;
 
   LlamaReranker(LlamaModelPtr model, std::unique_ptr<BatchWorker> worker,
                 LlamaModelOptions options);

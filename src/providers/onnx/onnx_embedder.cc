@@ -1,6 +1,5 @@
 #include "providers/onnx/onnx_embedder.h"
 
-#include "providers/vector_math.h"
 
 namespace modelrt::onnx {
 
@@ -12,11 +11,11 @@ Result<std::shared_ptr<OnnxEmbedder>> OnnxEmbedder::Create(const ModelSpec& spec
   return std::shared_ptr<OnnxEmbedder>(new OnnxEmbedder(std::move(parts), options));
 }
 
-Result<OnnxEmbedder::Tokenized> OnnxEmbedder::ToSequences(const EmbedRequest& request) const {
+Result<EmbedSequences> OnnxEmbedder::ToSequences(const EmbedRequest& request) const {
   if (request.inputs.empty()) return InvalidArgumentError("no inputs to embed");
   const bool truncate = request.truncate.value_or(options_.truncate);
   const auto limit = static_cast<size_t>(parts_.max_length);
-  Tokenized out;
+  EmbedSequences out;
   out.normalize = request.normalize.value_or(options_.normalize);
   out.sequences.reserve(request.inputs.size());
   for (size_t i = 0; i < request.inputs.size(); ++i) {
@@ -51,33 +50,12 @@ Result<OnnxEmbedder::Tokenized> OnnxEmbedder::ToSequences(const EmbedRequest& re
   return out;
 }
 
-EmbedResult OnnxEmbedder::Complete(int64_t prompt_tokens, bool normalize,
-                                   OnnxEncoder::Outputs outputs) {
-  EmbedResult result;
-  result.prompt_tokens = prompt_tokens;
-  result.embeddings = std::move(outputs);
-  if (normalize) {
-    for (auto& v : result.embeddings) L2Normalize(v);
-  }
-  return result;
-}
-
 Result<EmbedResult> OnnxEmbedder::Embed(const EmbedRequest& request, const CallContext& ctx) {
-  MODELRT_ASSIGN_OR_RETURN(Tokenized tokenized, ToSequences(request));
-  MODELRT_ASSIGN_OR_RETURN(OnnxEncoder::Outputs outputs,
-                           parts_.encoder->Run(std::move(tokenized.sequences), ctx));
-  return Complete(tokenized.prompt_tokens, tokenized.normalize, std::move(outputs));
+  return RunEmbed(parts_.encoder->batcher(), ToSequences(request), ctx);
 }
 
 void OnnxEmbedder::EmbedAsync(const EmbedRequest& request, const CallContext& ctx, EmbedDone done) {
-  Result<Tokenized> tokenized = ToSequences(request);
-  if (!tokenized) return done(tokenized.error());
-  parts_.encoder->RunAsync(std::move(tokenized->sequences), ctx,
-                           [tokens = tokenized->prompt_tokens, normalize = tokenized->normalize,
-                            done = std::move(done)](Result<OnnxEncoder::Outputs> outputs) {
-                             if (!outputs) return done(outputs.error());
-                             done(Complete(tokens, normalize, *std::move(outputs)));
-                           });
+  RunEmbedAsync(parts_.encoder->batcher(), ToSequences(request), ctx, std::move(done));
 }
 
 ModelInfo OnnxEmbedder::Info() const {

@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "modelrt/model.h"
+#include "providers/batched_calls.h"
 #include "providers/onnx/onnx_loader.h"
 
 namespace modelrt::onnx {
@@ -31,13 +32,7 @@ class OnnxEmbedder : public EmbeddingModel {
  private:
   OnnxEmbedder(OnnxParts parts, OnnxModelOptions options)
       : parts_(std::move(parts)), options_(std::move(options)) {}
-  struct Tokenized {
-    std::vector<OnnxEncoder::Sequence> sequences;
-    int64_t prompt_tokens = 0;
-    bool normalize = true;
-  };
-  Result<Tokenized> ToSequences(const EmbedRequest& request) const;
-  static EmbedResult Complete(int64_t prompt_tokens, bool normalize, OnnxEncoder::Outputs outputs);
+  Result<EmbedSequences> ToSequences(const EmbedRequest& request) const;
 
   OnnxParts parts_;
   const OnnxModelOptions options_;

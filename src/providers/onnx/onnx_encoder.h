@@ -6,7 +6,7 @@
 // `logits` row (a cross-encoder's scores).
 //
 //   MODELRT_ASSIGN_OR_RETURN(auto encoder, OnnxEncoder::Create(options));
-//   MODELRT_ASSIGN_OR_RETURN(auto outputs, encoder->Run({{.ids = {101, 7592, 102}}}, ctx));
+//   MODELRT_ASSIGN_OR_RETURN(auto outputs, encoder->batcher().Run({{.ids = {101, 7592, 102}}}, ctx));
 //
 // Inputs are found by name in the graph: input_ids and attention_mask (required),
 // token_type_ids and position_ids (filled in when present); int64 or int32. ONNX Runtime types
@@ -57,12 +57,8 @@ class OnnxEncoder {
 
   using Sequence = SequenceBatcher::Sequence;
   using Outputs = SequenceBatcher::Outputs;
-  Result<Outputs> Run(std::vector<Sequence> sequences, const CallContext& ctx) {
-    return batcher_->Run(std::move(sequences), ctx);
-  }
-  void RunAsync(std::vector<Sequence> sequences, const CallContext& ctx, SequenceBatcher::Done done) {
-    batcher_->RunAsync(std::move(sequences), ctx, std::move(done));
-  }
+  // Where requests go (providers/batched_calls.h runs them).
+  SequenceBatcher& batcher() { return *batcher_; }
 
   bool alive() const { return batcher_->alive(); }
   SequenceBatcher::Stats stats() const { return batcher_->stats(); }

@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "modelrt/model.h"
+#include "providers/batched_calls.h"
 #include "providers/onnx/onnx_loader.h"
 
 namespace modelrt::onnx {
@@ -31,13 +32,7 @@ class OnnxReranker : public RerankerModel {
  private:
   OnnxReranker(OnnxParts parts, OnnxModelOptions options)
       : parts_(std::move(parts)), options_(std::move(options)) {}
-  struct Tokenized {
-    std::vector<OnnxEncoder::Sequence> sequences;
-    int64_t prompt_tokens = 0;
-  };
-  Result<Tokenized> ToSequences(const RerankRequest& request) const;
-  static RerankResult Complete(int64_t prompt_tokens, bool sigmoid,
-                               const OnnxEncoder::Outputs& outputs);
+  Result<RerankSequences> ToSequences(const RerankRequest& request) const;
 
   OnnxParts parts_;
   const OnnxModelOptions options_;
