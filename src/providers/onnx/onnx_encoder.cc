@@ -36,6 +36,19 @@ GraphOptimizationLevel OptimizationLevel(const std::string& name) {
 
 enum class InputKind { kIds, kMask, kTypes, kPositions };
 
+// One sequence's vector from its `tokens` real rows of `width` floats (padding rows follow).
+std::vector<float> Pool(const float* rows, int64_t tokens, int64_t width, const std::string& pooling) {
+  if (pooling == "cls") return std::vector<float>(rows, rows + width);
+  if (pooling == "last") return std::vector<float>(rows + (tokens - 1) * width, rows + tokens * width);
+  // mean over the real tokens, as sentence-transformers does with the mask
+  std::vector<double> sum(static_cast<size_t>(width), 0.0);
+  for (int64_t t = 0; t < tokens; ++t)
+    for (int64_t e = 0; e < width; ++e) sum[static_cast<size_t>(e)] += rows[t * width + e];
+  std::vector<float> out(static_cast<size_t>(width));
+  for (size_t e = 0; e < out.size(); ++e) out[e] = static_cast<float>(sum[e] / static_cast<double>(tokens));
+  return out;
+}
+
 std::string Join(const std::vector<std::string>& names) {
   std::string out;
   for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
@@ -180,7 +193,6 @@ Result<OnnxEncoder::Outputs> OnnxEncoder::RunBatch(const SequenceBatcher::Batch&
     return batch[a]->ids.size() < batch[b]->ids.size();
   });
   Outputs outputs(batch.size());
-  Session& s = *session_;
   size_t start = 0;
   while (start < order.size()) {
     size_t end = start + 1;
@@ -194,88 +206,86 @@ Result<OnnxEncoder::Outputs> OnnxEncoder::RunBatch(const SequenceBatcher::Batch&
       real += length;
       ++end;
     }
-    const int64_t n = static_cast<int64_t>(end - start);
-    const int64_t length = static_cast<int64_t>(batch[order[end - 1]]->ids.size());
-    const size_t count = static_cast<size_t>(n * length);
-    // The padded inputs, each in the type the graph takes.
-    std::vector<Ort::Value> values;
-    std::vector<const char*> names;
-    for (size_t k = 0; k < s.inputs.size(); ++k) {
-      const Session::Input& input = s.inputs[k];
-      auto fill = [&](auto& v) {
-        v.assign(count, 0);
-        for (int64_t r = 0; r < n; ++r) {
-          const Sequence& seq = *batch[order[start + static_cast<size_t>(r)]];
-          for (size_t j = 0; j < seq.ids.size(); ++j) {
-            auto& slot = v[static_cast<size_t>(r * length) + j];
-            switch (input.kind) {
-              case InputKind::kIds: slot = seq.ids[j]; break;
-              case InputKind::kMask: slot = 1; break;
-              case InputKind::kTypes: slot = seq.type_ids.empty() ? 0 : seq.type_ids[j]; break;
-              case InputKind::kPositions: slot = static_cast<int32_t>(j); break;
-            }
-          }
-          if (input.kind == InputKind::kIds) {
-            for (auto j = static_cast<int64_t>(seq.ids.size()); j < length; ++j)
-              v[static_cast<size_t>(r * length + j)] = options_.pad_id;
-          }
-        }
-      };
-      const int64_t shape[2] = {n, length};
-      const auto slot = static_cast<size_t>(input.kind);
-      if (input.int32) {
-        fill(s.values32[slot]);
-        values.push_back(Ort::Value::CreateTensor<int32_t>(s.memory, s.values32[slot].data(), count, shape, 2));
-      } else {
-        fill(s.values64[slot]);
-        values.push_back(Ort::Value::CreateTensor<int64_t>(s.memory, s.values64[slot].data(), count, shape, 2));
-      }
-      names.push_back(input.name.c_str());
-    }
-    const char* output_name = s.output.c_str();
-    std::vector<Ort::Value> result;
-    try {
-      CpuLease lease = s.budget->Acquire(options_.threads, &s.share);
-      result = s.session.Run(Ort::RunOptions{nullptr}, names.data(), values.data(), values.size(),
-                             &output_name, 1);
-    } catch (const Ort::Exception& e) {
-      return InternalError(std::string("ONNX Runtime Run failed: ") + e.what());
-    }
-    s.runs.fetch_add(1);
-    const auto info = result[0].GetTensorTypeAndShapeInfo();
-    const std::vector<int64_t> shape = info.GetShape();
-    if (info.GetElementType() != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT)
-      return InternalError("output '" + s.output + "' is not float32");
-    const size_t rank_wanted = s.token_states ? 3 : 2;
-    if (shape.size() != rank_wanted || shape[0] != n || (s.token_states && shape[1] != length))
-      return InternalError("output '" + s.output + "' has an unexpected shape");
-    const float* data = result[0].GetTensorData<float>();
-    const int64_t width = shape.back();
-    for (int64_t r = 0; r < n; ++r) {
-      const size_t index = order[start + static_cast<size_t>(r)];
-      std::vector<float>& out = outputs[index];
-      if (!s.token_states) {
-        out.assign(data + r * width, data + (r + 1) * width);
-        continue;
-      }
-      const auto tokens = static_cast<int64_t>(batch[index]->ids.size());
-      const float* rows = data + r * length * width;
-      if (options_.pooling == "cls") {
-        out.assign(rows, rows + width);
-      } else if (options_.pooling == "last") {
-        out.assign(rows + (tokens - 1) * width, rows + tokens * width);
-      } else {  // mean over the real tokens, as sentence-transformers does with the mask
-        std::vector<double> sum(static_cast<size_t>(width), 0.0);
-        for (int64_t t = 0; t < tokens; ++t)
-          for (int64_t e = 0; e < width; ++e) sum[static_cast<size_t>(e)] += rows[t * width + e];
-        out.resize(static_cast<size_t>(width));
-        for (int64_t e = 0; e < width; ++e)
-          out[static_cast<size_t>(e)] = static_cast<float>(sum[static_cast<size_t>(e)] / static_cast<double>(tokens));
-      }
-    }
+    MODELRT_RETURN_IF_ERROR(RunGroup(batch, std::vector<size_t>(order.begin() + static_cast<std::ptrdiff_t>(start),
+                                                               order.begin() + static_cast<std::ptrdiff_t>(end)),
+                                     &outputs));
     start = end;
   }
   return outputs;
+}
+
+Status OnnxEncoder::RunGroup(const SequenceBatcher::Batch& batch, const std::vector<size_t>& group,
+                             Outputs* outputs_ptr) {
+  Session& s = *session_;
+  Outputs& outputs = *outputs_ptr;
+  const auto n = static_cast<int64_t>(group.size());
+  const auto length = static_cast<int64_t>(batch[group.back()]->ids.size());  // the longest
+  const size_t count = static_cast<size_t>(n * length);
+  // The padded inputs, each in the type the graph takes.
+  std::vector<Ort::Value> values;
+  std::vector<const char*> names;
+  for (size_t k = 0; k < s.inputs.size(); ++k) {
+    const Session::Input& input = s.inputs[k];
+    auto fill = [&](auto& v) {
+      v.assign(count, 0);
+      for (int64_t r = 0; r < n; ++r) {
+        const Sequence& seq = *batch[group[static_cast<size_t>(r)]];
+        for (size_t j = 0; j < seq.ids.size(); ++j) {
+          auto& slot = v[static_cast<size_t>(r * length) + j];
+          switch (input.kind) {
+            case InputKind::kIds: slot = seq.ids[j]; break;
+            case InputKind::kMask: slot = 1; break;
+            case InputKind::kTypes: slot = seq.type_ids.empty() ? 0 : seq.type_ids[j]; break;
+            case InputKind::kPositions: slot = static_cast<int32_t>(j); break;
+          }
+        }
+        if (input.kind == InputKind::kIds) {
+          for (auto j = static_cast<int64_t>(seq.ids.size()); j < length; ++j)
+            v[static_cast<size_t>(r * length + j)] = options_.pad_id;
+        }
+      }
+    };
+    const int64_t shape[2] = {n, length};
+    const auto slot = static_cast<size_t>(input.kind);
+    if (input.int32) {
+      fill(s.values32[slot]);
+      values.push_back(Ort::Value::CreateTensor<int32_t>(s.memory, s.values32[slot].data(), count, shape, 2));
+    } else {
+      fill(s.values64[slot]);
+      values.push_back(Ort::Value::CreateTensor<int64_t>(s.memory, s.values64[slot].data(), count, shape, 2));
+    }
+    names.push_back(input.name.c_str());
+  }
+  const char* output_name = s.output.c_str();
+  std::vector<Ort::Value> result;
+  try {
+    CpuLease lease = s.budget->Acquire(options_.threads, &s.share);
+    result = s.session.Run(Ort::RunOptions{nullptr}, names.data(), values.data(), values.size(),
+                           &output_name, 1);
+  } catch (const Ort::Exception& e) {
+    return InternalError(std::string("ONNX Runtime Run failed: ") + e.what());
+  }
+  s.runs.fetch_add(1);
+  const auto info = result[0].GetTensorTypeAndShapeInfo();
+  const std::vector<int64_t> shape = info.GetShape();
+  if (info.GetElementType() != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT)
+    return InternalError("output '" + s.output + "' is not float32");
+  const size_t rank_wanted = s.token_states ? 3 : 2;
+  if (shape.size() != rank_wanted || shape[0] != n || (s.token_states && shape[1] != length))
+    return InternalError("output '" + s.output + "' has an unexpected shape");
+  const float* data = result[0].GetTensorData<float>();
+  const int64_t width = shape.back();
+  for (int64_t r = 0; r < n; ++r) {
+    const size_t index = group[static_cast<size_t>(r)];
+    std::vector<float>& out = outputs[index];
+    if (!s.token_states) {
+      out.assign(data + r * width, data + (r + 1) * width);
+      continue;
+    }
+    out = Pool(data + r * length * width, static_cast<int64_t>(batch[index]->ids.size()), width,
+               options_.pooling);
+  }
+  return OkStatus();
 }
 
 }  // namespace modelrt::onnx

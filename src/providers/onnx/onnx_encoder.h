@@ -77,6 +77,9 @@ class OnnxEncoder {
   OnnxEncoder(OnnxEncoderOptions options, std::unique_ptr<Session> session);
   // The batcher's engine: the batch in length groups, on the worker thread.
   Result<Outputs> RunBatch(const SequenceBatcher::Batch& batch);
+  // One padded Run of `group` (indices into `batch`, shortest first), its outputs into `outputs`.
+  Status RunGroup(const SequenceBatcher::Batch& batch, const std::vector<size_t>& group,
+                  Outputs* outputs);
 
   const OnnxEncoderOptions options_;
   std::unique_ptr<Session> session_;
