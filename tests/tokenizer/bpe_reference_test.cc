@@ -33,15 +33,7 @@ std::string Gpt2TokenizerJson(const GgufVocab& gguf, const Json& pre_tokenizer) 
               {"post_processor", byte_level},
               {"decoder", byte_level},
               {"model",
-               {{"type", "BPE"},
-                {"dropout", nullptr},
-                {"unk_token", nullptr},
-                {"continuing_subword_prefix", ""},
-                {"end_of_word_suffix", ""},
-                {"fuse_unk", false},
-                {"byte_fallback", false},
-                {"vocab", vocab},
-                {"merges", gguf.merges}}}}
+               ByteLevelBpeModel(vocab, gguf.merges)}}
       .dump();
 }
 

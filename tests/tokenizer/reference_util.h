@@ -89,6 +89,19 @@ inline std::string Base64(std::string_view bytes) {
 
 // llama.cpp's converter marks WordPiece word starts with U+2581 and drops "##"
 // (convert_hf_to_gguf.py, phantom()): undone here to get the model's own vocab.txt back.
+// tokenizer.json's "model" for a byte-level BPE (GPT-2 style): no unknown token, no prefixes.
+inline Json ByteLevelBpeModel(const Json& vocab, const std::vector<std::string>& merges) {
+  return {{"type", "BPE"},
+          {"dropout", nullptr},
+          {"unk_token", nullptr},
+          {"continuing_subword_prefix", ""},
+          {"end_of_word_suffix", ""},
+          {"fuse_unk", false},
+          {"byte_fallback", false},
+          {"vocab", vocab},
+          {"merges", merges}};
+}
+
 inline std::vector<std::string> WordPieceVocab(std::vector<std::string> tokens) {
   for (std::string& token : tokens) {
     const bool special = token.size() > 1 && token.front() == '[' && token.back() == ']';

@@ -52,15 +52,7 @@ std::string RobertaJson(const GgufVocab& gguf) {
                 {"trim_offsets", true},
                 {"use_regex", true}}},
               {"model",
-               {{"type", "BPE"},
-                {"dropout", nullptr},
-                {"unk_token", nullptr},
-                {"continuing_subword_prefix", ""},
-                {"end_of_word_suffix", ""},
-                {"fuse_unk", false},
-                {"byte_fallback", false},
-                {"vocab", vocab},
-                {"merges", gguf.merges}}}}
+               ByteLevelBpeModel(vocab, gguf.merges)}}
       .dump();
 }
 

@@ -163,8 +163,11 @@ Result<std::unique_ptr<OnnxEncoder>> OnnxEncoder::Create(OnnxEncoderOptions opti
   std::error_code ec;
   const auto file = std::filesystem::file_size(encoder->options_.graph, ec);
   // The arena grows to the largest Run: about a dozen [tokens, E] float buffers (Q, K, V, the
-  // feed-forward's 4E) at the widest hidden size the output shows.
-  const int64_t width = std::max<int64_t>(encoder->output_size_, 384);
+  // feed-forward's 4E). E is config.json's hidden size; without one, the output's width (a
+  // cross-encoder's is its logits, so at least 384, the narrowest common encoder).
+  const int64_t width = encoder->options_.hidden_size > 0
+                            ? encoder->options_.hidden_size
+                            : std::max<int64_t>(encoder->output_size_, 384);
   encoder->memory_bytes_ = (ec ? 0 : static_cast<int64_t>(file)) +
                            int64_t{encoder->options_.batch_tokens} * width * 4 * 12;
   encoder->batcher_ = std::make_unique<SequenceBatcher>(

@@ -43,6 +43,7 @@ struct OnnxEncoderOptions {
   int max_queue = 256;
   int batch_wait_us = 500;
   int32_t pad_id = 0;
+  int hidden_size = 0;  // config.json's, for the memory estimate; 0 = unknown
 };
 
 class OnnxEncoder {

@@ -49,6 +49,7 @@ Result<OnnxParts> LoadOnnxParts(const ModelSpec& spec, const OnnxModelOptions& o
   encoder.max_queue = options.max_queue;
   encoder.batch_wait_us = options.batch_wait_us;
   encoder.pad_id = PadId(*parts.tokenizer);
+  encoder.hidden_size = files.hidden_size;
   MODELRT_ASSIGN_OR_RETURN(parts.encoder, OnnxEncoder::Create(std::move(encoder)));
   MODELRT_RETURN_IF_ERROR(ctx.Check());
   parts.description = std::filesystem::path(files.graph).filename().string() + " (" +
