@@ -71,6 +71,9 @@ struct ModelSpec {
   // calls in flight for its weight, and on to the next when one fails retryably before
   // answering. When set, `provider` and `model` are the first deployment's.
   std::vector<Deployment> deployments;
+  // With a `store://` model: pull the bundle into the model store on first load when it is not
+  // there yet (otherwise a missing bundle fails the load with NotFound, naming `modelrt pull`).
+  bool pull = false;
   // Where the spec came from, for error messages: "cat.yaml: models[2]".
   std::string origin;
 
@@ -146,10 +149,39 @@ struct ReloadConfig {
   bool operator==(const ReloadConfig&) const = default;
 };
 
+// The `jobs` section: the job runner (download, warmup, inference, external commands).
+struct JobsConfig {
+  int workers = 2;               // jobs running at once
+  int64_t keep_finished = 1000;  // finished jobs kept (oldest dropped first)
+  int64_t keep_days = 7;         // finished jobs older than this are dropped
+  // Programs a model-external-command job may run (absolute paths); empty = none may.
+  std::vector<std::string> allowed_programs;
+  // Environment variables passed on to external commands (PATH, HOME, LANG always are).
+  std::vector<std::string> env_allowlist;
+  int64_t max_log_bytes = 1 << 20;      // per stream of an external command
+  int64_t command_timeout_s = 3600;     // an external command's default timeout
+
+  bool operator==(const JobsConfig&) const = default;
+};
+
+// The `store` section: where bundles live and how they are downloaded.
+struct StoreConfig {
+  std::string dir;          // "" = <data dir>/store
+  std::string hf_endpoint;  // "" = $MODELRT_HF_ENDPOINT, $HF_ENDPOINT, https://huggingface.co
+  int64_t parallel_threshold_mb = 64;  // files at least this big download in parallel ranges
+  int parallel_parts = 4;
+  int64_t stall_timeout_s = 30;  // a transfer with no bytes for this long is retried
+  int max_attempts = 5;          // per file (or range), connection errors and 429/5xx
+
+  bool operator==(const StoreConfig&) const = default;
+};
+
 struct Config {
   ServerConfig server;
   PoolConfig pool;
   ReloadConfig reload;
+  JobsConfig jobs;
+  StoreConfig store;
   std::vector<ProviderConfig> providers;
   std::vector<ModelSpec> models;
   std::vector<ProfileSpec> profiles;

@@ -113,7 +113,7 @@ Result<Config> ConfigFromJson(const Json& json, std::string_view source) {
   const Json* profiles = nullptr;
   if (json.is_object()) {
     MODELRT_RETURN_IF_ERROR(CheckKnownKeys(
-        json, source, "", {"server", "pool", "reload", "providers", "models", "profiles"},
+        json, source, "", {"server", "pool", "reload", "jobs", "store", "providers", "models", "profiles"},
         "top-level key"));
     if (const Json* server = Section(json, "server")) {
       MODELRT_RETURN_IF_ERROR(ParseServerSection(*server, source, &config.server));
@@ -123,6 +123,12 @@ Result<Config> ConfigFromJson(const Json& json, std::string_view source) {
     }
     if (const Json* reload = Section(json, "reload")) {
       MODELRT_RETURN_IF_ERROR(ParseReloadSection(*reload, source, &config.reload));
+    }
+    if (const Json* jobs = Section(json, "jobs")) {
+      MODELRT_RETURN_IF_ERROR(ParseJobsSection(*jobs, source, &config.jobs));
+    }
+    if (const Json* store = Section(json, "store")) {
+      MODELRT_RETURN_IF_ERROR(ParseStoreSection(*store, source, &config.store));
     }
     providers = Section(json, "providers");
     models = Section(json, "models");

@@ -45,6 +45,22 @@ Status RequireList(const Json& json, std::string_view source, std::string_view p
   return PathError(source, path, "must be a list (got " + TypeName(json) + ")");
 }
 
+// A list of strings; absent keeps `*out`.
+Status ReadStringList(FieldReader& reader, std::string_view key, std::vector<std::string>* out) {
+  const Json* list = reader.Find(key);
+  if (list == nullptr) return OkStatus();
+  if (!list->is_array()) return reader.Error(key, "must be a list of strings");
+  std::vector<std::string> values;
+  for (const Json& item : *list) {
+    if (!item.is_string()) {
+      return reader.Error(key, "must be a list of strings (got " + Describe(item) + ")");
+    }
+    values.push_back(item.get<std::string>());
+  }
+  *out = std::move(values);
+  return OkStatus();
+}
+
 Result<ProviderConfig> ParseProvider(const Json& json, std::string_view source,
                                      const std::string& path) {
   // Secrets first: "unknown key 'api_key'" would hide the real problem.
@@ -167,6 +183,60 @@ Status ParseReloadSection(const Json& json, std::string_view source, ReloadConfi
   MODELRT_RETURN_IF_ERROR(reader.ReadInt("history_size", 1, 1 << 20, &out->history_size));
   MODELRT_RETURN_IF_ERROR(reader.ReadInt("log_size", 1, 1 << 20, &out->log_size));
   MODELRT_RETURN_IF_ERROR(reader.ReadInt("debounce_ms", 0, 3'600'000, &out->debounce_ms));
+  return OkStatus();
+}
+
+Status ParseJobsSection(const Json& json, std::string_view source, JobsConfig* out) {
+  MODELRT_ASSIGN_OR_RETURN(
+      FieldReader reader,
+      FieldReader::Create(json, std::string(source), "jobs",
+                          {"store", "workers", "keep_finished", "keep_days", "allowed_programs",
+                           "env_allowlist", "max_log_bytes", "command_timeout_s"}));
+  // Only the local SQLite store exists; a shared one (postgresql://) is refused by name.
+  std::string store = "sqlite";
+  MODELRT_RETURN_IF_ERROR(reader.ReadString("store", &store));
+  if (store != "sqlite") return reader.Error("store", "must be \"sqlite\" (got \"" + store + "\")");
+  MODELRT_RETURN_IF_ERROR(reader.ReadInt("workers", 1, 256, &out->workers));
+  MODELRT_RETURN_IF_ERROR(reader.ReadInt("keep_finished", 0, kMaxInt64, &out->keep_finished));
+  MODELRT_RETURN_IF_ERROR(reader.ReadInt("keep_days", 0, 36500, &out->keep_days));
+  MODELRT_RETURN_IF_ERROR(ReadStringList(reader, "allowed_programs", &out->allowed_programs));
+  for (const std::string& program : out->allowed_programs) {
+    if (program.empty() || program[0] != '/') {
+      return reader.Error("allowed_programs",
+                          "must be absolute paths (got " + Describe(Json(program)) + ")");
+    }
+  }
+  MODELRT_RETURN_IF_ERROR(ReadStringList(reader, "env_allowlist", &out->env_allowlist));
+  for (const std::string& name : out->env_allowlist) {
+    if (!IsEnvVarName(name)) {
+      return reader.Error("env_allowlist",
+                          "must be environment variable names (got " + Describe(Json(name)) + ")");
+    }
+  }
+  MODELRT_RETURN_IF_ERROR(reader.ReadInt("max_log_bytes", 1, kMaxInt64, &out->max_log_bytes));
+  MODELRT_RETURN_IF_ERROR(
+      reader.ReadInt("command_timeout_s", 1, kMaxInt64 / 1000, &out->command_timeout_s));
+  return OkStatus();
+}
+
+Status ParseStoreSection(const Json& json, std::string_view source, StoreConfig* out) {
+  MODELRT_ASSIGN_OR_RETURN(
+      FieldReader reader,
+      FieldReader::Create(json, std::string(source), "store",
+                          {"dir", "hf_endpoint", "parallel_threshold_mb", "parallel_parts",
+                           "stall_timeout_s", "max_attempts"}));
+  MODELRT_RETURN_IF_ERROR(reader.ReadString("dir", &out->dir));
+  MODELRT_RETURN_IF_ERROR(reader.ReadString("hf_endpoint", &out->hf_endpoint));
+  if (!out->hf_endpoint.empty() && out->hf_endpoint.rfind("http://", 0) != 0 &&
+      out->hf_endpoint.rfind("https://", 0) != 0) {
+    return reader.Error("hf_endpoint", "must be an http:// or https:// URL");
+  }
+  MODELRT_RETURN_IF_ERROR(reader.ReadInt("parallel_threshold_mb", 1, kMaxInt64 >> 20,
+                                         &out->parallel_threshold_mb));
+  MODELRT_RETURN_IF_ERROR(reader.ReadInt("parallel_parts", 1, 64, &out->parallel_parts));
+  MODELRT_RETURN_IF_ERROR(
+      reader.ReadInt("stall_timeout_s", 1, kMaxInt64 / 1000, &out->stall_timeout_s));
+  MODELRT_RETURN_IF_ERROR(reader.ReadInt("max_attempts", 1, 100, &out->max_attempts));
   return OkStatus();
 }
 

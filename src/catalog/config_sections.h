@@ -25,6 +25,8 @@ bool IsValidProviderId(std::string_view id);
 Status ParseServerSection(const Json& json, std::string_view source, ServerConfig* out);
 Status ParsePoolSection(const Json& json, std::string_view source, PoolConfig* out);
 Status ParseReloadSection(const Json& json, std::string_view source, ReloadConfig* out);
+Status ParseJobsSection(const Json& json, std::string_view source, JobsConfig* out);
+Status ParseStoreSection(const Json& json, std::string_view source, StoreConfig* out);
 // Providers in order, ids unique; origins set to "<source>: providers[i]".
 Result<std::vector<ProviderConfig>> ParseProvidersSection(const Json& json,
                                                           std::string_view source);

@@ -116,7 +116,7 @@ Result<ModelSpec> ParseModelSpecAt(const Json& json, std::string_view source,
       FieldReader::Create(json, std::string(source), std::string(path),
                           {"alias", "task", "provider", "model", "options", "warmup", "required",
                            "timeout_s", "load_timeout_s", "retry", "pinned", "keep_alive_s",
-                           "fallbacks", "deployments"}));
+                           "fallbacks", "deployments", "pull"}));
   ModelSpec spec;
   MODELRT_RETURN_IF_ERROR(reader.ReadString("alias", &spec.alias, /*required=*/true));
   if (!IsValidAlias(spec.alias)) {
@@ -149,6 +149,7 @@ Result<ModelSpec> ParseModelSpecAt(const Json& json, std::string_view source,
       reader.ReadSeconds("load_timeout_s", 0, /*exclusive=*/true, &spec.load_timeout));
   MODELRT_RETURN_IF_ERROR(ParseRetry(reader, &spec.retry));
   MODELRT_RETURN_IF_ERROR(reader.ReadBool("pinned", &spec.pinned));
+  MODELRT_RETURN_IF_ERROR(reader.ReadBool("pull", &spec.pull));
   if (reader.Has("keep_alive_s")) {
     int64_t keep_alive = 0;
     MODELRT_RETURN_IF_ERROR(reader.ReadInt("keep_alive_s", -1, kMaxInt64, &keep_alive));

@@ -165,6 +165,7 @@ Json BindingToJson(const ModelSpec& binding) {
                  {"max_backoff_ms", binding.retry.max_backoff.count()}}},
                {"pinned", binding.pinned}};
   if (binding.keep_alive_s) json["keep_alive_s"] = *binding.keep_alive_s;
+  if (binding.pull) json["pull"] = true;
   if (!binding.fallbacks.empty()) json["fallbacks"] = binding.fallbacks;
   for (const Deployment& d : binding.deployments) {
     json["deployments"].push_back(
@@ -229,6 +230,7 @@ Result<ModelSpec> BindingFromJson(const Json& json) {
     MODELRT_RETURN_IF_ERROR(retry_fields.Millis("max_backoff_ms", 1.0, &spec.retry.max_backoff));
   }
   MODELRT_RETURN_IF_ERROR(fields.Bool("pinned", &spec.pinned));
+  MODELRT_RETURN_IF_ERROR(fields.Bool("pull", &spec.pull));
   if (fields.Find("keep_alive_s") != nullptr) {
     int64_t keep_alive = 0;
     MODELRT_RETURN_IF_ERROR(fields.Int("keep_alive_s", &keep_alive));
