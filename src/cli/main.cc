@@ -9,6 +9,7 @@
 #include "cli/admin_verbs.h"
 #include "cli/commands.h"
 #include "cli/serve.h"
+#include "cli/store_verbs.h"
 #include "core/logging.h"
 
 using namespace modelrt;
@@ -77,6 +78,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 65535));
 
   cli::AdminVerbs admin(app);
+  cli::StoreVerbs store(app);
 
   try {
     app.parse(argc, argv);
@@ -101,5 +103,6 @@ int main(int argc, char** argv) {
   if (rerank_cmd->parsed()) return Finish(cli::RunRerank(common, rerank));
   if (gen_cmd->parsed()) return Finish(cli::RunGenerate(common, generate));
   if (std::optional<int> code = admin.RunParsed()) return *code;
+  if (std::optional<int> code = store.RunParsed()) return *code;
   return 2;
 }

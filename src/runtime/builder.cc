@@ -8,6 +8,7 @@
 #include "modelrt/runtime.h"
 #include "runtime/reconciler.h"
 #include "runtime/runtime_core.h"
+#include "store/catalog_models.h"
 
 namespace modelrt {
 namespace {
@@ -100,6 +101,12 @@ Result<std::unique_ptr<ModelRuntime>> ModelRuntime::Builder::Build() {
   // On an error return the core's destructor joins whatever it started.
   auto core = std::make_shared<internal::RuntimeCore>(
       std::move(providers), metrics, std::move(pool_options), reload_options_.history_size);
+  // store:// models resolve in the store of this config (opening it writes nothing).
+  if (Result<std::shared_ptr<store::ModelStore>> model_store =
+          store::ModelStore::Open(store::StoreOptionsFor(config_));
+      model_store.ok()) {
+    core->SetModelStore(*std::move(model_store));
+  }
   std::vector<std::string> eager, background;
   for (const ModelSpec& spec : models_) {
     MODELRT_RETURN_IF_ERROR(core->AddSpec(spec));

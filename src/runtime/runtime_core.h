@@ -55,6 +55,10 @@
 #include "runtime/thread_group.h"
 #include "runtime/version_history.h"
 
+namespace modelrt::store {
+class ModelStore;
+}
+
 namespace modelrt::internal {
 
 // The metric series of one alias that every call touches, looked up once at registration.
@@ -233,6 +237,10 @@ class RuntimeCore {
   // Idempotent.
   void Shutdown();
 
+  // Where `store://` models resolve (and, with `pull: true`, are pulled on first load). Set once,
+  // before the first load; without it a store:// model fails to load with FailedPrecondition.
+  void SetModelStore(std::shared_ptr<store::ModelStore> store) { store_ = std::move(store); }
+
  private:
   ModelResult LoadOneModel(const ModelSpec& spec, Provider& provider, const CallContext& ctx);
   ModelResult LoadDeployments(const ModelSpec& spec, const CallContext& ctx);
@@ -291,6 +299,7 @@ class RuntimeCore {
   const std::shared_ptr<CancelSignal> loads_cancel_ = std::make_shared<CancelSignal>();
   std::unique_ptr<EnginePool> pool_;
   VersionHistory history_;
+  std::shared_ptr<store::ModelStore> store_;  // set before loads start; read-only after
   std::atomic<uint64_t> next_epoch_{0};
 
   mutable Mutex mu_;

@@ -8,6 +8,7 @@
 #include "core/logging.h"
 #include "runtime/deployment_set.h"
 #include "runtime/runtime_core.h"
+#include "store/catalog_models.h"
 
 namespace modelrt::internal {
 namespace {
@@ -49,8 +50,19 @@ RuntimeCore::ModelResult RuntimeCore::LoadDeployments(const ModelSpec& spec,
   return MakeDeploymentSet(spec.task, std::move(parts));
 }
 
-RuntimeCore::ModelResult RuntimeCore::LoadOneModel(const ModelSpec& spec, Provider& provider,
+RuntimeCore::ModelResult RuntimeCore::LoadOneModel(const ModelSpec& given, Provider& provider,
                                                    const CallContext& ctx) {
+  // A store:// model loads from its bundle's file; the provider sees a plain path.
+  ModelSpec resolved;
+  const bool in_store = store::IsStoreRef(given.model);
+  if (in_store) {
+    if (store_ == nullptr) {
+      return FailedPreconditionError(given.model + ": this runtime has no model store");
+    }
+    resolved = given;
+    MODELRT_ASSIGN_OR_RETURN(resolved.model, store::ResolveOrPull(*store_, given, ctx));
+  }
+  const ModelSpec& spec = in_store ? resolved : given;
   MODELRT_RETURN_IF_ERROR(providers_.EnsureWarm(provider));
   try {  // providers should not throw; if one does, it must not take the process
          // down

@@ -5,6 +5,7 @@
 #include "core/logging.h"
 #include "server/admin_models_handler.h"
 #include "server/admin_ops_handler.h"
+#include "server/admin_store_handler.h"
 #include "server/admin_registry_handler.h"
 #include "server/completions_handler.h"
 #include "server/embeddings_handler.h"
@@ -57,6 +58,12 @@ void ApiService::AddAdminRoutes(const HandlerDeps& deps) {
   router_.Add("GET", "/admin/models/{alias}/versions", models(Models::kVersions), admin_inline);
 
   using Ops = AdminOpsHandler::Action;
+  using Store = AdminStoreHandler::Action;
+  router_.Add("GET", "/admin/store", AdminStoreHandler(deps, Store::kList), admin_inline);
+  router_.Add("GET", "/admin/store/{owner}/{repo}", AdminStoreHandler(deps, Store::kGet), admin_inline);
+  // Removing re-reads the blob directory: off the I/O threads.
+  router_.Add("DELETE", "/admin/store/{owner}/{repo}", AdminStoreHandler(deps, Store::kDelete),
+              admin_blocking);
   router_.Add("GET", "/admin/pool", AdminOpsHandler(deps, Ops::kPool), admin_inline);
   router_.Add("GET", "/admin/reloads", AdminOpsHandler(deps, Ops::kReloads), admin_inline);
   router_.Add("POST", "/admin/config/reload", AdminOpsHandler(deps, Ops::kConfigReload),

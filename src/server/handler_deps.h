@@ -7,11 +7,17 @@
 // Thread-safety: every member is thread-safe and outlives the handlers.
 #pragma once
 
+#include <memory>
+
 #include "control/control_plane.h"
 #include "modelrt/catalog.h"
 #include "modelrt/model_names.h"
 #include "modelrt/runtime.h"
 #include "server/admission_control.h"
+
+namespace modelrt::store {
+class ModelStore;
+}
 
 namespace modelrt::server {
 
@@ -23,6 +29,8 @@ struct HandlerDeps {
   // The registry, runtime writes and config re-reads; null when the server was built over a bare
   // runtime (then there is no admin API).
   control::ControlPlane* control = nullptr;
+  // The model store of the server's config (GET/DELETE /admin/store); may be null.
+  std::shared_ptr<store::ModelStore> store;
 };
 
 }  // namespace modelrt::server

@@ -1,4 +1,5 @@
 #include "server/http_server.h"
+#include "store/catalog_models.h"
 
 #include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
@@ -115,6 +116,11 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(std::unique_ptr<Impl> impl
 
   HandlerDeps deps{&runtime, &impl->config.server, &impl->resolver, &impl->admission,
                    impl->control};
+  if (Result<std::shared_ptr<store::ModelStore>> model_store =
+          store::ModelStore::Open(store::StoreOptionsFor(impl->config));
+      model_store.ok()) {
+    deps.store = *std::move(model_store);
+  }
   int64_t created = std::chrono::duration_cast<std::chrono::seconds>(
                         std::chrono::system_clock::now().time_since_epoch())
                         .count();

@@ -149,6 +149,13 @@ class Download {
     std::error_code ec;
     fs::create_directories(fs::path(spec_.partial).parent_path(), ec);
     fs::create_directories(fs::path(spec_.dest).parent_path(), ec);
+    // Content known by its digest may already be where it goes (another caller just put it there).
+    if (!spec_.expected_sha256.empty() && fs::exists(spec_.dest, ec)) {
+      result_.size = static_cast<int64_t>(fs::file_size(spec_.dest, ec));
+      result_.sha256 = spec_.expected_sha256;
+      result_.shared = true;
+      return result_;
+    }
     for (int restart = 0;; ++restart) {
       Status status = RunOnce();
       if (status.ok()) break;
@@ -580,38 +587,42 @@ std::map<std::string, std::shared_ptr<Flight>>& Flights() {
 Result<DownloadResult> DownloadFile(const DownloadSpec& spec, const DownloadOptions& options,
                                     const DownloadProgressFn& progress,
                                     const std::shared_ptr<CancelSignal>& cancel) {
-  std::shared_ptr<Flight> flight;
-  bool leader = false;
-  {
-    std::lock_guard<std::mutex> lock(flights_mu);
-    auto [it, inserted] = Flights().emplace(spec.partial, nullptr);
-    if (inserted) it->second = std::make_shared<Flight>();
-    flight = it->second;
-    leader = inserted;
-  }
-  if (!leader) {
-    std::unique_lock<std::mutex> lock(flight->mu);
-    // Polled: the follower's own cancel signal does not know this condition variable.
-    while (!flight->done && !(cancel && cancel->cancelled())) {
-      flight->cv.wait_for(lock, std::chrono::milliseconds(100));
+  for (;;) {
+    std::shared_ptr<Flight> flight;
+    bool leader = false;
+    {
+      std::lock_guard<std::mutex> lock(flights_mu);
+      auto [it, inserted] = Flights().emplace(spec.partial, nullptr);
+      if (inserted) it->second = std::make_shared<Flight>();
+      flight = it->second;
+      leader = inserted;
     }
-    if (!flight->done) return CancelledError("download of " + spec.url.ToString() + " cancelled");
-    Result<DownloadResult> shared = *flight->result;
-    if (shared.ok()) shared->shared = true;
-    return shared;
+    if (!leader) {
+      std::unique_lock<std::mutex> lock(flight->mu);
+      // Polled: the follower's own cancel signal does not know this condition variable.
+      while (!flight->done && !(cancel && cancel->cancelled())) {
+        flight->cv.wait_for(lock, std::chrono::milliseconds(100));
+      }
+      if (!flight->done) return CancelledError("download of " + spec.url.ToString() + " cancelled");
+      Result<DownloadResult> shared = *flight->result;
+      // The leader's caller gave up, not this one: take the download over from its bytes.
+      if (!shared.ok() && shared.error().code() == StatusCode::kCancelled) continue;
+      if (shared.ok()) shared->shared = true;
+      return shared;
+    }
+    Result<DownloadResult> result = Download(spec, options, progress, cancel).Run();
+    {
+      std::lock_guard<std::mutex> lock(flights_mu);
+      Flights().erase(spec.partial);
+    }
+    {
+      std::lock_guard<std::mutex> lock(flight->mu);
+      flight->result = result;
+      flight->done = true;
+    }
+    flight->cv.notify_all();
+    return result;
   }
-  Result<DownloadResult> result = Download(spec, options, progress, cancel).Run();
-  {
-    std::lock_guard<std::mutex> lock(flights_mu);
-    Flights().erase(spec.partial);
-  }
-  {
-    std::lock_guard<std::mutex> lock(flight->mu);
-    flight->result = result;
-    flight->done = true;
-  }
-  flight->cv.notify_all();
-  return result;
 }
 
 }  // namespace modelrt::store

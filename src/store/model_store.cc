@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <ctime>
 #include <filesystem>
 #include <random>
@@ -59,12 +60,9 @@ Status LinkOrCopy(const fs::path& from, const fs::path& to) {
 
 Result<std::shared_ptr<ModelStore>> ModelStore::Open(StoreOptions options) {
   if (options.root.empty()) return InvalidArgumentError("the store needs a directory");
+  // The directories appear with the first pull: opening a store never writes.
   std::error_code ec;
-  for (const char* sub : {"", "/.blobs/sha256", "/.partial"}) {
-    fs::create_directories(options.root + sub, ec);
-    if (ec) return InternalError(options.root + sub + ": " + ec.message());
-  }
-  options.root = fs::canonical(options.root, ec).string();
+  options.root = fs::weakly_canonical(fs::absolute(options.root, ec), ec).string();
   if (ec) return InternalError(options.root + ": " + ec.message());
   return std::shared_ptr<ModelStore>(new ModelStore(std::move(options)));
 }
@@ -131,6 +129,7 @@ Result<std::vector<ModelStore::Planned>> ModelStore::PlanUrl(const SourceRef& so
   p.file.path = file;
   p.url = url.ToString();
   p.expected_sha256 = request.sha256;
+  for (char& c : p.expected_sha256) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return std::vector<Planned>{std::move(p)};
 }
 
@@ -225,7 +224,10 @@ Status ModelStore::Fetch(Planned& p, const BundleManifest& manifest, const PullP
     return OkStatus();
   }
   MODELRT_ASSIGN_OR_RETURN(net::Url url, net::ParseUrl(p.url));
-  DownloadSpec spec{url, p.headers, verified, partial, p.expected_size, p.expected_sha256};
+  // Known content downloads straight to its blob, so a pull that comes late finds it there.
+  const bool known = IsSha256Hex(p.expected_sha256);
+  DownloadSpec spec{url, p.headers, known ? BlobPath(p.expected_sha256) : verified, partial,
+                    p.expected_size, p.expected_sha256};
   MODELRT_ASSIGN_OR_RETURN(
       DownloadResult got,
       DownloadFile(spec, options_.download, [&](int64_t done, int64_t) { report(done); }, cancel));
@@ -234,7 +236,9 @@ Status ModelStore::Fetch(Planned& p, const BundleManifest& manifest, const PullP
   stats.retries += got.retries;
   p.file.sha256 = got.sha256;
   p.file.size = got.size;
-  if (fs::exists(BlobPath(got.sha256), ec)) {
+  if (known) {
+    // Already in place.
+  } else if (fs::exists(BlobPath(got.sha256), ec)) {
     fs::remove(verified, ec);
   } else {
     fs::rename(verified, BlobPath(got.sha256), ec);
@@ -247,6 +251,13 @@ Status ModelStore::Fetch(Planned& p, const BundleManifest& manifest, const PullP
 Result<BundleManifest> ModelStore::Pull(const PullRequest& request, const PullProgressFn& progress,
                                         const std::shared_ptr<CancelSignal>& cancel, PullStats* stats_out) {
   MODELRT_ASSIGN_OR_RETURN(SourceRef source, ParseSourceRef(request.source));
+  {
+    std::error_code ec;
+    for (const char* sub : {"/.blobs/sha256", "/.partial"}) {
+      fs::create_directories(options_.root + sub, ec);
+      if (ec) return InternalError(options_.root + sub + ": " + ec.message());
+    }
+  }
   if (!request.name.empty()) MODELRT_RETURN_IF_ERROR(CheckBundleName(request.name));
   if (!request.revision.empty()) MODELRT_RETURN_IF_ERROR(CheckRevision(request.revision));
   BundleManifest manifest;
