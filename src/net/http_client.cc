@@ -28,6 +28,9 @@ using std::chrono::milliseconds;
 
 namespace {
 
+constexpr size_t kReadBufferBytes = 64 * 1024;  // per connection
+
+
 std::optional<std::string> ProcessEnv(const char* name) {
   const char* value = std::getenv(name);
   if (value == nullptr) return std::nullopt;
@@ -362,6 +365,9 @@ class Call : public std::enable_shared_from_this<Call> {
       return;
     }
     Arm(options_.idle_timeout, "reading the answer");
+    // Beast reads at most the buffer's free capacity per call, which after a head is a few
+    // hundred bytes: without room, a large body comes 512 bytes per recv (a tenth of the rate).
+    if (conn_->buffer.capacity() < kReadBufferBytes) conn_->buffer.reserve(kReadBufferBytes);
     parser_->get().body().data = chunk_.data();
     parser_->get().body().size = chunk_.size();
     WithStream([this](auto& stream) {

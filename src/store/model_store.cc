@@ -64,6 +64,13 @@ Result<std::shared_ptr<ModelStore>> ModelStore::Open(StoreOptions options) {
   std::error_code ec;
   options.root = fs::weakly_canonical(fs::absolute(options.root, ec), ec).string();
   if (ec) return InternalError(options.root + ": " + ec.message());
+  // Downloads get a client of their own, a loop thread per parallel range, so a large pull
+  // neither waits behind nor slows the remote providers' shared client.
+  if (options.download.client == nullptr) {
+    net::HttpClient::Options client;
+    client.threads = std::clamp(options.download.parallel_parts, 1, 8);
+    MODELRT_ASSIGN_OR_RETURN(options.download.client, net::HttpClient::Create(client));
+  }
   return std::shared_ptr<ModelStore>(new ModelStore(std::move(options)));
 }
 
