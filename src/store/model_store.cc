@@ -83,6 +83,16 @@ std::string ModelStore::BlobPath(const std::string& sha256) const {
   return options_.root + "/.blobs/sha256/" + sha256;
 }
 
+ModelStore::Planned ModelStore::PlannedFrom(const ChosenFile& chosen) {
+  Planned p;
+  p.file.remote_path = chosen.file.path;
+  p.file.path = chosen.file.path;
+  p.file.required = chosen.required;
+  p.expected_size = chosen.file.size;
+  p.expected_sha256 = chosen.file.sha256;
+  return p;
+}
+
 Result<std::vector<ModelStore::Planned>> ModelStore::PlanHub(
     const SourceRef& source, const PullRequest& request, const std::shared_ptr<CancelSignal>& cancel,
     BundleManifest* manifest) {
@@ -100,12 +110,7 @@ Result<std::vector<ModelStore::Planned>> ModelStore::PlanHub(
   const std::string& at = listing.commit.empty() ? source.revision : listing.commit;
   std::vector<Planned> planned;
   for (const ChosenFile& c : chosen) {
-    Planned p;
-    p.file.remote_path = c.file.path;
-    p.file.path = c.file.path;
-    p.file.required = c.required;
-    p.expected_size = c.file.size;
-    p.expected_sha256 = c.file.sha256;
+    Planned p = PlannedFrom(c);
     MODELRT_ASSIGN_OR_RETURN(net::Url url, HubFileUrl(options_.hub, source.repo, at, c.file.path));
     p.url = url.ToString();
     p.headers = HubHeaders(options_.hub);
@@ -169,12 +174,8 @@ Result<std::vector<ModelStore::Planned>> ModelStore::PlanLocal(const SourceRef& 
   manifest->source = fs::absolute(source.path, ec).string();
   std::vector<Planned> planned;
   for (const ChosenFile& c : chosen) {
-    Planned p;
-    p.file.remote_path = c.file.path;
-    p.file.path = c.file.path;
-    p.file.required = c.required;
+    Planned p = PlannedFrom(c);
     p.local_path = (root / c.file.path).string();
-    p.expected_size = c.file.size;
     p.link = request.link;
     planned.push_back(std::move(p));
   }

@@ -104,6 +104,7 @@ class ModelStore {
   explicit ModelStore(StoreOptions options) : options_(std::move(options)) {}
 
   struct Planned;
+  static Planned PlannedFrom(const ChosenFile& chosen);
   Result<std::vector<Planned>> PlanHub(const SourceRef& source, const PullRequest& request,
                                        const std::shared_ptr<CancelSignal>& cancel,
                                        BundleManifest* manifest);
