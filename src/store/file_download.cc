@@ -18,6 +18,7 @@
 #include <random>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "core/ascii_case.h"
 #include "core/json.h"
@@ -232,6 +233,10 @@ class Download {
     result_.resumed_from = on_disk;
     done_.store(on_disk);
     result_.parts = static_cast<int>(sidecar_.parts.size());
+    streaming_hash_ = sidecar_.parts.size() == 1 && sidecar_.parts[0].start == 0;
+    hasher_ = Sha256();
+    hashed_ = 0;
+    if (streaming_hash_ && on_disk > 0) MODELRT_RETURN_IF_ERROR(HashPrefix(on_disk));
     SaveSidecar(/*force=*/true);
 
     std::vector<Status> outcomes(sidecar_.parts.size());
@@ -281,7 +286,12 @@ class Download {
                                      std::to_string(spec_.expected_size) + " bytes, got " +
                                      std::to_string(size));
     }
-    MODELRT_ASSIGN_OR_RETURN(std::string sha, Sha256File(spec_.partial));
+    std::string sha;
+    if (streaming_hash_ && hashed_ == size) {
+      sha = hasher_.HexDigest();
+    } else {
+      MODELRT_ASSIGN_OR_RETURN(sha, Sha256File(spec_.partial));
+    }
     if (!spec_.expected_sha256.empty() && !EqualsIgnoreCase(sha, spec_.expected_sha256)) {
       return FailedPreconditionError("sha256 mismatch for " + spec_.url.ToString() + ": expected " +
                                      spec_.expected_sha256 + ", got " + sha +
@@ -293,6 +303,20 @@ class Download {
     fs::remove(SidecarPath(), ec);
     result_.size = size;
     result_.sha256 = sha;
+    return OkStatus();
+  }
+
+  // The bytes a resumed single stream already has, hashed before the rest arrives.
+  Status HashPrefix(int64_t bytes) {
+    std::vector<char> buffer(1 << 20);
+    while (hashed_ < bytes) {
+      size_t want = static_cast<size_t>(std::min<int64_t>(bytes - hashed_, static_cast<int64_t>(buffer.size())));
+      ssize_t n = ::pread(fd_, buffer.data(), want, hashed_);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return InternalError(spec_.partial + ": cannot read back the partial file");
+      hasher_.Update(std::string_view(buffer.data(), static_cast<size_t>(n)));
+      hashed_ += n;
+    }
     return OkStatus();
   }
 
@@ -420,6 +444,11 @@ class Download {
           ex->transport = errno == ENOSPC ? ResourceExhaustedError(spec_.partial + ": disk full")
                                           : InternalError(spec_.partial + ": " + std::strerror(errno));
           return false;
+        }
+        // One stream writes in order: hash as the bytes go by, sparing a pass over the file.
+        if (streaming_hash_ && from + ex->written == hashed_) {
+          hasher_.Update(std::string_view(data, static_cast<size_t>(n)));
+          hashed_ += n;
         }
         data += n;
         left -= static_cast<size_t>(n);
@@ -567,6 +596,11 @@ class Download {
   std::atomic<int64_t> reported_{0};
   std::atomic<bool> failed_{false};
   int fd_ = -1;
+  // A single stream from byte 0 is hashed as it is written (bytes [0, hashed_) so far); the
+  // stream's callbacks run one at a time, and Finish reads these after the stream is done.
+  bool streaming_hash_ = false;
+  Sha256 hasher_;
+  int64_t hashed_ = 0;
   DownloadResult result_;
 };
 
