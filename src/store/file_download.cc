@@ -233,10 +233,7 @@ class Download {
     result_.resumed_from = on_disk;
     done_.store(on_disk);
     result_.parts = static_cast<int>(sidecar_.parts.size());
-    streaming_hash_ = sidecar_.parts.size() == 1 && sidecar_.parts[0].start == 0;
-    hasher_ = Sha256();
-    hashed_ = 0;
-    if (streaming_hash_ && on_disk > 0) MODELRT_RETURN_IF_ERROR(HashPrefix(on_disk));
+    StartHashing();
     SaveSidecar(/*force=*/true);
 
     std::vector<Status> outcomes(sidecar_.parts.size());
@@ -259,6 +256,7 @@ class Download {
         first_error = s;
       }
     }
+    StopHashing();
     if (!first_error.ok()) {
       SaveSidecar(/*force=*/true);
       ::close(fd_);
@@ -287,7 +285,7 @@ class Download {
                                      std::to_string(size));
     }
     std::string sha;
-    if (streaming_hash_ && hashed_ == size) {
+    if (hash_error_.ok() && hashed_ == size) {
       sha = hasher_.HexDigest();
     } else {
       MODELRT_ASSIGN_OR_RETURN(sha, Sha256File(spec_.partial));
@@ -306,18 +304,58 @@ class Download {
     return OkStatus();
   }
 
-  // The bytes a resumed single stream already has, hashed before the rest arrives.
-  Status HashPrefix(int64_t bytes) {
-    std::vector<char> buffer(1 << 20);
-    while (hashed_ < bytes) {
-      size_t want = static_cast<size_t>(std::min<int64_t>(bytes - hashed_, static_cast<int64_t>(buffer.size())));
-      ssize_t n = ::pread(fd_, buffer.data(), want, hashed_);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return InternalError(spec_.partial + ": cannot read back the partial file");
-      hasher_.Update(std::string_view(buffer.data(), static_cast<size_t>(n)));
-      hashed_ += n;
+  // Bytes [0, n) are all on disk (each range's done bytes, in order, up to the first gap).
+  int64_t ContiguousDone() {
+    std::lock_guard<std::mutex> lock(mu_);
+    int64_t pos = 0;
+    for (const Part& p : sidecar_.parts) {
+      if (p.start != pos) break;
+      pos = p.start + p.done;
+      if (p.end < 0 || p.start + p.done < p.end) break;
     }
-    return OkStatus();
+    return pos;
+  }
+
+  void StartHashing() {
+    hasher_ = Sha256();
+    hashed_ = 0;
+    hash_error_ = OkStatus();
+    hash_stop_ = false;
+    hash_thread_ = std::thread([this] {
+      std::vector<char> buffer(1 << 20);
+      for (;;) {
+        bool stop;
+        {
+          std::unique_lock<std::mutex> lock(hash_mu_);
+          hash_cv_.wait_for(lock, std::chrono::milliseconds(20));
+          stop = hash_stop_;
+        }
+        // Past a stop, one more read takes what the last writes left.
+        const int64_t target = ContiguousDone();
+        while (hashed_ < target && hash_error_.ok()) {
+          size_t want = static_cast<size_t>(
+              std::min<int64_t>(target - hashed_, static_cast<int64_t>(buffer.size())));
+          ssize_t n = ::pread(fd_, buffer.data(), want, hashed_);
+          if (n < 0 && errno == EINTR) continue;
+          if (n <= 0) {
+            hash_error_ = InternalError(spec_.partial + ": cannot read back the partial file");
+            break;
+          }
+          hasher_.Update(std::string_view(buffer.data(), static_cast<size_t>(n)));
+          hashed_ += n;
+        }
+        if (stop) return;
+      }
+    });
+  }
+
+  void StopHashing() {
+    {
+      std::lock_guard<std::mutex> lock(hash_mu_);
+      hash_stop_ = true;
+    }
+    hash_cv_.notify_all();
+    if (hash_thread_.joinable()) hash_thread_.join();
   }
 
   void SaveSidecar(bool force) {
@@ -444,11 +482,6 @@ class Download {
           ex->transport = errno == ENOSPC ? ResourceExhaustedError(spec_.partial + ": disk full")
                                           : InternalError(spec_.partial + ": " + std::strerror(errno));
           return false;
-        }
-        // One stream writes in order: hash as the bytes go by, sparing a pass over the file.
-        if (streaming_hash_ && from + ex->written == hashed_) {
-          hasher_.Update(std::string_view(data, static_cast<size_t>(n)));
-          hashed_ += n;
         }
         data += n;
         left -= static_cast<size_t>(n);
@@ -596,11 +629,16 @@ class Download {
   std::atomic<int64_t> reported_{0};
   std::atomic<bool> failed_{false};
   int fd_ = -1;
-  // A single stream from byte 0 is hashed as it is written (bytes [0, hashed_) so far); the
-  // stream's callbacks run one at a time, and Finish reads these after the stream is done.
-  bool streaming_hash_ = false;
+  // The hashing thread follows the file's contiguous prefix on disk ([0, hashed_)), reading it
+  // back from the page cache while the rest arrives, so the digest is ready when the last byte
+  // is; hasher_, hashed_ and hash_error_ are its own until StopHashing joins it.
+  std::thread hash_thread_;
+  std::mutex hash_mu_;
+  std::condition_variable hash_cv_;
+  bool hash_stop_ = false;  // under hash_mu_
   Sha256 hasher_;
   int64_t hashed_ = 0;
+  Status hash_error_;
   DownloadResult result_;
 };
 
