@@ -1,5 +1,4 @@
 #include "server/http_server.h"
-#include "store/catalog_models.h"
 
 #include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
@@ -16,6 +15,7 @@
 #include "server/listener.h"
 #include "server/server_metrics.h"
 #include "server/session_host.h"
+#include "store/catalog_models.h"
 
 namespace modelrt::server {
 

@@ -360,27 +360,33 @@ class Download {
 
   void SaveSidecar(bool force) {
     std::lock_guard<std::mutex> lock(mu_);
+    SaveSidecarLocked(force);
+  }
+
+  // Under mu_. The sidecar may lag the file (never lead it): a resume re-fetches a few MiB at most.
+  void SaveSidecarLocked(bool force) {
     int64_t done = done_.load();
     if (!force && done - saved_at_ < kSaveEveryBytes) return;
     saved_at_ = done;
-    // The sidecar may lag the file (never lead it): a resume re-fetches a few bytes at most.
     (void)WriteFileAtomically(SidecarPath(), SidecarJson(sidecar_).dump());
   }
 
   void AddProgress(size_t part, int64_t bytes) {
+    int64_t done = 0, size = 0;
     {
       std::lock_guard<std::mutex> lock(mu_);
       sidecar_.parts[part].done += bytes;
+      done = done_.fetch_add(bytes) + bytes;
+      size = sidecar_.size;
+      SaveSidecarLocked(false);
     }
-    int64_t done = done_.fetch_add(bytes) + bytes;
-    if (done - reported_.load() >= kProgressEveryBytes || done == sidecar_.size) {
+    if (done - reported_.load() >= kProgressEveryBytes || done == size) {
       reported_.store(done);
       if (progress_) {
         std::lock_guard<std::mutex> lock(progress_mu_);
-        progress_(done, sidecar_.size);
+        progress_(done, size);
       }
     }
-    SaveSidecar(false);
   }
 
   Exchange Fetch(size_t index, const net::Url& url, bool same_host) {

@@ -64,19 +64,26 @@ Result<std::shared_ptr<ModelStore>> ModelStore::Open(StoreOptions options) {
   std::error_code ec;
   options.root = fs::weakly_canonical(fs::absolute(options.root, ec), ec).string();
   if (ec) return InternalError(options.root + ": " + ec.message());
-  // Downloads get a client of their own, a loop thread per parallel range, so a large pull
-  // neither waits behind nor slows the remote providers' shared client.
-  if (options.download.client == nullptr) {
-    net::HttpClient::Options client;
-    client.threads = std::clamp(options.download.parallel_parts, 1, 8);
-    MODELRT_ASSIGN_OR_RETURN(options.download.client, net::HttpClient::Create(client));
-  }
   return std::shared_ptr<ModelStore>(new ModelStore(std::move(options)));
 }
 
 std::string ModelStore::BundleDir(std::string_view name, std::string_view revision) const {
   return options_.root + "/" + SafeComponent(name) + "/" +
          SafeComponent(revision.empty() ? std::string_view("main") : revision);
+}
+
+DownloadOptions ModelStore::DownloadOptionsWithClient() {
+  std::lock_guard<std::mutex> lock(client_mu_);
+  // Made on the first download, not at Open: a runtime opens its store whether or not any alias
+  // uses it. A loop thread per parallel range, so a large pull neither waits behind nor slows
+  // the remote providers' shared client.
+  if (options_.download.client == nullptr) {
+    net::HttpClient::Options client;
+    client.threads = std::clamp(options_.download.parallel_parts, 1, 8);
+    Result<std::shared_ptr<net::HttpClient>> made = net::HttpClient::Create(client);
+    options_.download.client = made.ok() ? *made : net::HttpClient::Shared();
+  }
+  return options_.download;
 }
 
 std::string ModelStore::BlobPath(const std::string& sha256) const {
@@ -238,17 +245,17 @@ Status ModelStore::Fetch(Planned& p, const BundleManifest& manifest, const PullP
                     p.expected_size, p.expected_sha256};
   MODELRT_ASSIGN_OR_RETURN(
       DownloadResult got,
-      DownloadFile(spec, options_.download, [&](int64_t done, int64_t) { report(done); }, cancel));
+      DownloadFile(spec, DownloadOptionsWithClient(), [&](int64_t done, int64_t) { report(done); },
+                   cancel));
   stats.bytes_resumed += got.resumed_from;
   stats.bytes_downloaded += got.size - got.resumed_from;
   stats.retries += got.retries;
   p.file.sha256 = got.sha256;
   p.file.size = got.size;
-  if (known) {
-    // Already in place.
-  } else if (fs::exists(BlobPath(got.sha256), ec)) {
+  // Known content went straight to its blob; other content is moved there now.
+  if (!known && fs::exists(BlobPath(got.sha256), ec)) {
     fs::remove(verified, ec);
-  } else {
+  } else if (!known) {
     fs::rename(verified, BlobPath(got.sha256), ec);
     if (ec && !fs::exists(BlobPath(got.sha256))) return InternalError(BlobPath(got.sha256) + ": " + ec.message());
   }

@@ -116,10 +116,12 @@ class ModelStore {
                PullProgress& state, const std::shared_ptr<CancelSignal>& cancel, PullStats& stats);
   Status Install(BundleManifest& manifest);
   std::string BlobPath(const std::string& sha256) const;
+  DownloadOptions DownloadOptionsWithClient();
 
   StoreOptions options_;
   // Installs and removals of bundles, one at a time (downloads run outside it).
   mutable std::mutex install_mu_;
+  std::mutex client_mu_;  // guards options_.download.client, made on first use
 };
 
 }  // namespace modelrt::store
