@@ -191,7 +191,8 @@ Status ParseJobsSection(const Json& json, std::string_view source, JobsConfig* o
       FieldReader reader,
       FieldReader::Create(json, std::string(source), "jobs",
                           {"store", "workers", "keep_finished", "keep_days", "allowed_programs",
-                           "env_allowlist", "max_log_bytes", "command_timeout_s"}));
+                           "env_allowlist", "max_log_bytes", "command_timeout_s", "batch_max_file_bytes",
+                           "batch_max_lines", "batch_in_flight"}));
   // Only the local SQLite store exists; a shared one (postgresql://) is refused by name.
   std::string store = "sqlite";
   MODELRT_RETURN_IF_ERROR(reader.ReadString("store", &store));
@@ -216,6 +217,10 @@ Status ParseJobsSection(const Json& json, std::string_view source, JobsConfig* o
   MODELRT_RETURN_IF_ERROR(reader.ReadInt("max_log_bytes", 1, kMaxInt64, &out->max_log_bytes));
   MODELRT_RETURN_IF_ERROR(
       reader.ReadInt("command_timeout_s", 1, kMaxInt64 / 1000, &out->command_timeout_s));
+  MODELRT_RETURN_IF_ERROR(
+      reader.ReadInt("batch_max_file_bytes", 1, kMaxInt64, &out->batch_max_file_bytes));
+  MODELRT_RETURN_IF_ERROR(reader.ReadInt("batch_max_lines", 1, kMaxInt64, &out->batch_max_lines));
+  MODELRT_RETURN_IF_ERROR(reader.ReadInt("batch_in_flight", 1, 4096, &out->batch_in_flight));
   return OkStatus();
 }
 

@@ -7,6 +7,8 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/admin_verbs.h"
+#include "cli/batch_command.h"
+#include "cli/job_verbs.h"
 #include "cli/commands.h"
 #include "cli/serve.h"
 #include "cli/store_verbs.h"
@@ -77,8 +79,24 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("-p,--port", serve.port, "port (default 8080; 0 = any free port)")
       ->check(CLI::Range(0, 65535));
 
+  cli::BatchArgs batch;
+  CLI::App* batch_cmd =
+      app.add_subcommand("batch", "run a Batch API input file (JSONL) in process, in input order");
+  batch_cmd->add_option("-c,--config", batch.config_path,
+                        "config file (YAML or JSON); default: the embedded demo catalog");
+  batch_cmd->add_option("input", batch.input, "input JSONL: {custom_id, method, url, body} per line")
+      ->required()
+      ->check(CLI::ExistingFile);
+  batch_cmd->add_option("-o,--output", batch.output, "output JSONL, one response per line")
+      ->required();
+  batch_cmd->add_option("--errors", batch.errors, "failed requests (default OUTPUT.errors.jsonl)");
+  batch_cmd->add_option("--endpoint", batch.endpoint, "the endpoint (default: the first line's url)");
+  batch_cmd->add_option("--in-flight", batch.in_flight, "requests at once (default jobs.batch_in_flight)")
+      ->check(CLI::Range(1, 4096));
+
   cli::AdminVerbs admin(app);
   cli::StoreVerbs store(app);
+  cli::JobVerbs jobs(app);
 
   try {
     app.parse(argc, argv);
@@ -102,7 +120,9 @@ int main(int argc, char** argv) {
   if (embed_cmd->parsed()) return Finish(cli::RunEmbed(common, embed));
   if (rerank_cmd->parsed()) return Finish(cli::RunRerank(common, rerank));
   if (gen_cmd->parsed()) return Finish(cli::RunGenerate(common, generate));
+  if (batch_cmd->parsed()) return Finish(cli::RunBatchCommand(batch));
   if (std::optional<int> code = admin.RunParsed()) return *code;
   if (std::optional<int> code = store.RunParsed()) return *code;
+  if (std::optional<int> code = jobs.RunParsed()) return *code;
   return 2;
 }

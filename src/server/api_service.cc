@@ -3,13 +3,17 @@
 #include <exception>
 
 #include "core/logging.h"
+#include "jobs/file_store.h"
+#include "server/admin_jobs_handler.h"
 #include "server/admin_models_handler.h"
 #include "server/admin_ops_handler.h"
 #include "server/admin_store_handler.h"
 #include "server/admin_registry_handler.h"
+#include "server/batches_handler.h"
 #include "server/completions_handler.h"
 #include "server/embeddings_handler.h"
 #include "server/error_mapper.h"
+#include "server/files_handler.h"
 #include "server/models_handler.h"
 #include "server/ops_handler.h"
 #include "server/rerank_handler.h"
@@ -39,7 +43,27 @@ ApiService::ApiService(HandlerDeps deps, ServerMetrics* server_metrics, ApiKeyAu
   router_.Add("POST", "/v1/rerank", RerankHandler(deps, Shape::kV1), later);
   router_.Add("POST", "/v2/rerank", RerankHandler(deps, Shape::kCohereV2), later);
   router_.Add("POST", "/rerank", RerankHandler(deps, Shape::kTei), later);
+  AddJobRoutes(deps);
   if (deps.control != nullptr) AddAdminRoutes(deps);
+}
+
+void ApiService::AddJobRoutes(const HandlerDeps& deps) {
+  // Files and batches touch the disk and the job store: off the I/O threads.
+  const RouteOptions blocking{.auth = true, .inline_ok = false};
+  RouteOptions upload = blocking;
+  // Room for the multipart framing around a file of the largest size allowed.
+  if (deps.files != nullptr) upload.max_body_bytes = deps.files->max_file_bytes() + (1 << 20);
+  using Files = FilesHandler::Action;
+  router_.Add("POST", "/v1/files", FilesHandler(deps, Files::kUpload), upload);
+  router_.Add("GET", "/v1/files", FilesHandler(deps, Files::kList), blocking);
+  router_.Add("GET", "/v1/files/{id}", FilesHandler(deps, Files::kGet), blocking);
+  router_.Add("GET", "/v1/files/{id}/content", FilesHandler(deps, Files::kContent), blocking);
+  router_.Add("DELETE", "/v1/files/{id}", FilesHandler(deps, Files::kDelete), blocking);
+  using Batches = BatchesHandler::Action;
+  router_.Add("POST", "/v1/batches", BatchesHandler(deps, Batches::kCreate), blocking);
+  router_.Add("GET", "/v1/batches", BatchesHandler(deps, Batches::kList), blocking);
+  router_.Add("GET", "/v1/batches/{id}", BatchesHandler(deps, Batches::kGet), blocking);
+  router_.Add("POST", "/v1/batches/{id}/cancel", BatchesHandler(deps, Batches::kCancel), blocking);
 }
 
 void ApiService::AddAdminRoutes(const HandlerDeps& deps) {
@@ -63,6 +87,15 @@ void ApiService::AddAdminRoutes(const HandlerDeps& deps) {
   router_.Add("GET", "/admin/store/{owner}/{repo}", AdminStoreHandler(deps, Store::kGet), admin_inline);
   // Removing re-reads the blob directory: off the I/O threads.
   router_.Add("DELETE", "/admin/store/{owner}/{repo}", AdminStoreHandler(deps, Store::kDelete),
+              admin_blocking);
+  using Jobs = AdminJobsHandler::Action;
+  router_.Add("POST", "/admin/jobs", AdminJobsHandler(deps, Jobs::kSubmit), admin_blocking);
+  router_.Add("GET", "/admin/jobs", AdminJobsHandler(deps, Jobs::kList), admin_blocking);
+  router_.Add("GET", "/admin/jobs/{id}", AdminJobsHandler(deps, Jobs::kGet), admin_blocking);
+  router_.Add("POST", "/admin/jobs/{id}/cancel", AdminJobsHandler(deps, Jobs::kCancel),
+              admin_blocking);
+  // SSE: holds an admin thread while the client follows the job.
+  router_.Add("GET", "/admin/jobs/{id}/events", AdminJobsHandler(deps, Jobs::kEvents),
               admin_blocking);
   router_.Add("GET", "/admin/pool", AdminOpsHandler(deps, Ops::kPool), admin_inline);
   router_.Add("GET", "/admin/reloads", AdminOpsHandler(deps, Ops::kReloads), admin_inline);
@@ -91,6 +124,15 @@ bool ApiService::AnswersLater(const HttpRequest& request) const {
   return match.kind == RouteMatch::Kind::kFound && match.route->options.answers_later;
 }
 
+int64_t ApiService::BodyLimit(std::string_view method, std::string_view path,
+                              int64_t fallback) const {
+  RouteMatch match = router_.Match(method, path);
+  if (match.kind != RouteMatch::Kind::kFound || match.route->options.max_body_bytes <= 0) {
+    return fallback;
+  }
+  return match.route->options.max_body_bytes;
+}
+
 HttpResponse ApiService::Handle(const HttpRequest& request, RequestContext& ctx) const {
   RouteMatch match = router_.Match(request.method, request.path);
   if (match.kind == RouteMatch::Kind::kMethodNotAllowed) {
@@ -109,8 +151,26 @@ HttpResponse ApiService::Handle(const HttpRequest& request, RequestContext& ctx)
     Status auth = auth_.Check(request.Header("Authorization"));
     if (!auth.ok()) return ErrorResponse(auth);
   }
+  return Run(*match.route, request, ctx);
+}
+
+HttpResponse ApiService::HandleInternal(const HttpRequest& request, RequestContext& ctx) const {
+  RouteMatch match = router_.Match(request.method, request.path);
+  if (match.kind != RouteMatch::Kind::kFound) {
+    return ErrorResponse(RouteNotFoundError(request.method, request.path));
+  }
+  if (match.route->options.admin) {
+    return ErrorResponse(PermissionDeniedError("jobs cannot call the admin API"));
+  }
+  ctx.route = match.route->pattern;
+  ctx.params = std::move(match.params);
+  return Run(*match.route, request, ctx);
+}
+
+HttpResponse ApiService::Run(const Route& route, const HttpRequest& request,
+                             RequestContext& ctx) const {
   try {
-    return match.route->handler(request, ctx);
+    return route.handler(request, ctx);
   } catch (const nlohmann::json::exception& e) {
     // A shape the handler did not validate: the client's input, not a server fault.
     return ErrorResponse(InvalidArgumentError(std::string("invalid request: ") + e.what()));

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 
 #include "server/admin_key_auth.h"
 #include "server/api_key_auth.h"
@@ -34,14 +35,22 @@ class ApiService {
   bool RunsInline(const HttpRequest& request) const;
   // Whether the request's handler answers later (RouteOptions::answers_later).
   bool AnswersLater(const HttpRequest& request) const;
+  // The body limit of the route `method path` matches (RouteOptions::max_body_bytes), else
+  // `fallback`.
+  int64_t BodyLimit(std::string_view method, std::string_view path, int64_t fallback) const;
 
   // Routes, authenticates and runs the handler. Never throws. Sets ctx.route and ctx.params.
   HttpResponse Handle(const HttpRequest& request, RequestContext& ctx) const;
+  // The same without the key check, for requests of jobs already authorised when submitted
+  // (InProcessGateway). Admin routes stay closed (403).
+  HttpResponse HandleInternal(const HttpRequest& request, RequestContext& ctx) const;
 
   const ApiKeyAuth& auth() const { return auth_; }
 
  private:
   void AddAdminRoutes(const HandlerDeps& deps);
+  void AddJobRoutes(const HandlerDeps& deps);
+  HttpResponse Run(const Route& route, const HttpRequest& request, RequestContext& ctx) const;
 
   Router router_;
   ApiKeyAuth auth_;

@@ -18,6 +18,10 @@
 namespace modelrt::store {
 class ModelStore;
 }
+namespace modelrt::jobs {
+class JobRunner;
+class FileStore;
+}
 
 namespace modelrt::server {
 
@@ -31,6 +35,10 @@ struct HandlerDeps {
   control::ControlPlane* control = nullptr;
   // The model store of the server's config (GET/DELETE /admin/store); may be null.
   std::shared_ptr<store::ModelStore> store;
+  // Jobs (/admin/jobs, /v1/batches) and uploaded files (/v1/files); null without a data
+  // directory for them.
+  jobs::JobRunner* jobs = nullptr;
+  jobs::FileStore* files = nullptr;
 };
 
 }  // namespace modelrt::server

@@ -15,6 +15,10 @@
 #include "server/listener.h"
 #include "server/server_metrics.h"
 #include "server/session_host.h"
+#include "jobs/file_store.h"
+#include "jobs/job_kinds.h"
+#include "jobs/job_runner.h"
+#include "server/in_process_gateway.h"
 #include "store/catalog_models.h"
 
 namespace modelrt::server {
@@ -63,6 +67,11 @@ struct HttpServer::Impl {
   AdmissionControl admission;
   ModelNames resolver;
   std::unique_ptr<ApiService> api;
+  // Jobs, batches and files: only with a data directory (server.data_dir; `modelrt serve`
+  // always has one). The runner is stopped first on Shutdown: its batches call into `api`.
+  std::unique_ptr<jobs::FileStore> files;
+  std::unique_ptr<InProcessGateway> gateway;
+  std::unique_ptr<jobs::JobRunner> jobs;
   std::unique_ptr<BlockingExecutor> executor;
   std::unique_ptr<BlockingExecutor> dispatch;  // handlers that answer later
   std::shared_ptr<SessionHost> host;
@@ -121,6 +130,27 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(std::unique_ptr<Impl> impl
       model_store.ok()) {
     deps.store = *std::move(model_store);
   }
+  if (!sc.data_dir.empty()) {
+    const JobsConfig& jc = impl->config.jobs;
+    MODELRT_ASSIGN_OR_RETURN(impl->files,
+                             jobs::FileStore::Open({.dir = sc.data_dir + "/files",
+                                                    .max_file_bytes = jc.batch_max_file_bytes}));
+    impl->gateway = std::make_unique<InProcessGateway>(impl->admission, impl->resolver);
+    jobs::JobDeps job_deps{.runtime = &runtime,
+                           .store = deps.store,
+                           .gateway = impl->gateway.get(),
+                           .files = impl->files.get(),
+                           .config = jc,
+                           .hub_endpoint = store::StoreOptionsFor(impl->config).hub.endpoint};
+    MODELRT_ASSIGN_OR_RETURN(impl->jobs,
+                             jobs::JobRunner::Open({.dir = sc.data_dir + "/jobs",
+                                                    .workers = jc.workers,
+                                                    .keep_finished = jc.keep_finished,
+                                                    .keep_days = jc.keep_days},
+                                                   jobs::StandardJobKinds(job_deps)));
+    deps.jobs = impl->jobs.get();
+    deps.files = impl->files.get();
+  }
   int64_t created = std::chrono::duration_cast<std::chrono::seconds>(
                         std::chrono::system_clock::now().time_since_epoch())
                         .count();
@@ -162,6 +192,10 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(std::unique_ptr<Impl> impl
   for (int i = 0; i < threads; ++i) {
     impl->io_threads.emplace_back([ioc = &impl->ioc] { ioc->run(); });
   }
+  if (impl->jobs) {
+    impl->gateway->Attach(impl->api.get());
+    impl->jobs->Start();  // jobs a previous process left queued run from here on
+  }
   const bool has_admin = impl->control != nullptr;
   std::unique_ptr<HttpServer> server(new HttpServer(std::move(impl)));
   Log("http")->info("listening on http://{} ({} I/O threads, {} API key(s), admin API {})",
@@ -184,6 +218,9 @@ void HttpServer::Shutdown(std::chrono::milliseconds grace) {
   if (!impl_ || impl_->stopped) return;
   impl_->stopped = true;
   auto log = Log("http");
+  // Jobs first: running batches are cancelled (they resume at the next start), so none of
+  // their requests is left for the drain below.
+  if (impl_->jobs) impl_->jobs->Shutdown();
   impl_->host->BeginDrain();
   impl_->listener->Stop();
   impl_->host->ForEachSession([](HttpSession& s) { s.CloseIfIdle(); });

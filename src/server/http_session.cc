@@ -70,7 +70,8 @@ void HttpSession::CancelRequest() {
 void HttpSession::DoReadHeader() {
   if (closed_) return;
   parser_.emplace();
-  parser_->body_limit(static_cast<uint64_t>(std::max<int64_t>(0, host_->options().max_body_bytes)));
+  body_limit_ = host_->options().max_body_bytes;
+  parser_->body_limit(static_cast<uint64_t>(std::max<int64_t>(0, body_limit_)));
   parser_->header_limit(host_->options().max_header_bytes);
   stream_.expires_after(host_->options().idle_timeout);
   ReadRawHeader();
@@ -84,6 +85,18 @@ void HttpSession::ReadRawHeader() {
   if (end != std::string_view::npos) {
     if (std::optional<FramingError> bad = CheckRawHeader(have.substr(0, end))) {
       return RefuseFraming(*bad);
+    }
+    // An upload route may read more than the default limit. Set before Beast parses the header,
+    // as it checks Content-Length against the limit there.
+    std::string_view line = have.substr(0, have.find('\n'));
+    size_t method_end = line.find(' ');
+    size_t target_end = line.find(' ', method_end + 1);
+    if (method_end != std::string_view::npos && target_end != std::string_view::npos) {
+      std::string_view target = line.substr(method_end + 1, target_end - method_end - 1);
+      body_limit_ = host_->api().BodyLimit(line.substr(0, method_end),
+                                           target.substr(0, target.find('?')),
+                                           host_->options().max_body_bytes);
+      parser_->body_limit(static_cast<uint64_t>(std::max<int64_t>(0, body_limit_)));
     }
   }
   if (end != std::string_view::npos || have.size() > host_->options().max_header_bytes) {
@@ -144,7 +157,7 @@ void HttpSession::OnReadError(beast::error_code ec) {
   if (closed_) return;
   if (ec == http::error::body_limit) {
     BeginRequest();
-    WriteResponse(ErrorResponse(PayloadTooLargeError(host_->options().max_body_bytes)), true);
+    WriteResponse(ErrorResponse(PayloadTooLargeError(body_limit_)), true);
     return;
   }
   if (IsQuietReadError(ec) || !IsHttpParseError(ec)) {

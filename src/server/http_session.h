@@ -108,6 +108,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // The request in progress (strand only).
   bool in_request_ = false;
   bool closed_ = false;
+  int64_t body_limit_ = 0;  // the request's (its route may allow more than the default)
   uint64_t request_seq_ = 0;
   HttpRequest request_;
   RequestContext ctx_;

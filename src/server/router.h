@@ -10,6 +10,7 @@
 // Thread-safety: Add before serving; Match is then safe from any thread.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <string>
@@ -33,6 +34,8 @@ struct RouteOptions {
   // Hands its work to an engine and answers later (HttpResponse::Later): it blocks only while a
   // cold model loads, so it runs on the small dispatch pool, not on a thread that waits with it.
   bool answers_later = false;
+  // The largest body this route reads (uploads); 0 = server.max_body_bytes.
+  int64_t max_body_bytes = 0;
 };
 
 struct Route {

@@ -42,7 +42,10 @@ int ServeUntilSignal(const Config& config, const std::string& config_path) {
     restore();
     return 1;
   }
-  auto server = HttpServer::Create(**control, config);
+  // The server keeps its jobs, batches and files in the data directory too.
+  Config served = config;
+  served.server.data_dir = ResolveDataDir(config.server);
+  auto server = HttpServer::Create(**control, served);
   if (!server) {
     log->error("cannot start the HTTP server: {}", server.error().ToString());
     restore();

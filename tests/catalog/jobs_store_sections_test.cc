@@ -27,7 +27,8 @@ TEST(JobsStoreSectionsTest, YamlReadsEveryField) {
   Result<Config> config = ParseConfig(
       "jobs:\n  store: sqlite\n  workers: 3\n  keep_finished: 10\n  keep_days: 2\n"
       "  allowed_programs: [/usr/bin/env, /bin/sleep]\n  env_allowlist: [CUDA_VISIBLE_DEVICES]\n"
-      "  max_log_bytes: 4096\n  command_timeout_s: 60\n"
+      "  max_log_bytes: 4096\n  command_timeout_s: 60\n  batch_max_file_bytes: 1000\n"
+      "  batch_max_lines: 20\n  batch_in_flight: 4\n"
       "store:\n  dir: /srv/models\n  hf_endpoint: http://127.0.0.1:9000\n"
       "  parallel_threshold_mb: 8\n  parallel_parts: 6\n  stall_timeout_s: 5\n  max_attempts: 3\n"
       "models:\n  - {alias: m, task: embed, model: store://o/r@main/m.gguf, pull: true}\n",
@@ -41,6 +42,9 @@ TEST(JobsStoreSectionsTest, YamlReadsEveryField) {
   EXPECT_THAT(jobs.env_allowlist, ElementsAre("CUDA_VISIBLE_DEVICES"));
   EXPECT_EQ(jobs.max_log_bytes, 4096);
   EXPECT_EQ(jobs.command_timeout_s, 60);
+  EXPECT_EQ(jobs.batch_max_file_bytes, 1000);
+  EXPECT_EQ(jobs.batch_max_lines, 20);
+  EXPECT_EQ(jobs.batch_in_flight, 4);
   const StoreConfig& store = config->store;
   EXPECT_EQ(store.dir, "/srv/models");
   EXPECT_EQ(store.hf_endpoint, "http://127.0.0.1:9000");

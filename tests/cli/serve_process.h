@@ -59,6 +59,12 @@ class ServeProcess {
     return -1;
   }
 
+  // SIGKILL, as a crash would end it: no drain, no shutdown code runs. Waits for the exit.
+  void Kill() {
+    if (!child_.running()) return;
+    child_.Kill();
+  }
+
   int port() const { return port_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   std::string log() const { return child_.Log(); }
