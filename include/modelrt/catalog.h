@@ -161,8 +161,8 @@ struct JobsConfig {
   int64_t max_log_bytes = 1 << 20;      // per stream of an external command
   int64_t command_timeout_s = 3600;     // an external command's default timeout
   // Batches (/v1/batches, modelrt batch): an input file's size and line count, and the requests
-  // one batch keeps in flight (a quarter of it, at least one, while interactive requests wait
-  // for the same model: batches yield to them).
+  // one batch keeps in flight (one only while interactive requests use the same model: batches
+  // yield to them).
   int64_t batch_max_file_bytes = int64_t{200} << 20;
   int64_t batch_max_lines = 50000;
   int batch_in_flight = 32;

@@ -56,7 +56,7 @@ class BatchJob : public JobKind {
     plan.steps = {"validate every line of " + input.id,
                   "run the requests through " + endpoint + " (at most " +
                       std::to_string(deps_.config.batch_in_flight) +
-                      " at once, fewer while interactive requests wait)",
+                      " at once, one while interactive requests use the model)",
                   "write the output and error files in input order"};
     plan.detail = {{"input_file_id", input.id}, {"bytes", input.bytes}, {"endpoint", endpoint}};
     return plan;

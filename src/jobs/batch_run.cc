@@ -23,6 +23,8 @@ namespace {
 constexpr size_t kMaxReportedErrors = 1000;
 // The checkpoint is handed on at most this often (and at the end).
 constexpr std::chrono::milliseconds kFlushEvery{200};
+// How long after the last interactive request a batch keeps yielding.
+constexpr std::chrono::milliseconds kYieldFor{500};
 
 bool IsBlank(std::string_view line) {
   return line.find_first_not_of(" \t\r") == std::string_view::npos;
@@ -261,6 +263,7 @@ Status RunBatch(const BatchRunOptions& options, InferenceGateway& gateway,
   };
 
   uint64_t seen_replies = 0;
+  Clock::time_point interactive_seen{};
   std::optional<Request> held;  // read (or due for a retry), waiting for room in the window
   auto last_flush = Clock::now();
   int64_t next_write = at.next_request;
@@ -320,10 +323,12 @@ Status RunBatch(const BatchRunOptions& options, InferenceGateway& gateway,
           held = next_request();
           if (!held) break;
         }
-        // Interactive traffic for the same model comes first: the batch keeps a quarter.
-        const int window = gateway.InteractiveLoad(held->model) > 0
-                               ? std::max(1, max_in_flight / 4)
-                               : max_in_flight;
+        // Interactive traffic for the same model comes first: while any waits or runs (and for
+        // a moment after: clients between two requests hold none), the batch keeps one request
+        // in flight, so an interactive request finds at most one batch sequence ahead of it.
+        const auto now = Clock::now();
+        if (gateway.InteractiveLoad(held->model) > 0) interactive_seen = now;
+        const int window = now - interactive_seen < kYieldFor ? 1 : max_in_flight;
         if (in_flight >= window) break;
         dispatch(std::move(*held));
         held.reset();

@@ -8,8 +8,9 @@
 //            "response": {"status_code": 200, "request_id": "...", "body": {...}}, "error": null}
 //
 // Responses with a 2xx status go to the output file, the others to the error file. Lines run up
-// to `in_flight` at a time (so the engines batch them), a quarter of that while interactive
-// requests wait for the same model; 429 and 503 (the server's queue was full) are retried.
+// to `in_flight` at a time (so the engines batch them), one at a time while interactive requests
+// use the same model (and half a second after); 429 and 503 (the server's queue was full) are
+// retried.
 //
 //   MODELRT_ASSIGN_OR_RETURN(BatchInputCheck check, CheckBatchInput(in, "/v1/embeddings", limits));
 //   BatchCheckpoint at;                       // or one saved by an earlier run
