@@ -193,6 +193,9 @@ struct SamplingParams {
   float repeat_penalty = 1.0f;
   int repeat_last_n = 64;
   std::optional<uint32_t> seed;  // unset = random
+  // A GBNF grammar (root rule "root") the output must match, as llama.cpp's grammar sampler
+  // enforces it: structured outputs. "" = none. Local engines only.
+  std::string grammar;
 };
 
 struct GenerateRequest {

@@ -2,6 +2,7 @@
 
 #include "catalog/options_json.h"
 #include "core/json.h"
+#include "providers/llama/json_schema_grammar.h"
 #include "server/json_fields.h"
 
 namespace modelrt::server {
@@ -51,13 +52,40 @@ Status RejectUnsupported(const Json& body) {
   if (const Json* suffix = FindField(body, "suffix"); suffix && !(suffix->is_string() && suffix->get_ref<const std::string&>().empty())) {
     return InvalidArgumentError("'suffix' is not supported");
   }
-  if (const Json* format = FindField(body, "response_format")) {
-    const Json* type = format->is_object() ? FindField(*format, "type") : nullptr;
-    if (!type || !type->is_string() || type->get<std::string>() != "text") {
-      return InvalidArgumentError("'response_format' must be {\"type\": \"text\"}: JSON modes "
-                                  "are not supported");
-    }
+  return OkStatus();
+}
+
+// response_format (text, json_object, json_schema) and llama-server's raw `grammar` as the GBNF
+// grammar sampling must follow.
+Status ParseStructuredOutput(const Json& body, std::string* grammar) {
+  if (const Json* raw = FindField(body, "grammar")) {
+    if (!raw->is_string()) return InvalidArgumentError("'grammar' must be a GBNF string");
+    *grammar = raw->get<std::string>();
   }
+  const Json* format = FindField(body, "response_format");
+  if (format == nullptr || format->is_null()) return OkStatus();
+  const Json* type = format->is_object() ? FindField(*format, "type") : nullptr;
+  const std::string kind = type && type->is_string() ? type->get<std::string>() : "";
+  if (kind == "text") return OkStatus();
+  if (kind != "json_object" && kind != "json_schema") {
+    return InvalidArgumentError(
+        "'response_format.type' must be \"text\", \"json_object\" or \"json_schema\"");
+  }
+  if (!grammar->empty()) {
+    return InvalidArgumentError("'grammar' and a JSON 'response_format' cannot both be given");
+  }
+  std::string schema = R"({"type": "object"})";
+  if (kind == "json_schema") {
+    const Json* spec = FindField(*format, "json_schema");
+    const Json* inner = spec && spec->is_object() ? FindField(*spec, "schema") : nullptr;
+    if (inner == nullptr || !inner->is_object()) {
+      return InvalidArgumentError("'response_format.json_schema.schema' must be a JSON schema object");
+    }
+    schema = inner->dump();
+  }
+  Result<std::string> gbnf = llama::JsonSchemaToGrammar(schema);
+  if (!gbnf) return InvalidArgumentError("'response_format': " + gbnf.error().message());
+  *grammar = *std::move(gbnf);
   return OkStatus();
 }
 
@@ -65,6 +93,7 @@ Status ParseCommon(const Json& body, const ServerConfig& limits, bool chat, Gene
   MODELRT_RETURN_IF_ERROR(RejectUnsupported(body));
   Json params = MergeWithProfile(body, call->model.profile);
   SamplingParams& s = call->request.sampling;
+  MODELRT_RETURN_IF_ERROR(ParseStructuredOutput(body, &s.grammar));
 
   MODELRT_ASSIGN_OR_RETURN(std::optional<double> temperature,
                            OptionalNumber(params, "temperature", 0, 2));

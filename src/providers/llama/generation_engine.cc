@@ -1,5 +1,7 @@
 #include "providers/llama/generation_engine.h"
 
+#include <exception>
+
 #include <algorithm>
 #include <string>
 
@@ -273,7 +275,14 @@ llama_token GenerationEngine::Sample(int id, int row) {
       return GreedyToken(logits, n_vocab_,
                          slot.request()->input().ignore_eos ? eog_mask_ : kNoneBanned);
   }
-  return llama_sampler_sample(slot.sampler(), ctx_.get(), row);
+  try {
+    return llama_sampler_sample(slot.sampler(), ctx_.get(), row);
+  } catch (const std::exception& e) {
+    // llama.cpp's grammar sampler throws when a grammar cannot go on: that request fails, the
+    // engine and the other slots go on.
+    slot.set_sample_error(e.what());
+    return LLAMA_TOKEN_NULL;
+  }
 }
 
 void GenerationEngine::AddToken(llama_token token, llama_pos pos, llama_seq_id seq, bool logits) {

@@ -20,12 +20,20 @@ void GenerationSlot::Start(std::shared_ptr<GenerationRequest> request, LlamaSamp
   // same text alone, but batch-dependent rounding may flip a near-tie under load.
   reproducible_ = in.sampling.seed.has_value();
   plain_greedy_ = IsPlainGreedy(in.sampling);
-  // Repetition penalties count the prompt too, as in llama-server.
-  for (llama_token t : in.prompt) llama_sampler_accept(sampler_.get(), t);
+  // Repetition penalties count the prompt too, as in llama-server; but a grammar sampler in the
+  // chain would take the prompt as output (llama-server keeps its grammar apart): with a grammar,
+  // penalties count generated tokens only.
+  if (in.sampling.grammar.empty()) {
+    for (llama_token t : in.prompt) llama_sampler_accept(sampler_.get(), t);
+  }
 }
 
 bool GenerationSlot::Accept(llama_token token, const llama_vocab* vocab) {
   const GenerationInput& in = request_->input();
+  if (token == LLAMA_TOKEN_NULL) {  // the sampler failed (GenerationEngine::Sample)
+    Abort(InternalError("sampling failed: " + sample_error_), FinishReason::kStop);
+    return true;
+  }
   if (!in.ignore_eos && llama_vocab_is_eog(vocab, token)) {
     Finish(FinishReason::kStop);
     return true;
@@ -69,6 +77,7 @@ void GenerationSlot::Reset() {
   sampler_.reset();
   stops_.reset();
   pending_utf8_.clear();
+  sample_error_.clear();
   last_token_ = 0;
   n_past_ = 0;
   completion_tokens_ = 0;

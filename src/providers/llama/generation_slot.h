@@ -35,6 +35,8 @@ class GenerationSlot {
 
   // Ends the generation early: kCancelled with OK status, or an error status.
   void Abort(Status status, FinishReason reason = FinishReason::kCancelled);
+  // Why the last Sample failed; Accept(LLAMA_TOKEN_NULL) then fails the request with it.
+  void set_sample_error(std::string message) { sample_error_ = std::move(message); }
 
   // Records that last_token() was decoded at position n_past().
   void Advance() { ++n_past_; }
@@ -61,6 +63,7 @@ class GenerationSlot {
   LlamaSamplerPtr sampler_;
   std::optional<StopMatcher> stops_;
   std::string pending_utf8_;  // bytes of a character not yet complete
+  std::string sample_error_;
   llama_token last_token_ = 0;
   int n_past_ = 0;
   int ctx_limit_ = 0;

@@ -107,6 +107,7 @@ class LlamaGenerator final : public GeneratorModel {
  private:
   Result<GenerationInput> MakeInput(const GenerateRequest& request, const CallContext& ctx) const {
     MODELRT_RETURN_IF_ERROR(ValidateSampling(request.sampling));
+    MODELRT_RETURN_IF_ERROR(ValidateGrammar(request.sampling.grammar, vocab_));
     GenerationInput input;
     bool templated = false;
     std::string text;

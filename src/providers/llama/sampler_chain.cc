@@ -21,7 +21,17 @@ Status ValidateSampling(const SamplingParams& p) {
 
 bool IsPlainGreedy(const SamplingParams& p) {
   const bool penalties = p.repeat_penalty != 1.0f && p.repeat_last_n != 0;
-  return p.temperature <= 0 && !penalties;
+  return p.temperature <= 0 && !penalties && p.grammar.empty();
+}
+
+Status ValidateGrammar(const std::string& grammar, const llama_vocab* vocab) {
+  if (grammar.empty()) return OkStatus();
+  llama_sampler* parsed = llama_sampler_init_grammar(vocab, grammar.c_str(), "root");
+  if (parsed == nullptr) {
+    return InvalidArgumentError("grammar: not a GBNF grammar with a 'root' rule llama.cpp accepts");
+  }
+  llama_sampler_free(parsed);
+  return OkStatus();
 }
 
 llama_token GreedyToken(const float* logits, int32_t n_vocab,
@@ -58,6 +68,13 @@ LlamaSamplerPtr MakeSamplerChain(const SamplingParams& p, const llama_vocab* voc
     for (llama_token t : banned) bias.push_back({t, -INFINITY});
     llama_sampler_chain_add(chain.get(), llama_sampler_init_logit_bias(
                                              n_vocab, static_cast<int32_t>(bias.size()), bias.data()));
+  }
+  if (!p.grammar.empty()) {
+    // First, so every later sampler only sees tokens the grammar allows. Checked before (see
+    // ValidateGrammar): a grammar that does not parse never reaches here.
+    if (llama_sampler* grammar = llama_sampler_init_grammar(vocab, p.grammar.c_str(), "root")) {
+      llama_sampler_chain_add(chain.get(), grammar);
+    }
   }
   if (p.repeat_penalty != 1.0f && p.repeat_last_n != 0) {
     llama_sampler_chain_add(chain.get(), llama_sampler_init_penalties(n_vocab, p.repeat_last_n,

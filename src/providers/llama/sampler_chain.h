@@ -1,5 +1,5 @@
 // Builds the llama.cpp sampler chain for one generation from SamplingParams, in llama-server's
-// order: penalties -> top-k -> top-p -> min-p -> temperature -> dist(seed), or greedy when
+// order: [grammar ->] penalties -> top-k -> top-p -> min-p -> temperature -> dist(seed), or greedy when
 // the temperature is 0. Plain greedy requests (no penalties) can skip the chain: GreedyToken
 // picks the same token from the logits in place, without copying n_vocab candidates.
 //
@@ -30,6 +30,9 @@ LlamaSamplerPtr MakeSamplerChain(const SamplingParams& params, const llama_vocab
 
 // True when the chain for `params` is only [logit bias ->] greedy, so GreedyToken may stand in.
 bool IsPlainGreedy(const SamplingParams& params);
+
+// InvalidArgument when `grammar` (non-empty) does not parse as GBNF with a root rule.
+Status ValidateGrammar(const std::string& grammar, const llama_vocab* vocab);
 
 // The token that chain picks from `logits` (n_vocab floats): the first highest logit, where a
 // token with a nonzero `banned_mask` entry counts as its logit plus -inf, exactly as the logit

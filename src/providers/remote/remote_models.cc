@@ -171,6 +171,11 @@ class RemoteGenerator : public GeneratorModel, RemoteBase {
   void GenerateAsync(const GenerateRequest& request, TokenCallback on_piece,
                      const CallContext& ctx, GenerateDone done) override {
     const bool stream = static_cast<bool>(on_piece);
+    if (!request.sampling.grammar.empty()) {
+      // A grammar is a local sampler; sending the request without it would drop the constraint.
+      return done(InvalidArgumentError(
+          "response_format json modes and 'grammar' are served by local models only"));
+    }
     auto upstream = parts_.format->Chat(parts_.upstream_model, request, stream);
     if (!upstream) return done(upstream.error());
     if (!stream) {
