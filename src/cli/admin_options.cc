@@ -57,4 +57,15 @@ Result<AdminClientOptions> ResolveClientOptions(const AdminArgs& args, const Env
   return options;
 }
 
+void AddServerOptions(CLI::App* cmd, AdminArgs& args) {
+  cmd->add_option(
+      "--server", args.server,
+      "server URL, http:// only (default: $MODELRT_SERVER, else http://127.0.0.1:8080)");
+  cmd->add_option("--admin-key-file", args.admin_key_file,
+                  "file holding the admin key (default: $MODELRT_ADMIN_KEY)");
+  cmd->add_option("--timeout", args.timeout_s, "seconds a call may take (default 600)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("--json", args.json, "print the server's JSON as received");
+}
+
 }  // namespace modelrt::cli

@@ -10,6 +10,7 @@
 // Thread-safety: pure functions apart from reading the key file and the environment.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <functional>
 #include <optional>
 #include <string>
@@ -33,6 +34,9 @@ std::optional<std::string> ProcessEnv(const char* name);
 // An empty environment variable counts as unset.
 Result<AdminClientOptions> ResolveClientOptions(const AdminArgs& args,
                                                 const EnvLookup& env = ProcessEnv);
+
+// Adds --server, --admin-key-file, --timeout and --json to `cmd`, filling `args`.
+void AddServerOptions(CLI::App* cmd, AdminArgs& args);
 
 // The first non-empty line of `path`, without surrounding whitespace.
 Result<std::string> ReadAdminKeyFile(const std::string& path);

@@ -8,18 +8,18 @@ namespace modelrt::cli {
 
 AdminVerbs::AdminVerbs(CLI::App& app) {
   ps_ = app.add_subcommand("ps", "list a running server's models: state, generation, memory");
-  AddServerOptions(ps_);
+  AddServerOptions(ps_, args_);
 
   load_ = app.add_subcommand("load", "load an alias on a running server (waits for the load)");
   unload_ = app.add_subcommand("unload", "unload an alias on a running server");
   for (CLI::App* cmd : {load_, unload_}) {
-    AddServerOptions(cmd);
+    AddServerOptions(cmd, args_);
     cmd->add_option("alias", alias_, "model alias")->required();
   }
 
   reload_cmd_ = app.add_subcommand(
       "reload", "reload an alias on a running server (same spec, or a new file/options)");
-  AddServerOptions(reload_cmd_);
+  AddServerOptions(reload_cmd_, args_);
   reload_cmd_->add_option("alias", reload_.alias, "model alias")->required();
   reload_cmd_->add_option("--model", reload_.model,
                           "new model file (a path on the server's machine) or upstream name");
@@ -35,16 +35,16 @@ AdminVerbs::AdminVerbs(CLI::App& app) {
           "JSON object");
 
   registry_ = app.add_subcommand("registry", "print a running server's registry snapshot");
-  AddServerOptions(registry_);
+  AddServerOptions(registry_, args_);
   reloads_ = app.add_subcommand("reloads", "print a running server's reload log");
-  AddServerOptions(reloads_);
+  AddServerOptions(reloads_, args_);
   config_reload_ = app.add_subcommand(
       "config-reload", "make a running server re-read its config file (like SIGHUP)");
-  AddServerOptions(config_reload_);
+  AddServerOptions(config_reload_, args_);
 
   providers_ = app.add_subcommand("providers", "list or change a running server's providers");
   providers_->require_subcommand(0, 1);
-  AddServerOptions(providers_);
+  AddServerOptions(providers_, args_);
   providers_list_ = providers_->add_subcommand("list", "list providers (the default)");
   providers_show_ = providers_->add_subcommand("show", "one provider and the aliases using it");
   providers_preview_ = providers_->add_subcommand(
@@ -53,7 +53,7 @@ AdminVerbs::AdminVerbs(CLI::App& app) {
   providers_put_ = providers_->add_subcommand("put", "add or replace a provider from a file");
   for (CLI::App* cmd :
        {providers_list_, providers_show_, providers_preview_, providers_remove_, providers_put_}) {
-    AddServerOptions(cmd);
+    AddServerOptions(cmd, args_);
     if (cmd != providers_list_) {
       cmd->add_option("id", provider_id_, "provider id")->required();
     }
@@ -63,17 +63,6 @@ AdminVerbs::AdminVerbs(CLI::App& app) {
                    "block: refuse while aliases use it (default); cascade: remove them too")
       ->check(CLI::IsMember({"block", "cascade"}));
   providers_put_->add_option("-f,--file", provider_file_, "provider as JSON or YAML")->required();
-}
-
-void AdminVerbs::AddServerOptions(CLI::App* cmd) {
-  cmd->add_option(
-      "--server", args_.server,
-      "server URL, http:// only (default: $MODELRT_SERVER, else http://127.0.0.1:8080)");
-  cmd->add_option("--admin-key-file", args_.admin_key_file,
-                  "file holding the admin key (default: $MODELRT_ADMIN_KEY)");
-  cmd->add_option("--timeout", args_.timeout_s, "seconds a call may take (default 600)")
-      ->check(CLI::PositiveNumber);
-  cmd->add_flag("--json", args_.json, "print the server's JSON as received");
 }
 
 Status AdminVerbs::Dispatch(const AdminContext& context) {

@@ -30,7 +30,6 @@ class AdminVerbs {
   std::optional<int> RunParsed();
 
  private:
-  void AddServerOptions(CLI::App* cmd);
   Status Dispatch(const AdminContext& context);
 
   AdminArgs args_;

@@ -46,13 +46,7 @@ JobVerbs::JobVerbs(CLI::App& app) {
   plan_ = jobs_->add_subcommand("plan", "what a job would do, without running it");
   submit_ = jobs_->add_subcommand("submit", "start a job");
   for (CLI::App* cmd : {list_, show_, cancel_, watch_, plan_, submit_}) {
-    cmd->add_option("--server", args_.server,
-                    "server URL, http:// only (default: $MODELRT_SERVER, else http://127.0.0.1:8080)");
-    cmd->add_option("--admin-key-file", args_.admin_key_file,
-                    "file holding the admin key (default: $MODELRT_ADMIN_KEY)");
-    cmd->add_option("--timeout", args_.timeout_s, "seconds a call may take (default 600)")
-        ->check(CLI::PositiveNumber);
-    cmd->add_flag("--json", args_.json, "print the server's JSON as received");
+    AddServerOptions(cmd, args_);
   }
   for (CLI::App* cmd : {show_, cancel_, watch_}) cmd->add_option("id", id_, "job id")->required();
   for (CLI::App* cmd : {plan_, submit_}) {

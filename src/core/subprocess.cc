@@ -52,6 +52,18 @@ int ExitCodeOf(int wait_status) {
 
 }  // namespace
 
+void InitChildSpawnAttributes(posix_spawnattr_t* attributes) {
+  posix_spawnattr_init(attributes);
+  posix_spawnattr_setpgroup(attributes, 0);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(attributes, &none);
+  posix_spawnattr_setsigdefault(attributes, &all);
+  posix_spawnattr_setflags(attributes,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+}
+
 Result<CommandOutput> RunCommand(const std::vector<std::string>& argv,
                                  std::chrono::milliseconds timeout, size_t max_output) {
   if (argv.empty() || argv[0].empty()) return InvalidArgumentError("no command to run");
@@ -65,16 +77,7 @@ Result<CommandOutput> RunCommand(const std::vector<std::string>& argv,
   posix_spawn_file_actions_adddup2(&actions, out.write, 1);
   posix_spawn_file_actions_adddup2(&actions, err.write, 2);
   posix_spawnattr_t attributes;
-  posix_spawnattr_init(&attributes);
-  posix_spawnattr_setpgroup(&attributes, 0);  // its own group: a timeout kills all of it
-  // The server blocks or ignores signals on some threads; the command starts with the defaults.
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attributes, &none);
-  posix_spawnattr_setsigdefault(&attributes, &all);
-  posix_spawnattr_setflags(&attributes,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  InitChildSpawnAttributes(&attributes);  // its own group: a timeout kills all of it
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);

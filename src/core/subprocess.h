@@ -13,6 +13,8 @@
 // so a command started on another thread at the same time does not inherit them).
 #pragma once
 
+#include <spawn.h>
+
 #include <chrono>
 #include <cstddef>
 #include <string>
@@ -31,6 +33,11 @@ struct CommandOutput {
 // Runs `argv` (argv[0] is looked up in PATH) and waits for it. Errors: InvalidArgument for an
 // empty argv, NotFound when it cannot be started, DeadlineExceeded (the child killed) when it
 // runs past `timeout`. A non-zero exit is not an error here: it is in `exit_code`.
+// Attributes for a child in its own process group (so a kill reaches all it starts), with an
+// empty signal mask and default dispositions (the server blocks or ignores signals on its
+// threads). The caller destroys them with posix_spawnattr_destroy.
+void InitChildSpawnAttributes(posix_spawnattr_t* attributes);
+
 Result<CommandOutput> RunCommand(const std::vector<std::string>& argv,
                                  std::chrono::milliseconds timeout,
                                  size_t max_output = size_t{1} << 20);

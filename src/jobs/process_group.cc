@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/subprocess.h"
+
 namespace modelrt::jobs {
 
 namespace {
@@ -89,15 +91,7 @@ Result<ProcessOutcome> RunProcessGroup(const ProcessSpec& spec, const CancelSign
   posix_spawn_file_actions_adddup2(&actions, err.write.get(), 2);
   posix_spawn_file_actions_addchdir_np(&actions, spec.cwd.c_str());
   posix_spawnattr_t attributes;
-  posix_spawnattr_init(&attributes);
-  posix_spawnattr_setpgroup(&attributes, 0);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attributes, &none);
-  posix_spawnattr_setsigdefault(&attributes, &all);
-  posix_spawnattr_setflags(&attributes,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  InitChildSpawnAttributes(&attributes);
   std::vector<char*> argv{const_cast<char*>(spec.program.c_str())};
   for (const std::string& a : spec.args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);

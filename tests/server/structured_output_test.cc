@@ -121,6 +121,7 @@ TEST(StructuredOutputTest, WhatCannotBeEnforcedIsA400NamingTheField) {
            {{{"response_format", {{"type", "json_schema"}}}}, "response_format.json_schema.schema"},
            {{{"response_format", {{"type", "json_object"}}}, {"grammar", "root ::= \"a\""}},
             "cannot both"},
+           {{{"grammar", "root ::= \"a\""}, {"ignore_eos", true}}, "ignore_eos"},
            {{{"response_format",
               {{"type", "json_schema"},
                {"json_schema", {{"schema", {{"type", "tensor"}}}}}}}},

@@ -108,6 +108,11 @@ class LlamaGenerator final : public GeneratorModel {
   Result<GenerationInput> MakeInput(const GenerateRequest& request, const CallContext& ctx) const {
     MODELRT_RETURN_IF_ERROR(ValidateSampling(request.sampling));
     MODELRT_RETURN_IF_ERROR(ValidateGrammar(request.sampling.grammar, vocab_));
+    if (!request.sampling.grammar.empty() && request.ignore_eos) {
+      // A finished grammar allows only end-of-generation tokens, which ignore_eos bans.
+      return InvalidArgumentError("ignore_eos cannot be combined with a grammar or a JSON "
+                                  "response_format");
+    }
     GenerationInput input;
     bool templated = false;
     std::string text;
