@@ -11,6 +11,9 @@
 #include <map>
 #include <thread>
 
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/write.hpp>
+
 #include "admin/admin_test_util.h"
 
 namespace modelrt::testing {
@@ -291,9 +294,25 @@ TEST(FilesApiTest, UploadsAreCheckedListedAndDeleted) {
   HttpResult big = Upload(server.port(), "batch", "big.jsonl", std::string(5000, 'x'));
   EXPECT_EQ(big.status, 400);
   EXPECT_THAT(ParseBody(big)["error"]["message"].get<std::string>(), HasSubstr("batch_max_file_bytes"));
-  // Past the route's body limit the server answers 413 before reading it.
-  HttpResult huge = Upload(server.port(), "batch", "huge.jsonl", std::string(3 << 20, 'x'));
-  EXPECT_EQ(huge.status, 413);
+  // Past the route's body limit (the file limit + 1 MiB for the form) the server answers 413
+  // from the headers alone, before any body arrives.
+  {
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::socket socket(ioc);
+    ASSERT_FALSE(Connect(socket, server.port()));
+    SetReceiveTimeout(socket, std::chrono::seconds(10));
+    const std::string head =
+        "POST /v1/files HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; "
+        "boundary=x\r\nContent-Length: 5000000\r\n\r\n";
+    boost::asio::write(socket, boost::asio::buffer(head));
+    std::string answer;
+    boost::system::error_code ec;
+    boost::asio::read_until(socket, boost::asio::dynamic_buffer(answer), "\r\n\r\n", ec);
+    EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 413") << answer << ec.message();
+  }
+  // Just under it, the form is read and the file limit is what refuses it.
+  HttpResult under = Upload(server.port(), "batch", "under.jsonl", std::string(600 << 10, 'x'));
+  EXPECT_EQ(under.status, 400) << under.body;
   EXPECT_EQ(HttpCall(server.port(), "POST", "/v1/files", "{}", {{"Content-Type", "application/json"}}).status,
             400);
 
