@@ -105,10 +105,11 @@ class BatchJob : public JobKind {
     job.Progress(at.next_request, check.requests);
     Status run = RunBatch(options, *deps_.gateway, *job.cancel(), at,
                           [&](const BatchCheckpoint& c) {
+                            // The counts first: the checkpoint's save stores them too.
+                            job.SetOutput({{"request_counts", ToJson(c.counts)}});
                             if (Status s = job.SaveCheckpoint(ToJson(c)); !s.ok()) {
                               job.Note("checkpoint not saved: " + s.message());
                             }
-                            job.SetOutput({{"request_counts", ToJson(c.counts)}});
                             job.Progress(c.next_request, c.counts.total);
                           });
     if (!run.ok() && !job.cancelled()) return run;

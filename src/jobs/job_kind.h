@@ -49,7 +49,8 @@ class JobContext {
   virtual void Note(std::string message) = 0;
   // Records an artifact; its sha256 and size are filled in from the file when empty.
   virtual Status AddArtifact(Artifact artifact) = 0;
-  // Merges `fields` into the job's output (top-level keys replace).
+  // Merges `fields` into the job's output (top-level keys replace); stored with the job's next
+  // save (SaveCheckpoint, Progress, its end).
   virtual void SetOutput(const Json& fields) = 0;
   virtual Json output() const = 0;
   // What SaveCheckpoint last stored (null for a fresh job), and whether this run is a resume.

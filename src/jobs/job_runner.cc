@@ -93,9 +93,8 @@ class JobRunner::Context : public JobContext {
     Active* active = Find();
     if (active == nullptr || !fields.is_object()) return;
     for (const auto& [key, value] : fields.items()) active->record.output[key] = value;
-    if (Status s = runner_.store_->Save(active->record); !s.ok()) {
-      Log("jobs")->warn("job {}: {}", id_, s.message());
-    }
+    // Stored with the job's next save (a checkpoint, progress, its end): readers see the live
+    // copy meanwhile, and a crash before then re-runs the step that set it.
   }
 
   Json output() const override {
@@ -442,8 +441,7 @@ void JobRunner::RunOne(const std::string& id) {
   Json data = {{"state", ToString(a.record.state)}};
   if (!a.record.error.empty()) data["error"] = a.record.error;
   // The final progress, whatever the throttle held back.
-  JobEvent last_progress{0, 0, "progress", ToJson(a.record.progress)};
-  SaveWithEvent(a, "progress", last_progress.data);
+  SaveWithEvent(a, "progress", ToJson(a.record.progress));
   SaveWithEvent(a, "state", std::move(data));
   Log("jobs")->info("job {} ({}) {}{}{}", id, a.record.kind, ToString(a.record.state),
                     a.record.error.empty() ? "" : ": ", a.record.error);

@@ -5,6 +5,7 @@
 #include "jobs/job_runner.h"
 #include "server/admin_json.h"
 #include "server/json_fields.h"
+#include "server/sse_headers.h"
 
 namespace modelrt::server {
 
@@ -90,11 +91,7 @@ HttpResponse AdminJobsHandler::Events(const HttpRequest& request, RequestContext
     for (const jobs::JobEvent& e : page->events) data.push_back(ToJson(e));
     return JsonResponse(200, {{"object", "list"}, {"data", data}, {"finished", page->finished}});
   }
-  HttpHeaders headers;
-  headers.Set("Content-Type", "text/event-stream");
-  headers.Set("Cache-Control", "no-cache");
-  headers.Set("X-Accel-Buffering", "no");
-  if (!ctx.stream->Begin(200, std::move(headers))) return {};
+  if (!ctx.stream->Begin(200, SseHeaders())) return {};
   while (true) {
     for (const jobs::JobEvent& e : page->events) {
       if (!ctx.stream->Write(SseEvent(e))) return {};

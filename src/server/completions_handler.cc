@@ -9,18 +9,11 @@
 #include "server/later_answer.h"
 #include "server/model_availability.h"
 #include "server/served_by.h"
+#include "server/sse_headers.h"
 #include "server/work_estimate.h"
 
 namespace modelrt::server {
 namespace {
-
-HttpHeaders SseHeaders() {
-  HttpHeaders headers;
-  headers.Set("Content-Type", "text/event-stream");
-  headers.Set("Cache-Control", "no-cache");
-  headers.Set("X-Accel-Buffering", "no");  // tell nginx-style proxies not to buffer
-  return headers;
-}
 
 // One generation answered later: what the engine thread's callbacks share. OnPiece and Done
 // run on the engine's thread (one at a time, Done last); they only format and queue.
