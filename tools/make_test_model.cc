@@ -7,6 +7,8 @@
 //
 // Errors print one line on stderr and exit with status 1.
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <string>
 
@@ -37,6 +39,10 @@ int main(int argc, char** argv) {
   app.add_option("--ctx", spec.ctx, "training context length")->check(CLI::Range(1, 1 << 20));
   app.add_option("--pooling", pooling, "pooling stored in the model: mean | cls | last")
       ->check(CLI::IsMember({"mean", "cls", "last"}));
+  std::string chat_template_file;
+  app.add_option("--chat-template", chat_template_file,
+                 "a Jinja chat template file written into a llama model (tokenizer.chat_template)")
+      ->check(CLI::ExistingFile);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -55,6 +61,10 @@ int main(int argc, char** argv) {
   if (pooling == "mean") spec.pooling = 1;
   if (pooling == "cls") spec.pooling = 2;
   if (pooling == "last") spec.pooling = 3;
+  if (!chat_template_file.empty()) {
+    std::ifstream in(chat_template_file, std::ios::binary);
+    spec.chat_template.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
   modelrt::Status status = modelrt::llama::WriteTestModel(spec);
   if (!status.ok()) {
     std::fprintf(stderr, "modelrt-testmodel: %s\n", status.ToString().c_str());

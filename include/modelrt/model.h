@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "modelrt/status.h"
@@ -180,10 +181,31 @@ using RerankDone = std::function<void(Result<RerankResult>)>;
 
 // ---- Generation -------------------------------------------------------------------------------
 
-struct ChatMessage {
-  std::string role;  // system | user | assistant
-  std::string content;
+// A function call the model made (assistant messages, results). `arguments` is JSON text.
+struct ToolCall {
+  std::string id;
+  std::string name;
+  std::string arguments;
 };
+
+struct ChatMessage {
+  std::string role;  // system | user | assistant | tool
+  std::string content;
+  std::vector<ToolCall> tool_calls;  // assistant: the calls it made
+  std::string tool_call_id;          // tool: the call this message answers
+  std::string name;                  // tool: the function's name, when the caller gave it
+  std::string reasoning_content;     // assistant: its thinking, for templates that show it
+};
+
+// A function the model may call: OpenAI's tools[].function. `parameters` is a JSON Schema text.
+struct ToolSpec {
+  std::string name;
+  std::string description;
+  std::string parameters = R"({"type":"object"})";
+};
+
+// kNamed: `GenerateRequest::tool_name` must be called.
+enum class ToolChoice { kAuto, kNone, kRequired, kNamed };
 
 struct SamplingParams {
   float temperature = 0.8f;  // 0 = greedy
@@ -193,9 +215,23 @@ struct SamplingParams {
   float repeat_penalty = 1.0f;
   int repeat_last_n = 64;
   std::optional<uint32_t> seed;  // unset = random
+  // OpenAI's penalties: subtract presence_penalty from every token already generated and
+  // frequency_penalty times its count (over the last repeat_last_n tokens). 0 = off.
+  float presence_penalty = 0.0f;
+  float frequency_penalty = 0.0f;
+  // Added to a token's logit before sampling (OpenAI's logit_bias; -100 bans it in effect).
+  std::vector<std::pair<int32_t, float>> logit_bias;
   // A GBNF grammar (root rule "root") the output must match, as llama.cpp's grammar sampler
   // enforces it: structured outputs. "" = none. Local engines only.
   std::string grammar;
+};
+
+// One generated token with its log-probability under the model (log-softmax of its logits),
+// and the most likely alternatives at that position, best first.
+struct TokenLogprob {
+  std::string token;
+  float logprob = 0;
+  std::vector<std::pair<std::string, float>> top;
 };
 
 struct GenerateRequest {
@@ -205,13 +241,26 @@ struct GenerateRequest {
   int max_tokens = 256;               // <= 0: until the context is full
   std::vector<std::string> stop;      // stop strings; never part of the output
   bool ignore_eos = false;            // keep going past end-of-generation tokens (benchmarks)
+  // Functions the model may call (chat only), rendered by the model's chat template; a local
+  // engine constrains a call to the template's tool-call syntax and the function's schema.
+  std::vector<ToolSpec> tools;
+  ToolChoice tool_choice = ToolChoice::kAuto;
+  std::string tool_name;             // with ToolChoice::kNamed
+  bool parallel_tool_calls = true;   // several calls in one reply
+  // Report each generated token's log-probability, and this many alternatives (0..20).
+  bool logprobs = false;
+  int top_logprobs = 0;
 };
 
-enum class FinishReason { kStop, kLength, kCancelled };
-std::string_view ToString(FinishReason reason);  // "stop", "length", "cancelled"
+enum class FinishReason { kStop, kLength, kCancelled, kToolCalls };
+std::string_view ToString(FinishReason reason);  // "stop", "length", "cancelled", "tool_calls"
 
 struct GenerateResult {
+  // The reply's text; with tools, without the tool-call syntax (the calls are in tool_calls).
   std::string text;
+  std::vector<ToolCall> tool_calls;
+  std::string reasoning_content;  // thinking split out of the text, for templates that have it
+  std::vector<TokenLogprob> logprobs;  // when GenerateRequest::logprobs
   FinishReason finish_reason = FinishReason::kStop;
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
@@ -241,6 +290,23 @@ class GeneratorModel : public Model {
   virtual void GenerateAsync(const GenerateRequest& request, TokenCallback on_piece,
                              const CallContext& ctx, GenerateDone done) {
     done(Generate(request, on_piece, ctx));
+  }
+
+  // The model's tokenizer and chat template (llama-server's /tokenize, /detokenize and
+  // /apply-template). Unimplemented for models without a local tokenizer (remote ones).
+  virtual Result<std::vector<int32_t>> Tokenize(std::string_view text, bool add_special) const {
+    (void)text, (void)add_special;
+    return UnimplementedError("this model has no local tokenizer");
+  }
+  virtual Result<std::string> Detokenize(const std::vector<int32_t>& tokens) const {
+    (void)tokens;
+    return UnimplementedError("this model has no local tokenizer");
+  }
+  // The prompt `request` would be generated from (messages through the chat template, tools
+  // included), without generating.
+  virtual Result<std::string> RenderPrompt(const GenerateRequest& request) const {
+    (void)request;
+    return UnimplementedError("this model has no local chat template");
   }
 };
 

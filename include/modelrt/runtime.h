@@ -212,6 +212,13 @@ class GeneratorHandle : public ModelHandle {
   // runs exactly once. Not retried: a failure reaches `done` as it is.
   void GenerateAsync(GenerateRequest request, TokenCallback on_piece, CallContext ctx,
                      GenerateDone done) const;
+  // The model's tokenizer and chat template (GeneratorModel::Tokenize, Detokenize,
+  // RenderPrompt), loading the model if needed. No fallbacks: another model tokenizes
+  // differently.
+  Result<std::vector<int32_t>> Tokenize(std::string_view text, bool add_special,
+                                        CallContext ctx = {}) const;
+  Result<std::string> Detokenize(const std::vector<int32_t>& tokens, CallContext ctx = {}) const;
+  Result<std::string> RenderPrompt(const GenerateRequest& request, CallContext ctx = {}) const;
 
  private:
   friend class ModelRuntime;

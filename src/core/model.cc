@@ -44,6 +44,7 @@ std::string_view ToString(FinishReason reason) {
     case FinishReason::kStop: return "stop";
     case FinishReason::kLength: return "length";
     case FinishReason::kCancelled: return "cancelled";
+    case FinishReason::kToolCalls: return "tool_calls";
   }
   return "unknown";
 }

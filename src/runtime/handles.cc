@@ -381,4 +381,40 @@ void GeneratorHandle::GenerateAsync(GenerateRequest request, TokenCallback on_pi
       std::move(done), [streamed] { return !streamed->load(); });
 }
 
+namespace {
+
+// Runs `fn` on the alias's loaded generator (no retries, no fallbacks: these read the model's
+// own tokenizer and template).
+template <typename R>
+Result<R> WithGenerator(internal::RuntimeCore& core, const std::string& alias, CallContext ctx,
+                        const std::function<Result<R>(const GeneratorModel&)>& fn) {
+  MODELRT_ASSIGN_OR_RETURN(internal::RuntimeCore::Lease lease,
+                           internal::AcquireForCall(core, alias, ctx));
+  const auto* model = dynamic_cast<const GeneratorModel*>(&lease.model());
+  if (model == nullptr) return InvalidArgumentError("model '" + alias + "' does not generate text");
+  return fn(*model);
+}
+
+}  // namespace
+
+Result<std::vector<int32_t>> GeneratorHandle::Tokenize(std::string_view text, bool add_special,
+                                                       CallContext ctx) const {
+  return WithGenerator<std::vector<int32_t>>(
+      *core_, alias_, std::move(ctx),
+      [&](const GeneratorModel& m) { return m.Tokenize(text, add_special); });
+}
+
+Result<std::string> GeneratorHandle::Detokenize(const std::vector<int32_t>& tokens,
+                                                CallContext ctx) const {
+  return WithGenerator<std::string>(*core_, alias_, std::move(ctx),
+                                    [&](const GeneratorModel& m) { return m.Detokenize(tokens); });
+}
+
+Result<std::string> GeneratorHandle::RenderPrompt(const GenerateRequest& request,
+                                                  CallContext ctx) const {
+  return WithGenerator<std::string>(
+      *core_, alias_, std::move(ctx),
+      [&](const GeneratorModel& m) { return m.RenderPrompt(request); });
+}
+
 }  // namespace modelrt

@@ -14,9 +14,12 @@
 #include "server/embeddings_handler.h"
 #include "server/error_mapper.h"
 #include "server/files_handler.h"
+#include "server/messages_handler.h"
 #include "server/models_handler.h"
+#include "server/ollama_api.h"
 #include "server/ops_handler.h"
 #include "server/rerank_handler.h"
+#include "server/tokenize_handler.h"
 
 namespace modelrt::server {
 
@@ -43,6 +46,24 @@ ApiService::ApiService(HandlerDeps deps, ServerMetrics* server_metrics, ApiKeyAu
   router_.Add("POST", "/v1/rerank", RerankHandler(deps, Shape::kV1), later);
   router_.Add("POST", "/v2/rerank", RerankHandler(deps, Shape::kCohereV2), later);
   router_.Add("POST", "/rerank", RerankHandler(deps, Shape::kTei), later);
+  // llama-server's tokenizer endpoints; they may wait for a model to load.
+  const RouteOptions blocking{.auth = true, .inline_ok = false};
+  using Tokens = TokenizeHandler::Action;
+  router_.Add("POST", "/tokenize", TokenizeHandler(deps, Tokens::kTokenize), blocking);
+  router_.Add("POST", "/detokenize", TokenizeHandler(deps, Tokens::kDetokenize), blocking);
+  router_.Add("POST", "/apply-template", TokenizeHandler(deps, Tokens::kApplyTemplate), blocking);
+  // Anthropic's Messages API and Ollama's API: other front doors to the same models.
+  router_.Add("POST", "/v1/messages", MessagesHandler(deps, MessagesHandler::Action::kCreate), later);
+  router_.Add("POST", "/v1/messages/count_tokens",
+              MessagesHandler(deps, MessagesHandler::Action::kCountTokens), blocking);
+  using Ollama = OllamaHandler::Action;
+  router_.Add("POST", "/api/chat", OllamaHandler(deps, Ollama::kChat), later);
+  router_.Add("POST", "/api/generate", OllamaHandler(deps, Ollama::kGenerate), later);
+  router_.Add("POST", "/api/embed", OllamaHandler(deps, Ollama::kEmbed), later);
+  router_.Add("GET", "/api/tags", OllamaHandler(deps, Ollama::kTags), inline_ok);
+  router_.Add("GET", "/api/ps", OllamaHandler(deps, Ollama::kPs), inline_ok);
+  router_.Add("POST", "/api/show", OllamaHandler(deps, Ollama::kShow), inline_ok);
+  router_.Add("GET", "/api/version", OllamaHandler(deps, Ollama::kVersion), inline_ok);
   AddJobRoutes(deps);
   if (deps.control != nullptr) AddAdminRoutes(deps);
 }
@@ -148,7 +169,11 @@ HttpResponse ApiService::Handle(const HttpRequest& request, RequestContext& ctx)
       return ErrorResponse(*denied);
     }
   } else if (match.route->options.auth) {
-    Status auth = auth_.Check(request.Header("Authorization"));
+    // Anthropic's clients send the key as x-api-key; it counts as the bearer token.
+    std::string authorization(request.Header("Authorization"));
+    if (authorization.empty() && !request.Header("x-api-key").empty())
+      authorization = "Bearer " + std::string(request.Header("x-api-key"));
+    Status auth = auth_.Check(authorization);
     if (!auth.ok()) return ErrorResponse(auth);
   }
   return Run(*match.route, request, ctx);

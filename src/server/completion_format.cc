@@ -14,10 +14,66 @@ Json UsageJson(const GenerateResult& result) {
           {"total_tokens", result.prompt_tokens + result.completion_tokens}};
 }
 
+Json TokenBytes(const std::string& token) {
+  Json bytes = Json::array();
+  for (unsigned char c : token) bytes.push_back(static_cast<int>(c));
+  return bytes;
+}
+
+Json ToolCallsJson(const std::vector<ToolCall>& calls, bool with_index) {
+  Json out = Json::array();
+  for (size_t i = 0; i < calls.size(); ++i) {
+    Json call = {{"id", calls[i].id},
+                 {"type", "function"},
+                 {"function", {{"name", calls[i].name}, {"arguments", calls[i].arguments}}}};
+    if (with_index) call["index"] = i;
+    out.push_back(std::move(call));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string_view OpenAiFinishReason(FinishReason reason) {
-  return reason == FinishReason::kLength ? "length" : "stop";
+  switch (reason) {
+    case FinishReason::kLength: return "length";
+    case FinishReason::kToolCalls: return "tool_calls";
+    default: return "stop";
+  }
+}
+
+Json CompletionFormatter::LogprobsJson(const std::vector<TokenLogprob>& logprobs) const {
+  if (kind_ == CompletionKind::kChat) {
+    Json content = Json::array();
+    for (const TokenLogprob& lp : logprobs) {
+      Json top = Json::array();
+      for (const auto& [token, logprob] : lp.top)
+        top.push_back({{"token", token}, {"logprob", logprob}, {"bytes", TokenBytes(token)}});
+      content.push_back({{"token", lp.token},
+                         {"logprob", lp.logprob},
+                         {"bytes", TokenBytes(lp.token)},
+                         {"top_logprobs", std::move(top)}});
+    }
+    return {{"content", std::move(content)}, {"refusal", nullptr}};
+  }
+  Json tokens = Json::array(), token_logprobs = Json::array(), top = Json::array(),
+       offsets = Json::array();
+  size_t offset = 0;
+  for (const TokenLogprob& lp : logprobs) {
+    tokens.push_back(lp.token);
+    token_logprobs.push_back(lp.logprob);
+    Json alternatives = Json::object();
+    for (const auto& [token, logprob] : lp.top) {
+      if (!alternatives.contains(token)) alternatives[token] = logprob;
+    }
+    top.push_back(std::move(alternatives));
+    offsets.push_back(offset);
+    offset += lp.token.size();
+  }
+  return {{"tokens", std::move(tokens)},
+          {"token_logprobs", std::move(token_logprobs)},
+          {"top_logprobs", std::move(top)},
+          {"text_offset", std::move(offsets)}};
 }
 
 size_t CompleteUtf8Prefix(std::string_view text) {
@@ -34,20 +90,29 @@ size_t CompleteUtf8Prefix(std::string_view text) {
 }
 
 CompletionFormatter::CompletionFormatter(CompletionKind kind, std::string model,
-                                         bool include_usage)
+                                         bool include_usage, bool logprobs)
     : kind_(kind),
       model_(std::move(model)),
       include_usage_(include_usage),
+      logprobs_(logprobs),
       id_(NewResponseId(kind == CompletionKind::kChat ? "chatcmpl-" : "cmpl-")),
       created_(std::chrono::duration_cast<std::chrono::seconds>(
                    std::chrono::system_clock::now().time_since_epoch())
                    .count()) {}
 
 Json CompletionFormatter::Response(const GenerateResult& result) const {
-  Json choice = {{"index", 0}, {"logprobs", nullptr},
+  Json choice = {{"index", 0},
+                 {"logprobs", logprobs_ ? LogprobsJson(result.logprobs) : Json(nullptr)},
                  {"finish_reason", OpenAiFinishReason(result.finish_reason)}};
   if (kind_ == CompletionKind::kChat) {
-    choice["message"] = {{"role", "assistant"}, {"content", result.text}, {"refusal", nullptr}};
+    Json message = {{"role", "assistant"}, {"content", result.text}, {"refusal", nullptr}};
+    if (!result.tool_calls.empty()) {
+      // OpenAI sends null content beside calls when the model wrote nothing else.
+      if (result.text.empty()) message["content"] = nullptr;
+      message["tool_calls"] = ToolCallsJson(result.tool_calls, /*with_index=*/false);
+    }
+    if (!result.reasoning_content.empty()) message["reasoning_content"] = result.reasoning_content;
+    choice["message"] = std::move(message);
   } else {
     choice["text"] = result.text;
   }
@@ -96,9 +161,24 @@ std::string CompletionFormatter::ContentChunk(std::string_view text) const {
   return Event(chunk);
 }
 
-std::string CompletionFormatter::FinishChunk(FinishReason reason) const {
+std::string CompletionFormatter::ReplyPartsChunk(const GenerateResult& result) const {
+  if (kind_ != CompletionKind::kChat || (result.tool_calls.empty() && result.reasoning_content.empty()))
+    return "";
+  Json delta = Json::object();
+  if (!result.reasoning_content.empty()) delta["reasoning_content"] = result.reasoning_content;
+  if (!result.tool_calls.empty()) delta["tool_calls"] = ToolCallsJson(result.tool_calls, /*with_index=*/true);
   Json chunk = ChunkBase();
-  Json choice = {{"index", 0}, {"logprobs", nullptr},
+  chunk["choices"] = Json::array(
+      {{{"index", 0}, {"delta", std::move(delta)}, {"logprobs", nullptr}, {"finish_reason", nullptr}}});
+  if (include_usage_) chunk["usage"] = nullptr;
+  return Event(chunk);
+}
+
+std::string CompletionFormatter::FinishChunk(const GenerateResult& result) const {
+  const FinishReason reason = result.finish_reason;
+  Json chunk = ChunkBase();
+  Json choice = {{"index", 0},
+                 {"logprobs", logprobs_ ? LogprobsJson(result.logprobs) : Json(nullptr)},
                  {"finish_reason", OpenAiFinishReason(reason)}};
   if (kind_ == CompletionKind::kChat) {
     choice["delta"] = Json::object();

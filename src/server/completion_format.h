@@ -2,12 +2,16 @@
 // (chat.completion / text_completion) or as SSE events (chat.completion.chunk / text_completion
 // chunks), exactly in the order OpenAI sends them:
 //
-//   role chunk (chat) -> content chunks -> finish chunk -> usage chunk (include_usage) -> [DONE]
+//   role chunk (chat) -> content chunks -> reasoning + tool-call chunk (chat, when any) ->
+//   finish chunk (with the logprobs, when asked) -> usage chunk (include_usage) -> [DONE]
+//
+// Tool calls come whole in one delta once the reply is parsed ({index, id, type, function:
+// {name, arguments}}): the shape OpenAI streams, in one piece rather than argument fragments.
 //
 //   CompletionFormatter f(CompletionKind::kChat, "chat", /*include_usage=*/true);
 //   stream.Write(f.RoleChunk());
 //   stream.Write(f.ContentChunk("Once"));
-//   stream.Write(f.FinishChunk(FinishReason::kStop));
+//   stream.Write(f.FinishChunk(result));
 //   stream.Write(f.UsageChunk(result));
 //   stream.Write(CompletionFormatter::Done());
 //
@@ -17,6 +21,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/json.h"
 #include "modelrt/model.h"
@@ -29,7 +34,9 @@ enum class CompletionKind { kChat, kText };
 
 class CompletionFormatter {
  public:
-  CompletionFormatter(CompletionKind kind, std::string model, bool include_usage);
+  // `logprobs`: the request asked for them (choices carry them; otherwise null).
+  CompletionFormatter(CompletionKind kind, std::string model, bool include_usage,
+                      bool logprobs = false);
 
   // The non-streaming response.
   Json Response(const GenerateResult& result) const;
@@ -37,7 +44,9 @@ class CompletionFormatter {
   // SSE events ("data: {...}\n\n").
   std::string RoleChunk() const;  // chat only; "" for text completions
   std::string ContentChunk(std::string_view text) const;
-  std::string FinishChunk(FinishReason reason) const;
+  // Reasoning and tool calls of a parsed reply; "" when it has none (or for text completions).
+  std::string ReplyPartsChunk(const GenerateResult& result) const;
+  std::string FinishChunk(const GenerateResult& result) const;
   std::string UsageChunk(const GenerateResult& result) const;  // "" unless include_usage
   static std::string ErrorEvent(const ApiError& error);
   static std::string Done() { return "data: [DONE]\n\n"; }
@@ -46,11 +55,13 @@ class CompletionFormatter {
 
  private:
   Json ChunkBase() const;
+  Json LogprobsJson(const std::vector<TokenLogprob>& logprobs) const;
   static std::string Event(const Json& json);
 
   CompletionKind kind_;
   std::string model_;
   bool include_usage_;
+  bool logprobs_;
   std::string id_;
   int64_t created_;
 };

@@ -24,7 +24,7 @@ class PendingCompletion {
                     std::function<void(HttpResponse)> finish)
       : deps_(deps),
         alias_(call.model.alias),
-        format_(kind, call.model.name, call.stream && call.include_usage),
+        format_(kind, call.model.name, call.stream && call.include_usage, call.request.logprobs),
         streamed_(call.stream && ctx.stream),
         ctx_(ctx),
         ticket_(std::move(ticket)),
@@ -76,7 +76,8 @@ class PendingCompletion {
     RecordTokens(*result);
     if (!Begin()) return {};
     if (!held_.empty()) Write(format_.ContentChunk(held_));
-    Write(format_.FinishChunk(result->finish_reason));
+    Write(format_.ReplyPartsChunk(*result));
+    Write(format_.FinishChunk(*result));
     Write(format_.UsageChunk(*result));
     Write(CompletionFormatter::Done());
     return {};

@@ -4,11 +4,16 @@
 #include "core/json.h"
 #include "providers/llama/json_schema_grammar.h"
 #include "server/json_fields.h"
+#include "server/tool_request.h"
+
+#include <charconv>
+#include <climits>
 
 namespace modelrt::server {
 namespace {
 
 constexpr size_t kMaxStopStrings = 16;
+constexpr size_t kMaxLogitBias = 1024;
 
 // Request keys a profile's `params` may give defaults for.
 constexpr const char* kSamplingKeys[] = {"temperature", "top_p",          "top_k",
@@ -37,14 +42,9 @@ Status RejectUnsupported(const Json& body) {
   if (n && *n != 1) return InvalidArgumentError("'n' must be 1: one choice per request");
   MODELRT_ASSIGN_OR_RETURN(std::optional<int64_t> best_of, OptionalInt(body, "best_of", 1, 128));
   if (best_of && *best_of != 1) return InvalidArgumentError("'best_of' must be 1");
-  if (const Json* tools = FindField(body, "tools"); tools && !(tools->is_array() && tools->empty())) {
-    return InvalidArgumentError("'tools' are not supported");
-  }
-  if (FindField(body, "functions")) return InvalidArgumentError("'functions' are not supported");
-  if (const Json* logprobs = FindField(body, "logprobs")) {
-    bool off = (logprobs->is_boolean() && !logprobs->get<bool>()) ||
-               (logprobs->is_number_integer() && logprobs->get<int64_t>() == 0);
-    if (!off) return InvalidArgumentError("'logprobs' are not supported");
+  if (FindField(body, "functions") || FindField(body, "function_call")) {
+    return InvalidArgumentError("'functions' and 'function_call' are the deprecated API: use "
+                                "'tools' and 'tool_choice'");
   }
   if (const Json* echo = FindField(body, "echo"); echo && !(echo->is_boolean() && !echo->get<bool>())) {
     return InvalidArgumentError("'echo' is not supported");
@@ -89,6 +89,47 @@ Status ParseStructuredOutput(const Json& body, std::string* grammar) {
   return OkStatus();
 }
 
+// OpenAI's logit_bias: {"token id": bias in [-100, 100]}.
+Status ParseLogitBias(const Json& body, SamplingParams* s) {
+  const Json* bias = FindField(body, "logit_bias");
+  if (bias == nullptr) return OkStatus();
+  if (!bias->is_object()) return InvalidArgumentError("'logit_bias' must be an object of token id -> bias");
+  if (bias->size() > kMaxLogitBias) {
+    return InvalidArgumentError("'logit_bias' has " + std::to_string(bias->size()) +
+                                " entries; at most " + std::to_string(kMaxLogitBias));
+  }
+  for (const auto& [key, value] : bias->items()) {
+    int64_t token = -1;
+    auto [end, error] = std::from_chars(key.data(), key.data() + key.size(), token);
+    if (error != std::errc() || end != key.data() + key.size() || token < 0 || token > INT32_MAX) {
+      return InvalidArgumentError("'logit_bias' keys must be token ids (got '" + key + "')");
+    }
+    if (!value.is_number() || value.get<double>() < -100 || value.get<double>() > 100) {
+      return InvalidArgumentError("'logit_bias[" + key + "]' must be a number from -100 to 100");
+    }
+    s->logit_bias.emplace_back(static_cast<int32_t>(token), value.get<float>());
+  }
+  return OkStatus();
+}
+
+// Chat: logprobs (bool) + top_logprobs (0..20). Completions: logprobs (0..5 alternatives).
+Status ParseLogprobs(const Json& body, bool chat, GenerateRequest* request) {
+  if (chat) {
+    MODELRT_ASSIGN_OR_RETURN(std::optional<bool> on, OptionalBool(body, "logprobs"));
+    MODELRT_ASSIGN_OR_RETURN(std::optional<int64_t> top, OptionalInt(body, "top_logprobs", 0, 20));
+    if (top && !on.value_or(false)) {
+      return InvalidArgumentError("'top_logprobs' needs 'logprobs': true");
+    }
+    request->logprobs = on.value_or(false);
+    request->top_logprobs = static_cast<int>(top.value_or(0));
+    return OkStatus();
+  }
+  MODELRT_ASSIGN_OR_RETURN(std::optional<int64_t> top, OptionalInt(body, "logprobs", 0, 5));
+  request->logprobs = top.has_value();
+  request->top_logprobs = static_cast<int>(top.value_or(0));
+  return OkStatus();
+}
+
 Status ParseCommon(const Json& body, const ServerConfig& limits, bool chat, GenerationCall* call) {
   MODELRT_RETURN_IF_ERROR(RejectUnsupported(body));
   Json params = MergeWithProfile(body, call->model.profile);
@@ -114,13 +155,15 @@ Status ParseCommon(const Json& body, const ServerConfig& limits, bool chat, Gene
   MODELRT_ASSIGN_OR_RETURN(std::optional<int64_t> seed,
                            OptionalInt(params, "seed", INT64_MIN, INT64_MAX));
   if (seed) s.seed = static_cast<uint32_t>(static_cast<uint64_t>(*seed));
-  // Range-checked here; validated against penalties the engine lacks.
+  // OpenAI's penalties, as llama.cpp's (over the last repeat_last_n tokens).
   MODELRT_ASSIGN_OR_RETURN(std::optional<double> presence,
                            OptionalNumber(params, "presence_penalty", -2, 2));
   MODELRT_ASSIGN_OR_RETURN(std::optional<double> frequency,
                            OptionalNumber(params, "frequency_penalty", -2, 2));
-  (void)presence;
-  (void)frequency;
+  if (presence) s.presence_penalty = static_cast<float>(*presence);
+  if (frequency) s.frequency_penalty = static_cast<float>(*frequency);
+  MODELRT_RETURN_IF_ERROR(ParseLogitBias(body, &s));
+  MODELRT_RETURN_IF_ERROR(ParseLogprobs(body, chat, &call->request));
 
   // max_completion_tokens (newer chat API) wins over max_tokens.
   const char* max_key = chat && FindField(params, "max_completion_tokens")
@@ -188,18 +231,33 @@ Result<std::vector<ChatMessage>> ParseMessages(const Json& body) {
     }
     std::string r = role->get<std::string>();
     if (r == "developer") r = "system";  // OpenAI's newer name for the system role
-    if (r != "system" && r != "user" && r != "assistant") {
-      return InvalidArgumentError(where + ".role' must be system, developer, user or assistant "
-                                  "(got '" + r + "')");
+    if (r != "system" && r != "user" && r != "assistant" && r != "tool") {
+      return InvalidArgumentError(where + ".role' must be system, developer, user, assistant or "
+                                  "tool (got '" + r + "')");
     }
+    ChatMessage message;
     const Json* content = FindField(m, "content");
-    std::string text;
     if (content) {
-      MODELRT_ASSIGN_OR_RETURN(text, ContentText(*content, where + ".content'"));
+      MODELRT_ASSIGN_OR_RETURN(message.content, ContentText(*content, where + ".content'"));
     } else if (r != "assistant") {
       return InvalidArgumentError(where + ".content' is required");
     }
-    out.push_back({std::move(r), std::move(text)});
+    if (const Json* calls = FindField(m, "tool_calls")) {
+      if (r != "assistant") return InvalidArgumentError(where + ".tool_calls' belong to assistant messages");
+      MODELRT_ASSIGN_OR_RETURN(message.tool_calls, ParseToolCalls(*calls, where));
+    }
+    if (r == "tool") {
+      MODELRT_ASSIGN_OR_RETURN(message.tool_call_id, RequiredString(m, "tool_call_id"));
+      MODELRT_ASSIGN_OR_RETURN(std::optional<std::string> name, OptionalString(m, "name"));
+      message.name = name.value_or("");
+    }
+    if (r == "assistant") {
+      MODELRT_ASSIGN_OR_RETURN(std::optional<std::string> reasoning,
+                               OptionalString(m, "reasoning_content"));
+      message.reasoning_content = reasoning.value_or("");
+    }
+    message.role = std::move(r);
+    out.push_back(std::move(message));
   }
   return out;
 }
@@ -212,6 +270,12 @@ Result<GenerationCall> ParseChatRequest(const Json& body, const ModelNames& reso
   MODELRT_ASSIGN_OR_RETURN(call.model,
                            resolver.Resolve(name, Task::kGenerate, "/v1/chat/completions"));
   MODELRT_RETURN_IF_ERROR(ParseCommon(body, limits, /*chat=*/true, &call));
+  MODELRT_RETURN_IF_ERROR(ParseTools(body, &call.request));
+  if (!call.request.tools.empty() && call.request.tool_choice != ToolChoice::kNone &&
+      !call.request.sampling.grammar.empty()) {
+    return InvalidArgumentError("'tools' cannot be combined with 'grammar' or a JSON "
+                                "'response_format'");
+  }
   call.model.ApplyTo(call.request);
   return call;
 }

@@ -7,10 +7,12 @@
 //   handle.Generate(call.request, on_piece, ctx);
 //
 // Accepted parameters: model, messages | prompt, stream, stream_options.include_usage, stop,
-// max_tokens, max_completion_tokens, temperature, top_p, seed, and llama.cpp's top_k, min_p,
-// repeat_penalty, repeat_last_n, ignore_eos. Options that would change the answer's meaning and are not
-// supported (n > 1, tools, logprobs, echo, json response_format) are InvalidArgument rather
-// than silently ignored.
+// max_tokens, max_completion_tokens, temperature, top_p, seed, presence_penalty,
+// frequency_penalty, logit_bias, logprobs (+ top_logprobs), response_format, tools,
+// tool_choice, parallel_tool_calls, and llama.cpp's top_k, min_p, repeat_penalty,
+// repeat_last_n, ignore_eos and grammar. Options that would change the answer's meaning and are
+// not supported (n > 1, echo, suffix, the deprecated functions) are InvalidArgument rather than
+// silently ignored.
 //
 // Thread-safety: free functions.
 #pragma once

@@ -22,7 +22,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ ! -d "$here/node_modules/openai" ]; then
+if [ ! -d "$here/node_modules/openai" ] || [ ! -d "$here/node_modules/@anthropic-ai/sdk" ] ||
+   [ ! -d "$here/node_modules/ollama" ]; then
   log "installing the pinned npm packages"
   (cd "$here" && npm ci --silent --no-audit --no-fund)
 fi
@@ -30,10 +31,14 @@ fi
 # Models: stories260K from the repository, generated BERT embedder and reranker.
 "$(dirname "$bin")/modelrt-testmodel" --kind embed --out "$tmp/embed.gguf"
 "$(dirname "$bin")/modelrt-testmodel" --kind rerank --out "$tmp/rerank.gguf"
+# A random llama carrying a real chat template with tool support (the pin's models/templates).
+templates=$(sed -n 's|^LLAMA_VOCAB_DIR:INTERNAL=||p' "$(dirname "$bin")/../CMakeCache.txt")/templates
+"$(dirname "$bin")/modelrt-testmodel" --kind llama --ctx 4096 --out "$tmp/tools.gguf" \
+  --chat-template "$templates/Qwen-Qwen2.5-7B-Instruct.jinja"
 cat >"$tmp/config.json" <<JSON
 {
   "server": { "host": "127.0.0.1", "port": 0, "api_keys_env": "MODELRT_E2E_KEYS",
-              "max_tokens_limit": 128, "drain_grace_s": 10 },
+              "max_tokens_limit": 256, "drain_grace_s": 10 },
   "providers": [ { "id": "local", "type": "llama", "options": { "threads": 1 } } ],
   "models": [
     { "alias": "embed", "task": "embed", "provider": "local", "model": "$tmp/embed.gguf",
@@ -41,7 +46,9 @@ cat >"$tmp/config.json" <<JSON
     { "alias": "rerank", "task": "rerank", "provider": "local", "model": "$tmp/rerank.gguf",
       "options": { "ctx": 256, "parallel": 4 } },
     { "alias": "chat", "task": "generate", "provider": "local",
-      "model": "$root/models/stories260K.gguf", "options": { "ctx": 256, "parallel": 4 } }
+      "model": "$root/models/stories260K.gguf", "options": { "ctx": 256, "parallel": 4 } },
+    { "alias": "tools", "task": "generate", "provider": "local", "model": "$tmp/tools.gguf",
+      "options": { "ctx": 2048, "parallel": 2 } }
   ],
   "profiles": [
     { "name": "storyteller", "model": "chat", "system": "You tell short stories.",

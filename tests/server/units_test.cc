@@ -362,7 +362,7 @@ TEST(CompletionFormatTest, ChunksHaveOpenAiShape) {
   Json content = parse(chat.ContentChunk("hi"));
   EXPECT_EQ(content["choices"][0]["delta"]["content"], "hi");
   EXPECT_EQ(content["id"], role["id"]);
-  Json finish = parse(chat.FinishChunk(FinishReason::kLength));
+  Json finish = parse(chat.FinishChunk(GenerateResult{.finish_reason = FinishReason::kLength}));
   EXPECT_EQ(finish["choices"][0]["finish_reason"], "length");
   GenerateResult result{.text = "hi", .prompt_tokens = 3, .completion_tokens = 1};
   Json usage = parse(chat.UsageChunk(result));

@@ -23,4 +23,8 @@ const std::string& TestTempDir();
 // writer fails (nothing can be tested without it).
 std::string TestModel(llama::TestModelKind kind, int pooling = -1, uint32_t seed = 42);
 
+// A random llama (as TestModel(kLlama)) whose GGUF carries the pinned llama.cpp's
+// models/templates/<name>.jinja as its chat template, generated on first use.
+std::string TestChatModel(const std::string& template_name);
+
 }  // namespace modelrt::testing

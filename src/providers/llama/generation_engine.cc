@@ -7,6 +7,7 @@
 
 #include "core/logging.h"
 #include "providers/llama/sampler_chain.h"
+#include "providers/llama/token_logprobs.h"
 
 namespace modelrt::llama {
 namespace {
@@ -242,10 +243,13 @@ void GenerationEngine::Admit(std::shared_ptr<GenerationRequest> request) {
   }
   GenerationSlot& slot = slots_[id];
   static const std::vector<llama_token> kNone;
-  slot.Start(std::move(request), MakeSamplerChain(in.sampling, vocab_, in.ignore_eos ? eog_tokens_ : kNone),
+  slot.Start(std::move(request),
+             MakeSamplerChain(in.sampling, vocab_, in.ignore_eos ? eog_tokens_ : kNone,
+                              in.lazy_grammar ? &*in.lazy_grammar : nullptr),
              ctx_limit_);
   ++n_active_;
-  if (slot.Accept(Sample(id, batch_.n_tokens - 1), vocab_)) Release(id);
+  const llama_token first = slot.failed_to_start() ? LLAMA_TOKEN_NULL : Sample(id, batch_.n_tokens - 1);
+  if (slot.Accept(first, vocab_)) Release(id);
 }
 
 void GenerationEngine::Release(int id) {
@@ -265,24 +269,27 @@ void GenerationEngine::Release(int id) {
 
 llama_token GenerationEngine::Sample(int id, int row) {
   GenerationSlot& slot = slots_[id];
-  if (options_.observe_logits)
-    options_.observe_logits(*slot.request(), llama_get_logits_ith(ctx_.get(), row), n_vocab_);
-  if (slot.plain_greedy()) {
+  const GenerationInput& in = slot.request()->input();
+  const float* logits = llama_get_logits_ith(ctx_.get(), row);
+  if (options_.observe_logits) options_.observe_logits(*slot.request(), logits, n_vocab_);
+  llama_token token = LLAMA_TOKEN_NULL;
+  if (slot.plain_greedy() && logits) {
     // The chain would copy n_vocab candidates to find one maximum (~50 us for 32K tokens).
     static const std::vector<uint8_t> kNoneBanned;
-    const float* logits = llama_get_logits_ith(ctx_.get(), row);
-    if (logits)
-      return GreedyToken(logits, n_vocab_,
-                         slot.request()->input().ignore_eos ? eog_mask_ : kNoneBanned);
+    token = GreedyToken(logits, n_vocab_, in.ignore_eos ? eog_mask_ : kNoneBanned);
+  } else {
+    try {
+      token = llama_sampler_sample(slot.sampler(), ctx_.get(), row);
+    } catch (const std::exception& e) {
+      // llama.cpp's grammar sampler throws when a grammar cannot go on: that request fails, the
+      // engine and the other slots go on.
+      slot.set_sample_error(e.what());
+      return LLAMA_TOKEN_NULL;
+    }
   }
-  try {
-    return llama_sampler_sample(slot.sampler(), ctx_.get(), row);
-  } catch (const std::exception& e) {
-    // llama.cpp's grammar sampler throws when a grammar cannot go on: that request fails, the
-    // engine and the other slots go on.
-    slot.set_sample_error(e.what());
-    return LLAMA_TOKEN_NULL;
-  }
+  if (in.logprobs && logits && token != LLAMA_TOKEN_NULL)
+    slot.set_next_logprob(LogprobOf(logits, n_vocab_, token, in.top_logprobs, vocab_));
+  return token;
 }
 
 void GenerationEngine::AddToken(llama_token token, llama_pos pos, llama_seq_id seq, bool logits) {

@@ -18,6 +18,7 @@
 #include <atomic>
 #include <deque>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,7 @@
 #include "modelrt/model.h"
 #include "modelrt/status.h"
 #include "providers/llama/llama_common.h"
+#include "providers/llama/sampler_chain.h"
 
 namespace modelrt::llama {
 
@@ -39,6 +41,16 @@ struct GenerationInput {
   // Whether the caller takes pieces as they come (a TokenCallback) or only the whole text at
   // the end; a non-streaming caller is not woken for every piece.
   bool stream = true;
+  // A tool-call grammar that waits for its trigger (sampling.grammar applies from there on).
+  std::optional<GrammarTriggers> lazy_grammar;
+  // Tokens the chat template put at the end of the prompt that sampling.grammar starts with:
+  // fed to the grammar before the first sampled token.
+  std::vector<llama_token> grammar_prefill;
+  // Tokens rendered as their text although special (<tool_call> in a Qwen vocabulary), sorted.
+  std::vector<llama_token> shown_special;
+  // Log-probabilities for each output token, with this many alternatives.
+  bool logprobs = false;
+  int top_logprobs = 0;
 };
 
 // How the worker ended the generation.
@@ -46,6 +58,7 @@ struct GenerationOutcome {
   Status status;  // non-OK: DeadlineExceeded, Unavailable (engine stopped), Internal
   FinishReason finish_reason = FinishReason::kStop;
   int64_t completion_tokens = 0;
+  std::vector<TokenLogprob> logprobs;  // when GenerationInput::logprobs
 };
 
 class GenerationRequest {

@@ -1,5 +1,8 @@
 #include "providers/llama/generation_slot.h"
 
+#include <algorithm>
+#include <exception>
+
 #include "providers/llama/sampler_chain.h"
 #include "providers/llama/utf8.h"
 
@@ -25,6 +28,14 @@ void GenerationSlot::Start(std::shared_ptr<GenerationRequest> request, LlamaSamp
   // penalties count generated tokens only.
   if (in.sampling.grammar.empty()) {
     for (llama_token t : in.prompt) llama_sampler_accept(sampler_.get(), t);
+    return;
+  }
+  // A tool-call grammar may start with what the template already wrote at the end of the prompt
+  // ("<|im_start|>assistant\n"): the grammar reads it first, as in llama.cpp's common sampler.
+  try {
+    for (llama_token t : in.grammar_prefill) llama_sampler_accept(sampler_.get(), t);
+  } catch (const std::exception& e) {
+    sample_error_ = std::string("the grammar does not accept the prompt's end: ") + e.what();
   }
 }
 
@@ -40,7 +51,14 @@ bool GenerationSlot::Accept(llama_token token, const llama_vocab* vocab) {
   }
   ++completion_tokens_;
   last_token_ = token;
-  pending_utf8_ += TokenToPiece(vocab, token, /*special=*/false);
+  const bool shown = std::binary_search(in.shown_special.begin(), in.shown_special.end(), token);
+  std::string piece = TokenToPiece(vocab, token, /*special=*/shown);
+  if (next_logprob_) {
+    next_logprob_->token = piece;
+    logprobs_.push_back(*std::move(next_logprob_));
+    next_logprob_.reset();
+  }
+  pending_utf8_ += piece;
   size_t complete = CompleteUtf8Prefix(pending_utf8_);
   request_->Emit(stops_->Push(std::string_view(pending_utf8_).substr(0, complete)));
   pending_utf8_.erase(0, complete);
@@ -62,14 +80,14 @@ bool GenerationSlot::Accept(llama_token token, const llama_vocab* vocab) {
 
 void GenerationSlot::Abort(Status status, FinishReason reason) {
   if (!request_) return;
-  request_->Finish({std::move(status), reason, completion_tokens_});
+  request_->Finish({std::move(status), reason, completion_tokens_, std::move(logprobs_)});
 }
 
 void GenerationSlot::Finish(FinishReason reason) {
   // Text held back as a possible stop-string start is real output after all. Bytes of an
   // unfinished character are dropped: they cannot be valid UTF-8 any more.
   request_->Emit(stops_->Flush());
-  request_->Finish({OkStatus(), reason, completion_tokens_});
+  request_->Finish({OkStatus(), reason, completion_tokens_, std::move(logprobs_)});
 }
 
 void GenerationSlot::Reset() {
@@ -78,6 +96,8 @@ void GenerationSlot::Reset() {
   stops_.reset();
   pending_utf8_.clear();
   sample_error_.clear();
+  next_logprob_.reset();
+  logprobs_.clear();
   last_token_ = 0;
   n_past_ = 0;
   completion_tokens_ = 0;

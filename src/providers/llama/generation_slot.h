@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "providers/llama/generation_request.h"
 #include "providers/llama/llama_common.h"
@@ -37,6 +38,11 @@ class GenerationSlot {
   void Abort(Status status, FinishReason reason = FinishReason::kCancelled);
   // Why the last Sample failed; Accept(LLAMA_TOKEN_NULL) then fails the request with it.
   void set_sample_error(std::string message) { sample_error_ = std::move(message); }
+  // Whether Start could not set the sampler up (its grammar refused the prefill): the request
+  // must then fail through Accept(LLAMA_TOKEN_NULL).
+  bool failed_to_start() const { return !sample_error_.empty(); }
+  // The log-probabilities of the token about to be Accepted (logprobs requests).
+  void set_next_logprob(TokenLogprob logprob) { next_logprob_ = std::move(logprob); }
 
   // Records that last_token() was decoded at position n_past().
   void Advance() { ++n_past_; }
@@ -64,6 +70,8 @@ class GenerationSlot {
   std::optional<StopMatcher> stops_;
   std::string pending_utf8_;  // bytes of a character not yet complete
   std::string sample_error_;
+  std::optional<TokenLogprob> next_logprob_;
+  std::vector<TokenLogprob> logprobs_;
   llama_token last_token_ = 0;
   int n_past_ = 0;
   int ctx_limit_ = 0;

@@ -5,7 +5,7 @@
 
 namespace modelrt::llama {
 
-Status ValidateSampling(const SamplingParams& p) {
+Status ValidateSampling(const SamplingParams& p, int32_t n_vocab) {
   auto bad = [](const std::string& field, const std::string& rule) {
     return InvalidArgumentError("sampling." + field + ": " + rule);
   };
@@ -16,12 +16,28 @@ Status ValidateSampling(const SamplingParams& p) {
   if (!(p.repeat_penalty > 0) || !std::isfinite(p.repeat_penalty))
     return bad("repeat_penalty", "must be > 0");
   if (p.repeat_last_n < 0) return bad("repeat_last_n", "must be >= 0");
+  if (!std::isfinite(p.presence_penalty)) return bad("presence_penalty", "must be finite");
+  if (!std::isfinite(p.frequency_penalty)) return bad("frequency_penalty", "must be finite");
+  for (const auto& [token, bias] : p.logit_bias) {
+    if (token < 0 || token >= n_vocab)
+      return bad("logit_bias", "token " + std::to_string(token) + " is not in the vocabulary (" +
+                                   std::to_string(n_vocab) + " tokens)");
+    if (std::isnan(bias)) return bad("logit_bias", "a bias must be a number");
+  }
   return OkStatus();
 }
 
+namespace {
+
+bool HasPenalties(const SamplingParams& p) {
+  return p.repeat_last_n != 0 &&
+         (p.repeat_penalty != 1.0f || p.presence_penalty != 0.0f || p.frequency_penalty != 0.0f);
+}
+
+}  // namespace
+
 bool IsPlainGreedy(const SamplingParams& p) {
-  const bool penalties = p.repeat_penalty != 1.0f && p.repeat_last_n != 0;
-  return p.temperature <= 0 && !penalties && p.grammar.empty();
+  return p.temperature <= 0 && !HasPenalties(p) && p.grammar.empty() && p.logit_bias.empty();
 }
 
 Status ValidateGrammar(const std::string& grammar, const llama_vocab* vocab) {
@@ -57,14 +73,16 @@ llama_token GreedyToken(const float* logits, int32_t n_vocab,
 }
 
 LlamaSamplerPtr MakeSamplerChain(const SamplingParams& p, const llama_vocab* vocab,
-                                 const std::vector<llama_token>& banned) {
+                                 const std::vector<llama_token>& banned,
+                                 const GrammarTriggers* lazy) {
   llama_sampler_chain_params chain_params = llama_sampler_chain_default_params();
   chain_params.no_perf = true;
   LlamaSamplerPtr chain(llama_sampler_chain_init(chain_params));
   const int32_t n_vocab = llama_vocab_n_tokens(vocab);
-  if (!banned.empty()) {
+  if (!banned.empty() || !p.logit_bias.empty()) {
     std::vector<llama_logit_bias> bias;
-    bias.reserve(banned.size());
+    bias.reserve(banned.size() + p.logit_bias.size());
+    for (const auto& [token, value] : p.logit_bias) bias.push_back({token, value});
     for (llama_token t : banned) bias.push_back({t, -INFINITY});
     llama_sampler_chain_add(chain.get(), llama_sampler_init_logit_bias(
                                              n_vocab, static_cast<int32_t>(bias.size()), bias.data()));
@@ -72,13 +90,22 @@ LlamaSamplerPtr MakeSamplerChain(const SamplingParams& p, const llama_vocab* voc
   if (!p.grammar.empty()) {
     // First, so every later sampler only sees tokens the grammar allows. Checked before (see
     // ValidateGrammar): a grammar that does not parse never reaches here.
-    if (llama_sampler* grammar = llama_sampler_init_grammar(vocab, p.grammar.c_str(), "root")) {
-      llama_sampler_chain_add(chain.get(), grammar);
+    llama_sampler* grammar = nullptr;
+    if (lazy != nullptr) {
+      std::vector<const char*> patterns;
+      for (const std::string& pattern : lazy->patterns) patterns.push_back(pattern.c_str());
+      grammar = llama_sampler_init_grammar_lazy_patterns(vocab, p.grammar.c_str(), "root",
+                                                         patterns.data(), patterns.size(),
+                                                         lazy->tokens.data(), lazy->tokens.size());
+    } else {
+      grammar = llama_sampler_init_grammar(vocab, p.grammar.c_str(), "root");
     }
+    if (grammar != nullptr) llama_sampler_chain_add(chain.get(), grammar);
   }
-  if (p.repeat_penalty != 1.0f && p.repeat_last_n != 0) {
-    llama_sampler_chain_add(chain.get(), llama_sampler_init_penalties(n_vocab, p.repeat_last_n,
-                                                                      p.repeat_penalty, 0.0f, 0.0f));
+  if (HasPenalties(p)) {
+    llama_sampler_chain_add(chain.get(),
+                            llama_sampler_init_penalties(n_vocab, p.repeat_last_n, p.repeat_penalty,
+                                                         p.frequency_penalty, p.presence_penalty));
   }
   if (p.temperature <= 0) {
     llama_sampler_chain_add(chain.get(), llama_sampler_init_greedy());

@@ -1,5 +1,5 @@
 // Builds the llama.cpp sampler chain for one generation from SamplingParams, in llama-server's
-// order: [grammar ->] penalties -> top-k -> top-p -> min-p -> temperature -> dist(seed), or greedy when
+// order: [logit bias ->] [grammar ->] penalties -> top-k -> top-p -> min-p -> temperature -> dist(seed), or greedy when
 // the temperature is 0. Plain greedy requests (no penalties) can skip the chain: GreedyToken
 // picks the same token from the logits in place, without copying n_vocab candidates.
 //
@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "modelrt/model.h"
@@ -21,14 +22,23 @@
 
 namespace modelrt::llama {
 
-// InvalidArgument naming the first out-of-range field.
-Status ValidateSampling(const SamplingParams& params);
+// InvalidArgument naming the first out-of-range field (a logit_bias token must be < n_vocab).
+Status ValidateSampling(const SamplingParams& params, int32_t n_vocab);
 
-// `banned` tokens get a -inf logit bias (end-of-generation tokens for ignore_eos).
+// When a grammar waits for a trigger (a tool call may start anywhere in a reply): it applies
+// from the first match of a pattern (a regex over the reply so far) or token on.
+struct GrammarTriggers {
+  std::vector<std::string> patterns;
+  std::vector<llama_token> tokens;
+};
+
+// `banned` tokens get a -inf logit bias (end-of-generation tokens for ignore_eos). `lazy`
+// (optional) makes params.grammar wait for its triggers.
 LlamaSamplerPtr MakeSamplerChain(const SamplingParams& params, const llama_vocab* vocab,
-                                 const std::vector<llama_token>& banned);
+                                 const std::vector<llama_token>& banned,
+                                 const GrammarTriggers* lazy = nullptr);
 
-// True when the chain for `params` is only [logit bias ->] greedy, so GreedyToken may stand in.
+// True when the chain for `params` is only greedy, so GreedyToken may stand in.
 bool IsPlainGreedy(const SamplingParams& params);
 
 // InvalidArgument when `grammar` (non-empty) does not parse as GBNF with a root rule.

@@ -202,6 +202,7 @@ void SetLlamaMetadata(const TestModelSpec& s, gguf_context* g) {
   gguf_set_val_f32(g, "llama.rope.freq_base", 10000.0f);
   gguf_set_val_u32(g, "llama.rope.dimension_count", s.embd / s.heads);
   if (s.pooling >= 0) gguf_set_val_u32(g, "llama.pooling_type", s.pooling);
+  if (!s.chat_template.empty()) gguf_set_val_str(g, "tokenizer.chat_template", s.chat_template.c_str());
 }
 
 Status CheckSpec(const TestModelSpec& s) {

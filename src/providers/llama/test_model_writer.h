@@ -35,6 +35,9 @@ struct TestModelSpec {
   // Pooling stored in the model: -1 = the kind's default (CLS for embed, RANK for rerank, none
   // for llama), or a llama_pooling_type value (1 mean, 2 cls, 3 last, 4 rank).
   int pooling = -1;
+  // tokenizer.chat_template of a llama model ("" = none): a real Jinja template (llama.cpp's
+  // models/templates/) makes chats go through it, tools included.
+  std::string chat_template;
 };
 
 // Writes the model. InvalidArgument for a bad spec (sizes, embd not a multiple of heads, rank

@@ -176,6 +176,17 @@ class RemoteGenerator : public GeneratorModel, RemoteBase {
       return done(InvalidArgumentError(
           "response_format json modes and 'grammar' are served by local models only"));
     }
+    // The wire formats do not carry these yet: refused rather than silently dropped.
+    bool tool_messages = false;
+    for (const ChatMessage& m : request.messages)
+      tool_messages = tool_messages || m.role == "tool" || !m.tool_calls.empty();
+    if (!request.tools.empty() || tool_messages) {
+      return done(InvalidArgumentError("'tools' and tool messages are served by local models only"));
+    }
+    if (request.logprobs) return done(InvalidArgumentError("'logprobs' are served by local models only"));
+    if (!request.sampling.logit_bias.empty()) {
+      return done(InvalidArgumentError("'logit_bias' is served by local models only"));
+    }
     auto upstream = parts_.format->Chat(parts_.upstream_model, request, stream);
     if (!upstream) return done(upstream.error());
     if (!stream) {
