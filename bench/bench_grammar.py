@@ -5,7 +5,9 @@ Both servers serve the same model with the same slots; concurrent clients send c
 at temperature 1 with fixed seeds and max_tokens. Each row is one constraint: none, a raw GBNF
 grammar, a JSON schema (response_format), and a required tool call (a random llama carrying Qwen
 2.5's template, so the call grammar is the template's). Tokens/s counts completion tokens over
-wall time; the cost column is constrained tok/s over unconstrained tok/s on the same server.
+wall time; the cost column is constrained tok/s over unconstrained tok/s on the same server and
+model (stories260K has a 512-token vocabulary; the tool model llama's SPM one, 32K tokens, which a
+grammar checks token by token).
 
     scripts/bench-grammar [--clients 4] [--requests 32] [--max-tokens 128]
 """
@@ -17,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -37,6 +40,7 @@ CASES = [
     ("GBNF [a-z .,]+", "chat", {"grammar": "root ::= [a-z .,]+"}),
     ("JSON schema", "chat", {"response_format": {"type": "json_schema",
                                                  "json_schema": {"name": "p", "schema": SCHEMA}}}),
+    ("unconstrained", "tools", {}),
     ("tool call (required)", "tools", {"tools": [TOOL], "tool_choice": "required"}),
 ]
 
@@ -57,8 +61,11 @@ def post(port, body):
     req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/chat/completions",
                                  data=json.dumps(body).encode(),
                                  headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=600) as r:
-        return json.load(r)
+    try:
+        with urllib.request.urlopen(req, timeout=600) as r:
+            return json.load(r)
+    except urllib.error.HTTPError as e:
+        raise RuntimeError(f"{e.code} {e.read().decode(errors='replace')[:200]}") from e
 
 
 def run_case(port, model, extra, a):
@@ -67,7 +74,10 @@ def run_case(port, model, extra, a):
                 "temperature": 1.0, "seed": i, "max_tokens": a.max_tokens}
         body.update(extra)
         return post(port, body)["usage"]["completion_tokens"]
-    one(10_000)  # warm
+    try:
+        one(10_000)  # warm
+    except RuntimeError as e:
+        return None, str(e)
     start = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(a.clients) as pool:
         tokens = sum(pool.map(one, range(a.requests)))
@@ -102,7 +112,8 @@ def main():
                         "--chat-template", template], check=True)
         port = free_port()
         options = {"ctx": 1024, "parallel": a.clients, "threads": a.threads}
-        config = {"server": {"host": "127.0.0.1", "port": port, "max_tokens_limit": 4096},
+        config = {"server": {"host": "127.0.0.1", "port": port, "max_tokens_limit": 4096,
+                             "max_queue_wait_ms": 0},
                   "providers": [{"id": "local", "type": "llama"}],
                   "models": [{"alias": "chat", "task": "generate", "provider": "local",
                               "model": stories, "options": options},
@@ -112,7 +123,7 @@ def main():
         proc = start_server(f"{a.bin}/modelrt", config, f"{tmp}/c.json", f"{tmp}/modelrt.log", port)
         try:
             for name, model, extra in CASES:
-                results[(name, "modelrt")] = run_case(port, model, extra, a)
+                results[(name, model, "modelrt")] = run_case(port, model, extra, a)
         finally:
             stop_server(proc)
         for model_name, path, tpl in (("chat", stories, None), ("tools", tools_model, template)):
@@ -121,7 +132,7 @@ def main():
             try:
                 for name, model, extra in CASES:
                     if model == model_name:
-                        results[(name, "llama-server")] = run_case(lport, model, extra, a)
+                        results[(name, model, "llama-server")] = run_case(lport, model, extra, a)
             finally:
                 lproc.terminate()
                 lproc.wait(timeout=30)
@@ -129,11 +140,18 @@ def main():
           f"{a.threads} thread(s) per engine\n")
     print("| constraint | modelrt tok/s | cost vs unconstrained | llama-server tok/s | cost vs unconstrained | tokens per reply (modelrt / llama-server) |")
     print("|---|---|---|---|---|---|")
-    base = {s: results[("unconstrained", s)][0] for s in ("modelrt", "llama-server")}
-    for name, _, _ in CASES:
-        m, l = results[(name, "modelrt")], results[(name, "llama-server")]
-        print(f"| {name} | {m[0]:.0f} | {m[0] / base['modelrt']:.2f}x | {l[0]:.0f} | "
-              f"{l[0] / base['llama-server']:.2f}x | {m[1]:.0f} / {l[1]:.0f} |")
+    def cells(r, baseline):
+        if r[0] is None:
+            return f"error: {r[1]}", "-", "-"
+        cost = f"{r[0] / baseline[0]:.2f}x" if baseline[0] else "-"
+        return f"{r[0]:.0f}", cost, f"{r[1]:.0f}"
+    for name, model, _ in CASES:
+        row = []
+        for server in ("modelrt", "llama-server"):
+            row.append(cells(results[(name, model, server)], results[("unconstrained", model, server)]))
+        (m, l) = row
+        print(f"| {name} ({'stories260K' if model == 'chat' else 'E64 L2, 32K vocab'}) | {m[0]} | "
+              f"{m[1]} | {l[0]} | {l[1]} | {m[2]} / {l[2]} |")
 
 
 if __name__ == "__main__":

@@ -244,8 +244,8 @@ void GenerationEngine::Admit(std::shared_ptr<GenerationRequest> request) {
   GenerationSlot& slot = slots_[id];
   static const std::vector<llama_token> kNone;
   slot.Start(std::move(request),
-             MakeSamplerChain(in.sampling, vocab_, in.ignore_eos ? eog_tokens_ : kNone,
-                              in.lazy_grammar ? &*in.lazy_grammar : nullptr),
+             MakeSamplerChain(in.sampling, vocab_, in.ignore_eos ? eog_tokens_ : kNone),
+             MakeGrammarSampler(in.sampling, vocab_, in.lazy_grammar ? &*in.lazy_grammar : nullptr),
              ctx_limit_);
   ++n_active_;
   const llama_token first = slot.failed_to_start() ? LLAMA_TOKEN_NULL : Sample(id, batch_.n_tokens - 1);
@@ -279,7 +279,9 @@ llama_token GenerationEngine::Sample(int id, int row) {
     token = GreedyToken(logits, n_vocab_, in.ignore_eos ? eog_mask_ : kNoneBanned);
   } else {
     try {
-      token = llama_sampler_sample(slot.sampler(), ctx_.get(), row);
+      token = slot.grammar() && logits
+                  ? SampleWithGrammar(slot.sampler(), slot.grammar(), logits, n_vocab_, &candidates_)
+                  : llama_sampler_sample(slot.sampler(), ctx_.get(), row);
     } catch (const std::exception& e) {
       // llama.cpp's grammar sampler throws when a grammar cannot go on: that request fails, the
       // engine and the other slots go on.

@@ -125,6 +125,7 @@ class GenerationEngine {
   // Worker-only state.
   llama_batch batch_{};
   std::vector<GenerationSlot> slots_;  // [0, n_active_) are generating, by sequence id
+  std::vector<llama_token_data> candidates_;  // SampleWithGrammar's scratch
   int n_active_ = 0;
   std::atomic<int64_t> decode_steps_{0}, padding_rows_{0};
 

@@ -9,9 +9,10 @@
 namespace modelrt::llama {
 
 void GenerationSlot::Start(std::shared_ptr<GenerationRequest> request, LlamaSamplerPtr sampler,
-                           int ctx_limit) {
+                           LlamaSamplerPtr grammar, int ctx_limit) {
   request_ = std::move(request);
   sampler_ = std::move(sampler);
+  grammar_ = std::move(grammar);
   const GenerationInput& in = request_->input();
   stops_.emplace(in.stop);
   pending_utf8_.clear();
@@ -23,17 +24,14 @@ void GenerationSlot::Start(std::shared_ptr<GenerationRequest> request, LlamaSamp
   // same text alone, but batch-dependent rounding may flip a near-tie under load.
   reproducible_ = in.sampling.seed.has_value();
   plain_greedy_ = IsPlainGreedy(in.sampling);
-  // Repetition penalties count the prompt too, as in llama-server; but a grammar sampler in the
-  // chain would take the prompt as output (llama-server keeps its grammar apart): with a grammar,
-  // penalties count generated tokens only.
-  if (in.sampling.grammar.empty()) {
-    for (llama_token t : in.prompt) llama_sampler_accept(sampler_.get(), t);
-    return;
-  }
+  // Repetition penalties count the prompt too, as in llama-server (the grammar is kept apart,
+  // so it never takes the prompt as output).
+  for (llama_token t : in.prompt) llama_sampler_accept(sampler_.get(), t);
+  if (!grammar_) return;
   // A tool-call grammar may start with what the template already wrote at the end of the prompt
   // ("<|im_start|>assistant\n"): the grammar reads it first, as in llama.cpp's common sampler.
   try {
-    for (llama_token t : in.grammar_prefill) llama_sampler_accept(sampler_.get(), t);
+    for (llama_token t : in.grammar_prefill) llama_sampler_accept(grammar_.get(), t);
   } catch (const std::exception& e) {
     sample_error_ = std::string("the grammar does not accept the prompt's end: ") + e.what();
   }
@@ -93,6 +91,7 @@ void GenerationSlot::Finish(FinishReason reason) {
 void GenerationSlot::Reset() {
   request_.reset();
   sampler_.reset();
+  grammar_.reset();
   stops_.reset();
   pending_utf8_.clear();
   sample_error_.clear();

@@ -1,7 +1,7 @@
 // One generating sequence inside the engine: its sampler, position, limits, and the text
 // pipeline from sampled tokens to emitted pieces (UTF-8 hold-back, then stop strings).
 //
-//   slot.Start(request, MakeSamplerChain(...), ctx_limit);      // after its prompt is decoded
+//   slot.Start(request, MakeSamplerChain(...), MakeGrammarSampler(...), ctx_limit);
 //   bool done = slot.Accept(llama_sampler_sample(slot.sampler(), ctx, i), vocab);
 //   if (!done) batch.add(slot.last_token(), slot.n_past(), seq_id);  // next decode step
 //
@@ -27,7 +27,8 @@ class GenerationSlot {
 
   // Takes a request whose prompt has just been decoded (n_past = prompt length).
   // `ctx_limit` is the most tokens this sequence may hold.
-  void Start(std::shared_ptr<GenerationRequest> request, LlamaSamplerPtr sampler, int ctx_limit);
+  void Start(std::shared_ptr<GenerationRequest> request, LlamaSamplerPtr sampler,
+             LlamaSamplerPtr grammar, int ctx_limit);
 
   // Handles the token sampled for this sequence: emits its text, checks end-of-generation,
   // stop strings, max_tokens and the context limit. Returns true when the generation is over
@@ -59,6 +60,7 @@ class GenerationSlot {
   bool plain_greedy() const { return plain_greedy_; }
   const std::shared_ptr<GenerationRequest>& request() const { return request_; }
   llama_sampler* sampler() const { return sampler_.get(); }
+  llama_sampler* grammar() const { return grammar_.get(); }  // null: no grammar
   llama_token last_token() const { return last_token_; }
   int n_past() const { return n_past_; }
 
@@ -67,6 +69,7 @@ class GenerationSlot {
 
   std::shared_ptr<GenerationRequest> request_;
   LlamaSamplerPtr sampler_;
+  LlamaSamplerPtr grammar_;
   std::optional<StopMatcher> stops_;
   std::string pending_utf8_;  // bytes of a character not yet complete
   std::string sample_error_;

@@ -72,9 +72,48 @@ llama_token GreedyToken(const float* logits, int32_t n_vocab,
   return best;
 }
 
+LlamaSamplerPtr MakeGrammarSampler(const SamplingParams& p, const llama_vocab* vocab,
+                                   const GrammarTriggers* lazy) {
+  if (p.grammar.empty()) return nullptr;
+  // Checked before (see ValidateGrammar): a grammar that does not parse never reaches here.
+  if (lazy != nullptr) {
+    std::vector<const char*> patterns;
+    for (const std::string& pattern : lazy->patterns) patterns.push_back(pattern.c_str());
+    return LlamaSamplerPtr(llama_sampler_init_grammar_lazy_patterns(
+        vocab, p.grammar.c_str(), "root", patterns.data(), patterns.size(), lazy->tokens.data(),
+        lazy->tokens.size()));
+  }
+  return LlamaSamplerPtr(llama_sampler_init_grammar(vocab, p.grammar.c_str(), "root"));
+}
+
+llama_token SampleWithGrammar(llama_sampler* chain, llama_sampler* grammar, const float* logits,
+                              int32_t n_vocab, std::vector<llama_token_data>* scratch) {
+  auto candidates = [&]() {
+    scratch->resize(n_vocab);
+    for (llama_token t = 0; t < n_vocab; ++t) (*scratch)[t] = {t, logits[t], 0.0f};
+    return llama_token_data_array{scratch->data(), scratch->size(), -1, false};
+  };
+  llama_token_data_array cur = candidates();
+  llama_sampler_apply(chain, &cur);
+  llama_token token = cur.data[cur.selected].id;
+  if (grammar != nullptr) {
+    llama_token_data single{token, 1.0f, 0.0f};
+    llama_token_data_array one{&single, 1, -1, false};
+    llama_sampler_apply(grammar, &one);
+    if (std::isinf(single.logit) && single.logit < 0) {  // refused: sample what it allows
+      cur = candidates();
+      llama_sampler_apply(grammar, &cur);
+      llama_sampler_apply(chain, &cur);
+      token = cur.data[cur.selected].id;
+    }
+    llama_sampler_accept(grammar, token);
+  }
+  llama_sampler_accept(chain, token);
+  return token;
+}
+
 LlamaSamplerPtr MakeSamplerChain(const SamplingParams& p, const llama_vocab* vocab,
-                                 const std::vector<llama_token>& banned,
-                                 const GrammarTriggers* lazy) {
+                                 const std::vector<llama_token>& banned) {
   llama_sampler_chain_params chain_params = llama_sampler_chain_default_params();
   chain_params.no_perf = true;
   LlamaSamplerPtr chain(llama_sampler_chain_init(chain_params));
@@ -86,21 +125,6 @@ LlamaSamplerPtr MakeSamplerChain(const SamplingParams& p, const llama_vocab* voc
     for (llama_token t : banned) bias.push_back({t, -INFINITY});
     llama_sampler_chain_add(chain.get(), llama_sampler_init_logit_bias(
                                              n_vocab, static_cast<int32_t>(bias.size()), bias.data()));
-  }
-  if (!p.grammar.empty()) {
-    // First, so every later sampler only sees tokens the grammar allows. Checked before (see
-    // ValidateGrammar): a grammar that does not parse never reaches here.
-    llama_sampler* grammar = nullptr;
-    if (lazy != nullptr) {
-      std::vector<const char*> patterns;
-      for (const std::string& pattern : lazy->patterns) patterns.push_back(pattern.c_str());
-      grammar = llama_sampler_init_grammar_lazy_patterns(vocab, p.grammar.c_str(), "root",
-                                                         patterns.data(), patterns.size(),
-                                                         lazy->tokens.data(), lazy->tokens.size());
-    } else {
-      grammar = llama_sampler_init_grammar(vocab, p.grammar.c_str(), "root");
-    }
-    if (grammar != nullptr) llama_sampler_chain_add(chain.get(), grammar);
   }
   if (HasPenalties(p)) {
     llama_sampler_chain_add(chain.get(),

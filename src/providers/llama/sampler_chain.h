@@ -1,5 +1,5 @@
 // Builds the llama.cpp sampler chain for one generation from SamplingParams, in llama-server's
-// order: [logit bias ->] [grammar ->] penalties -> top-k -> top-p -> min-p -> temperature -> dist(seed), or greedy when
+// order: [logit bias ->] penalties -> top-k -> top-p -> min-p -> temperature -> dist(seed), or greedy when
 // the temperature is 0. Plain greedy requests (no penalties) can skip the chain: GreedyToken
 // picks the same token from the logits in place, without copying n_vocab candidates.
 //
@@ -32,11 +32,23 @@ struct GrammarTriggers {
   std::vector<llama_token> tokens;
 };
 
-// `banned` tokens get a -inf logit bias (end-of-generation tokens for ignore_eos). `lazy`
-// (optional) makes params.grammar wait for its triggers.
+// `banned` tokens get a -inf logit bias (end-of-generation tokens for ignore_eos). The grammar
+// is not in the chain: see MakeGrammarSampler and SampleWithGrammar.
 LlamaSamplerPtr MakeSamplerChain(const SamplingParams& params, const llama_vocab* vocab,
-                                 const std::vector<llama_token>& banned,
-                                 const GrammarTriggers* lazy = nullptr);
+                                 const std::vector<llama_token>& banned);
+
+// llama.cpp's grammar sampler for params.grammar (null when there is none); `lazy` (optional)
+// makes it wait for its triggers.
+LlamaSamplerPtr MakeGrammarSampler(const SamplingParams& params, const llama_vocab* vocab,
+                                   const GrammarTriggers* lazy = nullptr);
+
+// One token from `logits` as llama.cpp's common sampler picks it under a grammar: the chain
+// samples first, and only when the grammar refuses that token is the grammar applied to every
+// candidate and the chain run again on what it allows. Checking one token instead of the whole
+// vocabulary is what makes constrained sampling cheap on large vocabularies. Accepts the token
+// into both. Throws what the grammar sampler throws (a grammar that cannot go on).
+llama_token SampleWithGrammar(llama_sampler* chain, llama_sampler* grammar, const float* logits,
+                              int32_t n_vocab, std::vector<llama_token_data>* scratch);
 
 // True when the chain for `params` is only greedy, so GreedyToken may stand in.
 bool IsPlainGreedy(const SamplingParams& params);
