@@ -69,6 +69,47 @@ TEST(WireFormatsTest, AzureOpenAiUsesDeploymentPathsAndTheApiKeyHeader) {
   EXPECT_EQ(seen[1].target, "/openai/deployments/gpt-deploy/chat/completions?api-version=2024-10-21");
 }
 
+TEST(WireFormatsTest, RemoteAliasesRefuseWhatTheirWireFormatsCannotCarry) {
+  // A grammar, tools, tool messages, logprobs and logit_bias would be dropped on the way: each is
+  // refused, and nothing reaches the upstream.
+  UpstreamServer server([](const UpstreamRequestSeen&) {
+    return UpstreamReply::Json(
+        200, R"({"choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}]})");
+  });
+  auto chat = std::dynamic_pointer_cast<GeneratorModel>(
+      Load("openai", server.url(), Task::kGenerate, "gpt"));
+  ASSERT_NE(chat, nullptr);
+  std::vector<std::pair<std::string, GenerateRequest>> cases;
+  GenerateRequest base;
+  base.messages = {{"user", "hi"}};
+  GenerateRequest r = base;
+  r.sampling.grammar = "root ::= \"a\"";
+  cases.emplace_back("grammar", r);
+  r = base;
+  r.tools = {{"f", "", R"({"type":"object"})"}};
+  cases.emplace_back("tools", r);
+  r = base;
+  ChatMessage tool;
+  tool.role = "tool";
+  tool.content = "42";
+  tool.tool_call_id = "call_1";
+  r.messages.push_back(tool);
+  cases.emplace_back("tool", r);
+  r = base;
+  r.logprobs = true;
+  cases.emplace_back("logprobs", r);
+  r = base;
+  r.sampling.logit_bias = {{1, 5.0f}};
+  cases.emplace_back("logit_bias", r);
+  for (const auto& [field, request] : cases) {
+    auto answer = chat->Generate(request, nullptr, CallContext::WithTimeout(5s));
+    ASSERT_FALSE(answer.ok()) << field;
+    EXPECT_EQ(answer.error().code(), StatusCode::kInvalidArgument) << field;
+    EXPECT_NE(answer.error().message().find(field), std::string::npos) << answer.error().message();
+  }
+  EXPECT_TRUE(server.requests().empty());
+}
+
 TEST(WireFormatsTest, AzureOpenAiNeedsABaseUrl) {
   auto provider = CreateProvider({.id = "az", .type = "azure-openai"});
   ASSERT_FALSE(provider.ok());

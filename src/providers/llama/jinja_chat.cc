@@ -154,6 +154,13 @@ class CommonJinjaChat final : public JinjaChat {
     inputs.add_generation_prompt = true;
     inputs.reasoning_format = COMMON_REASONING_FORMAT_AUTO;
     const bool with_tools = !request.tools.empty() && request.tool_choice != ToolChoice::kNone;
+    if (!request.tools.empty() && request.tool_choice == ToolChoice::kNone && supports_tools_) {
+      // As llama-server: the model still sees the tools (the chat may be about them), but
+      // nothing constrains or parses a call.
+      for (const ToolSpec& tool : request.tools)
+        inputs.tools.push_back({tool.name, tool.description, tool.parameters});
+      inputs.tool_choice = COMMON_CHAT_TOOL_CHOICE_NONE;
+    }
     if (with_tools) {
       if (!supports_tools_) {
         return InvalidArgumentError("'tools': this model's chat template cannot render tools (set "
