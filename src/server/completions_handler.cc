@@ -5,6 +5,7 @@
 
 #include "core/json.h"
 #include "server/error_mapper.h"
+#include "server/generation_writer.h"
 #include "server/json_fields.h"
 #include "server/later_answer.h"
 #include "server/model_availability.h"
@@ -28,19 +29,16 @@ class PendingCompletion {
         streamed_(call.stream && ctx.stream),
         ctx_(ctx),
         ticket_(std::move(ticket)),
-        finish_(std::move(finish)) {}
+        finish_(std::move(finish)),
+        out_(ctx, SseHeaders()) {}
 
   bool streamed() const { return streamed_; }
 
   bool OnPiece(std::string_view piece) {
-    if (gone_) return false;
-    held_.append(piece);  // held back until its last UTF-8 character is complete
-    size_t ready = CompleteUtf8Prefix(held_);
-    if (ready == 0) return true;
-    if (!Begin()) return false;
-    bool ok = Write(format_.ContentChunk(std::string_view(held_).substr(0, ready)));
-    held_.erase(0, ready);
-    return ok;
+    if (out_.gone()) return false;
+    std::string text = out_.TakeText(piece);
+    if (text.empty()) return true;
+    return out_.Begin([&] { return format_.RoleChunk(); }) && out_.Write(format_.ContentChunk(text));
   }
 
   void Done(Result<GenerateResult> result) {
@@ -68,33 +66,19 @@ class PendingCompletion {
   HttpResponse Streamed(const Result<GenerateResult>& result) {
     if (!result) {
       // Before the first piece the client still gets a proper error response.
-      if (!begun_) return CallFailureResponse(deps_, alias_, result.error());
-      Write(CompletionFormatter::ErrorEvent(MapStatus(result.error())));
-      Write(CompletionFormatter::Done());
+      if (!out_.begun()) return CallFailureResponse(deps_, alias_, result.error());
+      out_.Write(CompletionFormatter::ErrorEvent(MapStatus(result.error())));
+      out_.Write(CompletionFormatter::Done());
       return {};
     }
     RecordTokens(*result);
-    if (!Begin()) return {};
-    if (!held_.empty()) Write(format_.ContentChunk(held_));
-    Write(format_.ReplyPartsChunk(*result));
-    Write(format_.FinishChunk(*result));
-    Write(format_.UsageChunk(*result));
-    Write(CompletionFormatter::Done());
+    if (!out_.Begin([&] { return format_.RoleChunk(); })) return {};
+    if (std::string rest = out_.TakeRest(); !rest.empty()) out_.Write(format_.ContentChunk(rest));
+    out_.Write(format_.ReplyPartsChunk(*result));
+    out_.Write(format_.FinishChunk(*result));
+    out_.Write(format_.UsageChunk(*result));
+    out_.Write(CompletionFormatter::Done());
     return {};
-  }
-
-  bool Write(std::string event) {
-    if (!gone_ && !event.empty() && !ctx_.stream->Write(std::move(event))) gone_ = true;
-    return !gone_;
-  }
-
-  bool Begin() {
-    if (!begun_) {
-      begun_ = true;
-      if (!ctx_.stream->Begin(200, SseHeaders())) gone_ = true;
-      Write(format_.RoleChunk());
-    }
-    return !gone_;
   }
 
   void RecordTokens(const GenerateResult& result) {
@@ -109,9 +93,7 @@ class PendingCompletion {
   RequestContext& ctx_;  // alive until finish_ is called (it holds the session)
   AdmissionControl::Ticket ticket_;
   std::function<void(HttpResponse)> finish_;
-  bool begun_ = false;
-  bool gone_ = false;
-  std::string held_;
+  GenerationWriter out_;
 };
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "server/anthropic_messages.h"
 #include "server/completion_format.h"
 #include "server/error_mapper.h"
+#include "server/generation_writer.h"
 #include "server/json_fields.h"
 #include "server/later_answer.h"
 #include "server/model_availability.h"
@@ -27,23 +28,21 @@ class PendingMessage {
         streamed_(call.stream && ctx.stream),
         ctx_(ctx),
         ticket_(std::move(ticket)),
-        finish_(std::move(finish)) {}
+        finish_(std::move(finish)),
+        out_(ctx, SseHeaders()) {}
 
   bool streamed() const { return streamed_; }
 
   bool OnPiece(std::string_view piece) {
-    if (gone_) return false;
-    held_.append(piece);
-    size_t ready = CompleteUtf8Prefix(held_);
-    if (ready == 0) return true;
+    if (out_.gone()) return false;
+    std::string text = out_.TakeText(piece);
+    if (text.empty()) return true;
     if (!Begin(0)) return false;
     if (!text_started_) {
       text_started_ = true;
-      Write(format_.TextStart());
+      out_.Write(format_.TextStart());
     }
-    bool ok = Write(format_.TextDelta(std::string_view(held_).substr(0, ready)));
-    held_.erase(0, ready);
-    return ok;
+    return out_.Write(format_.TextDelta(text));
   }
 
   void Done(Result<GenerateResult> result) {
@@ -63,35 +62,25 @@ class PendingMessage {
   HttpResponse Streamed(const Result<GenerateResult>& result) {
     if (!result) {
       HttpResponse failure = CallFailureResponse(deps_, alias_, result.error());
-      if (!begun_) return AnthropicErrorResponse(std::move(failure));
-      Write(AnthropicFormatter::ErrorEvent(failure));
+      if (!out_.begun()) return AnthropicErrorResponse(std::move(failure));
+      out_.Write(AnthropicFormatter::ErrorEvent(failure));
       return {};
     }
     Record(*result);
     if (!Begin(result->prompt_tokens)) return {};
-    if (!held_.empty()) {
-      if (!text_started_) Write(format_.TextStart());
+    if (std::string rest = out_.TakeRest(); !rest.empty()) {
+      if (!text_started_) out_.Write(format_.TextStart());
       text_started_ = true;
-      Write(format_.TextDelta(held_));
+      out_.Write(format_.TextDelta(rest));
     }
-    Write(format_.Finish(*result, text_started_));
+    out_.Write(format_.Finish(*result, text_started_));
     return {};
   }
 
-  bool Write(std::string event) {
-    if (!gone_ && !event.empty() && !ctx_.stream->Write(std::move(event))) gone_ = true;
-    return !gone_;
-  }
-
-  // message_start carries the prompt's size; the first piece comes before the result, so it
-  // gives the size the request was admitted with (the engine reports the same count).
+  // message_start carries the prompt's size; a stream that starts with its first piece does not
+  // know it yet (message_delta's usage then gives it).
   bool Begin(int64_t input_tokens) {
-    if (!begun_) {
-      begun_ = true;
-      if (!ctx_.stream->Begin(200, SseHeaders())) gone_ = true;
-      Write(format_.MessageStart(input_tokens));
-    }
-    return !gone_;
+    return out_.Begin([&] { return format_.MessageStart(input_tokens); });
   }
 
   void Record(const GenerateResult& result) {
@@ -107,10 +96,8 @@ class PendingMessage {
   RequestContext& ctx_;
   AdmissionControl::Ticket ticket_;
   std::function<void(HttpResponse)> finish_;
-  bool begun_ = false;
+  GenerationWriter out_;
   bool text_started_ = false;
-  bool gone_ = false;
-  std::string held_;
 };
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "providers/llama/json_schema_grammar.h"
 #include "server/completion_format.h"
 #include "server/error_mapper.h"
+#include "server/generation_writer.h"
 #include "server/generation_request.h"
 #include "server/json_fields.h"
 #include "server/later_answer.h"
@@ -200,19 +201,15 @@ class PendingOllama {
                 AdmissionControl::Ticket ticket, std::function<void(HttpResponse)> finish)
       : deps_(deps), chat_(chat), alias_(call.model.alias), model_(call.model.name),
         streamed_(call.stream && ctx.stream), ctx_(ctx), ticket_(std::move(ticket)),
-        finish_(std::move(finish)), start_(Clock::now()) {}
+        finish_(std::move(finish)), start_(Clock::now()), out_(ctx, NdjsonHeaders()) {}
 
   bool streamed() const { return streamed_; }
 
   bool OnPiece(std::string_view piece) {
-    if (gone_) return false;
-    held_.append(piece);
-    size_t ready = CompleteUtf8Prefix(held_);
-    if (ready == 0) return true;
-    if (!Begin()) return false;
-    bool ok = Write(Line(Piece(std::string(held_.substr(0, ready)))));
-    held_.erase(0, ready);
-    return ok;
+    if (out_.gone()) return false;
+    std::string text = out_.TakeText(piece);
+    if (text.empty()) return true;
+    return out_.Begin() && out_.Write(Line(Piece(std::move(text))));
   }
 
   void Done(Result<GenerateResult> result) {
@@ -220,16 +217,16 @@ class PendingOllama {
     HttpResponse response;
     if (!result) {
       HttpResponse failure = OllamaError(CallFailureResponse(deps_, alias_, result.error()));
-      if (!begun_) response = std::move(failure);
-      else Write(failure.body + "\n");
+      if (!out_.begun()) response = std::move(failure);
+      else out_.Write(failure.body + "\n");
     } else {
       ctx_.prompt_tokens = result->prompt_tokens;
       ctx_.completion_tokens = result->completion_tokens;
       ctx_.generation = result->generation;
       if (streamed_) {
-        if (Begin()) {
-          if (!held_.empty()) Write(Line(Piece(held_)));
-          Write(Line(Final(*result, /*whole=*/false)));
+        if (out_.Begin()) {
+          if (std::string rest = out_.TakeRest(); !rest.empty()) out_.Write(Line(Piece(std::move(rest))));
+          out_.Write(Line(Final(*result, /*whole=*/false)));
         }
       } else {
         response = JsonResponse(200, Final(*result, /*whole=*/true));
@@ -276,19 +273,10 @@ class PendingOllama {
     return json.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
   }
 
-  bool Write(std::string line) {
-    if (!gone_ && !line.empty() && !ctx_.stream->Write(std::move(line))) gone_ = true;
-    return !gone_;
-  }
-
-  bool Begin() {
-    if (!begun_) {
-      begun_ = true;
-      HttpHeaders headers;
-      headers.Set("Content-Type", "application/x-ndjson");
-      if (!ctx_.stream->Begin(200, headers)) gone_ = true;
-    }
-    return !gone_;
+  static HttpHeaders NdjsonHeaders() {
+    HttpHeaders headers;
+    headers.Set("Content-Type", "application/x-ndjson");
+    return headers;
   }
 
   const HandlerDeps deps_;
@@ -299,9 +287,7 @@ class PendingOllama {
   AdmissionControl::Ticket ticket_;
   std::function<void(HttpResponse)> finish_;
   const Clock::time_point start_;
-  bool begun_ = false;
-  bool gone_ = false;
-  std::string held_;
+  GenerationWriter out_;
 };
 
 Json Details(const ModelStatus* status) {
