@@ -23,7 +23,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serve_util import free_port, start_server, stop_server  # noqa: E402
+from serve_util import free_port, start_server, stop_server, wait_ok  # noqa: E402
 
 SCHEMA = {"type": "object",
           "properties": {"name": {"type": "string", "maxLength": 24},
@@ -90,15 +90,7 @@ def llama_server(a, model, port, log, template=None):
     if template:
         cmd += ["--chat-template-file", template]
     proc = subprocess.Popen(cmd, stdout=open(log, "w"), stderr=subprocess.STDOUT)
-    for _ in range(600):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
-                if r.status == 200:
-                    return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    sys.exit(f"llama-server did not start; see {log}")
+    return wait_ok(proc, f"http://127.0.0.1:{port}/health", f"llama-server (see {log})")
 
 
 def main():

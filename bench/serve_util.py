@@ -39,15 +39,20 @@ def start_server(modelrt, config, cfg_path, log_path, port):
     log = open(log_path, "w")
     proc = subprocess.Popen([modelrt, "serve", "-c", cfg_path], stdout=log,
                             stderr=subprocess.STDOUT)
+    return wait_ok(proc, f"http://127.0.0.1:{port}/ready", "modelrt")
+
+
+def wait_ok(proc, url, name):
+    """Waits (up to 2 minutes) until `url` answers 200; kills `proc` and exits if it never does."""
     for _ in range(600):
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=1) as r:
+            with urllib.request.urlopen(url, timeout=1) as r:
                 if r.status == 200:
                     return proc
         except OSError:
             time.sleep(0.2)
     proc.kill()
-    sys.exit("modelrt did not become ready")
+    sys.exit(f"{name} did not become ready")
 
 
 def stop_server(proc):
