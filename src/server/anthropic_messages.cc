@@ -1,8 +1,9 @@
 #include "server/anthropic_messages.h"
 
-#include "providers/llama/json_schema_grammar.h"
+#include "server/error_mapper.h"
 #include "server/json_fields.h"
 #include "server/request_id.h"
+#include "server/tool_request.h"
 
 namespace modelrt::server {
 namespace {
@@ -88,16 +89,8 @@ Status ParseAnthropicTools(const Json& body, GenerateRequest* request) {
       if (const Json* type = FindField(tool, "type"); type && *type != "custom") {
         return InvalidArgumentError(where + ".type: only custom tools are supported (got " + type->dump() + ")");
       }
-      ToolSpec spec;
-      MODELRT_ASSIGN_OR_RETURN(spec.name, RequiredString(tool, "name"));
-      MODELRT_ASSIGN_OR_RETURN(std::optional<std::string> description, OptionalString(tool, "description"));
-      spec.description = description.value_or("");
-      const Json* schema = FindField(tool, "input_schema");
-      if (!schema || !schema->is_object()) return InvalidArgumentError(where + ".input_schema must be a JSON Schema object");
-      spec.parameters = schema->dump();
-      if (Result<std::string> grammar = llama::JsonSchemaToGrammar(spec.parameters); !grammar) {
-        return InvalidArgumentError(where + ".input_schema: " + grammar.error().message());
-      }
+      MODELRT_ASSIGN_OR_RETURN(ToolSpec spec, ParseFunction(tool, where, "input_schema",
+                                                            /*schema_required=*/true));
       request->tools.push_back(std::move(spec));
     }
   }
@@ -142,14 +135,8 @@ std::string ErrorType(int status) {
   }
 }
 
-Json AnthropicErrorBody(const HttpResponse& openai_shaped) {
-  Json parsed = Json::parse(openai_shaped.body, nullptr, false);
-  std::string message = "request failed";
-  if (parsed.is_object() && parsed.contains("error") && parsed["error"].is_object() &&
-      parsed["error"].contains("message") && parsed["error"]["message"].is_string()) {
-    message = parsed["error"]["message"];
-  }
-  return {{"type", "error"}, {"error", {{"type", ErrorType(openai_shaped.status)}, {"message", message}}}};
+Json AnthropicErrorBody(int status, const std::string& message) {
+  return {{"type", "error"}, {"error", {{"type", ErrorType(status)}, {"message", message}}}};
 }
 
 Json ToolUseBlock(const ToolCall& call, bool with_input) {
@@ -200,11 +187,7 @@ Result<GenerationCall> ParseAnthropicRequest(const Json& body, const ModelNames&
 }
 
 HttpResponse AnthropicErrorResponse(HttpResponse openai_shaped) {
-  HttpResponse out = JsonResponse(openai_shaped.status, AnthropicErrorBody(openai_shaped));
-  for (const auto& [name, value] : openai_shaped.headers.fields()) {
-    if (name != "Content-Type" && name != "Content-Length") out.headers.Set(name, value);
-  }
-  return out;
+  return ReshapeError(openai_shaped, AnthropicErrorBody);
 }
 
 std::string_view AnthropicStopReason(FinishReason reason) {
@@ -290,7 +273,7 @@ std::string AnthropicFormatter::Finish(const GenerateResult& result, bool text_s
 }
 
 std::string AnthropicFormatter::ErrorEvent(const HttpResponse& openai_shaped) {
-  return Event("error", AnthropicErrorBody(openai_shaped));
+  return Event("error", Json::parse(AnthropicErrorResponse(openai_shaped).body));
 }
 
 }  // namespace modelrt::server

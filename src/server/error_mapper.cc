@@ -115,4 +115,17 @@ HttpResponse ErrorResponse(const ApiError& error) {
   return response;
 }
 
+HttpResponse ReshapeError(const HttpResponse& openai_shaped,
+                          const std::function<Json(int status, const std::string& message)>& shape) {
+  Json parsed = Json::parse(openai_shaped.body, nullptr, false);
+  std::string message = "request failed";
+  if (parsed.is_object() && parsed.contains("error") && parsed["error"].is_object())
+    message = parsed["error"].value("message", message);
+  HttpResponse out = JsonResponse(openai_shaped.status, shape(openai_shaped.status, message));
+  for (const auto& [name, value] : openai_shaped.headers.fields()) {
+    if (name != "Content-Type" && name != "Content-Length") out.headers.Set(name, value);
+  }
+  return out;
+}
+
 }  // namespace modelrt::server

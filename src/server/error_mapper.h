@@ -26,6 +26,8 @@
 // Thread-safety: free functions over values.
 #pragma once
 
+#include <functional>
+
 #include <string>
 #include <string_view>
 
@@ -56,6 +58,12 @@ ApiError MethodNotAllowedError(std::string_view method, std::string_view path);
 
 Json ErrorBody(const ApiError& error);
 HttpResponse ErrorResponse(const ApiError& error);
+
+// An error response made in OpenAI's shape (by the helpers here, admission or availability) in
+// another API's: `shape` makes the body from its status and message; headers (Retry-After)
+// are kept. The front doors that speak Anthropic's and Ollama's APIs answer through it.
+HttpResponse ReshapeError(const HttpResponse& openai_shaped,
+                          const std::function<Json(int status, const std::string& message)>& shape);
 inline HttpResponse ErrorResponse(const Status& status, std::string_view param = {}) {
   return ErrorResponse(MapStatus(status, param));
 }

@@ -14,6 +14,7 @@
 #include "server/json_fields.h"
 #include "server/later_answer.h"
 #include "server/model_availability.h"
+#include "server/tool_request.h"
 #include "server/work_estimate.h"
 
 namespace modelrt::server {
@@ -25,16 +26,10 @@ constexpr const char* kOllamaVersion = "0.12.0";
 constexpr size_t kMaxStop = 16;
 
 // Ollama's error shape, with the status and the message of the shared (OpenAI-shaped) errors.
-HttpResponse OllamaError(HttpResponse openai_shaped) {
-  Json parsed = Json::parse(openai_shaped.body, nullptr, false);
-  std::string message = "request failed";
-  if (parsed.is_object() && parsed.contains("error") && parsed["error"].is_object())
-    message = parsed["error"].value("message", message);
-  HttpResponse out = JsonResponse(openai_shaped.status, {{"error", message}});
-  for (const auto& [name, value] : openai_shaped.headers.fields()) {
-    if (name != "Content-Type" && name != "Content-Length") out.headers.Set(name, value);
-  }
-  return out;
+HttpResponse OllamaError(const HttpResponse& openai_shaped) {
+  return ReshapeError(openai_shaped, [](int, const std::string& message) {
+    return Json{{"error", message}};
+  });
 }
 HttpResponse OllamaError(const Status& status) { return OllamaError(ErrorResponse(status)); }
 
@@ -116,17 +111,8 @@ Status ParseOllamaTools(const Json& body, GenerateRequest* r) {
     const std::string where = "tools[" + std::to_string(i) + "]";
     const Json* function = t.is_object() ? FindField(t, "function") : nullptr;
     if (!function || !function->is_object()) return InvalidArgumentError(where + ".function must be an object");
-    ToolSpec spec;
-    MODELRT_ASSIGN_OR_RETURN(spec.name, RequiredString(*function, "name"));
-    MODELRT_ASSIGN_OR_RETURN(std::optional<std::string> description, OptionalString(*function, "description"));
-    spec.description = description.value_or("");
-    if (const Json* parameters = FindField(*function, "parameters")) {
-      if (!parameters->is_object()) return InvalidArgumentError(where + ".function.parameters must be an object");
-      spec.parameters = parameters->dump();
-      if (Result<std::string> g = llama::JsonSchemaToGrammar(spec.parameters); !g) {
-        return InvalidArgumentError(where + ".function.parameters: " + g.error().message());
-      }
-    }
+    MODELRT_ASSIGN_OR_RETURN(ToolSpec spec, ParseFunction(*function, where + ".function", "parameters",
+                                                          /*schema_required=*/false));
     r->tools.push_back(std::move(spec));
   }
   if (!r->tools.empty() && !r->sampling.grammar.empty()) {

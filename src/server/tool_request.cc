@@ -22,32 +22,11 @@ bool ValidFunctionName(const std::string& name) {
 Result<ToolSpec> ParseTool(const Json& tool, const std::string& where) {
   const Json* type = tool.is_object() ? FindField(tool, "type") : nullptr;
   if (!type || !type->is_string() || type->get<std::string>() != "function") {
-    return InvalidArgumentError(where + ".type' must be \"function\"");
+    return InvalidArgumentError("'" + where + ".type' must be \"function\"");
   }
   const Json* function = FindField(tool, "function");
-  if (!function || !function->is_object()) return InvalidArgumentError(where + ".function' must be an object");
-  ToolSpec spec;
-  MODELRT_ASSIGN_OR_RETURN(spec.name, RequiredString(*function, "name"));
-  if (!ValidFunctionName(spec.name)) {
-    return InvalidArgumentError(where + ".function.name' must be 1 to 64 letters, digits, '_' or "
-                                "'-' (got '" + spec.name + "')");
-  }
-  MODELRT_ASSIGN_OR_RETURN(std::optional<std::string> description,
-                           OptionalString(*function, "description"));
-  spec.description = description.value_or("");
-  if (const Json* parameters = FindField(*function, "parameters")) {
-    if (!parameters->is_object()) {
-      return InvalidArgumentError(where + ".function.parameters' must be a JSON Schema object");
-    }
-    spec.parameters = parameters->dump();
-    // The call's arguments are sampled under this schema: one that cannot be enforced is
-    // refused now, with the converter's reason.
-    Result<std::string> grammar = llama::JsonSchemaToGrammar(spec.parameters);
-    if (!grammar) {
-      return InvalidArgumentError(where + ".function.parameters': " + grammar.error().message());
-    }
-  }
-  return spec;
+  if (!function || !function->is_object()) return InvalidArgumentError("'" + where + ".function' must be an object");
+  return ParseFunction(*function, where + ".function", "parameters", /*schema_required=*/false);
 }
 
 Status ParseToolChoice(const Json& body, GenerateRequest* request) {
@@ -84,6 +63,29 @@ Status ParseToolChoice(const Json& body, GenerateRequest* request) {
 
 }  // namespace
 
+Result<ToolSpec> ParseFunction(const Json& object, const std::string& where,
+                               std::string_view schema_key, bool schema_required) {
+  ToolSpec spec;
+  MODELRT_ASSIGN_OR_RETURN(spec.name, RequiredString(object, "name"));
+  if (!ValidFunctionName(spec.name)) {
+    return InvalidArgumentError("'" + where + ".name' must be 1 to 64 letters, digits, '_' or '-' "
+                                "(got '" + spec.name + "')");
+  }
+  MODELRT_ASSIGN_OR_RETURN(std::optional<std::string> description, OptionalString(object, "description"));
+  spec.description = description.value_or("");
+  const std::string at = "'" + where + "." + std::string(schema_key) + "'";
+  const Json* schema = FindField(object, schema_key);
+  if (schema == nullptr && !schema_required) return spec;
+  if (schema == nullptr || !schema->is_object()) return InvalidArgumentError(at + " must be a JSON Schema object");
+  spec.parameters = schema->dump();
+  // The call's arguments are sampled under this schema: one that cannot be enforced is refused
+  // now, with the converter's reason.
+  if (Result<std::string> grammar = llama::JsonSchemaToGrammar(spec.parameters); !grammar) {
+    return InvalidArgumentError(at + ": " + grammar.error().message());
+  }
+  return spec;
+}
+
 Status ParseTools(const Json& body, GenerateRequest* request) {
   if (const Json* tools = FindField(body, "tools")) {
     if (!tools->is_array()) return InvalidArgumentError("'tools' must be an array");
@@ -92,7 +94,7 @@ Status ParseTools(const Json& body, GenerateRequest* request) {
                                   " entries; at most " + std::to_string(kMaxTools));
     }
     for (size_t i = 0; i < tools->size(); ++i) {
-      MODELRT_ASSIGN_OR_RETURN(ToolSpec tool, ParseTool((*tools)[i], "'tools[" + std::to_string(i) + "]"));
+      MODELRT_ASSIGN_OR_RETURN(ToolSpec tool, ParseTool((*tools)[i], "tools[" + std::to_string(i) + "]"));
       for (const ToolSpec& earlier : request->tools) {
         if (earlier.name == tool.name) {
           return InvalidArgumentError("'tools[" + std::to_string(i) + "].function.name': '" +

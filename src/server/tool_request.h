@@ -22,6 +22,12 @@ namespace modelrt::server {
 // a bad name, a schema that cannot be enforced, an unknown tool_choice or one naming no tool.
 Status ParseTools(const Json& body, GenerateRequest* request);
 
+// One function definition, as every API writes it: `object` holds `name`, `description` and the
+// JSON Schema under `schema_key` ("parameters" for OpenAI and Ollama, "input_schema" for
+// Anthropic; required or not). `where` names the object in errors ("tools[0].function").
+Result<ToolSpec> ParseFunction(const Json& object, const std::string& where,
+                               std::string_view schema_key, bool schema_required);
+
 // An assistant message's `tool_calls` ([{id, type: "function", function: {name, arguments}}]);
 // `where` prefixes error messages ("'messages[2]").
 Result<std::vector<ToolCall>> ParseToolCalls(const Json& calls, const std::string& where);
