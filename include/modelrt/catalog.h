@@ -117,6 +117,7 @@ struct ServerConfig {
   int max_batch_inputs = 2048;          // inputs per embeddings request
   int max_rerank_documents = 1000;
   int max_tokens_limit = 4096;          // ceiling for max_tokens in a request
+  int max_choices = 8;                  // ceiling for n (samples of one completion request)
   int queue_capacity = 256;             // requests per model, queued or running; 429 past this
   int64_t queue_max_tokens = 65536;     // estimated tokens per model, queued or running; 429 past
   // An API request whose body is at most this many bytes is parsed and handed to its engine on

@@ -263,6 +263,9 @@ struct GenerateResult {
   std::vector<TokenLogprob> logprobs;  // when GenerateRequest::logprobs
   FinishReason finish_reason = FinishReason::kStop;
   int64_t prompt_tokens = 0;
+  // Of prompt_tokens, those whose KV an earlier request had computed (prompt cache, or an
+  // upstream's reported cached tokens).
+  int64_t cached_tokens = 0;
   int64_t completion_tokens = 0;
   uint64_t generation = 0;  // the alias's engine generation that served it (set by the runtime)
   std::string served_by;    // the alias that answered: the one called or a fallback (runtime)

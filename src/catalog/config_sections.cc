@@ -130,7 +130,7 @@ Status ParseServerSection(const Json& json, std::string_view source, ServerConfi
           json, std::string(source), "server",
           {"host", "port", "api_keys_env", "api_keys_file", "admin_key_env", "admin_key_file",
            "threads", "max_body_bytes", "max_batch_inputs", "max_rerank_documents",
-           "max_tokens_limit", "queue_capacity", "queue_max_tokens", "max_queue_wait_ms", "inline_body_bytes",
+           "max_tokens_limit", "max_choices", "queue_capacity", "queue_max_tokens", "max_queue_wait_ms", "inline_body_bytes",
            "executor_idle_timeout_s", "drain_grace_s", "data_dir"}));
   MODELRT_RETURN_IF_ERROR(reader.ReadString("host", &out->host, false, /*non_empty=*/true));
   MODELRT_RETURN_IF_ERROR(reader.ReadInt("port", 0, 65535, &out->port));
@@ -144,6 +144,7 @@ Status ParseServerSection(const Json& json, std::string_view source, ServerConfi
   MODELRT_RETURN_IF_ERROR(
       reader.ReadInt("max_rerank_documents", 1, kMaxInt, &out->max_rerank_documents));
   MODELRT_RETURN_IF_ERROR(reader.ReadInt("max_tokens_limit", 1, kMaxInt, &out->max_tokens_limit));
+  MODELRT_RETURN_IF_ERROR(reader.ReadInt("max_choices", 1, 128, &out->max_choices));
   MODELRT_RETURN_IF_ERROR(reader.ReadInt("queue_capacity", 1, kMaxInt, &out->queue_capacity));
   MODELRT_RETURN_IF_ERROR(
       reader.ReadInt("queue_max_tokens", 1, kMaxInt64, &out->queue_max_tokens));

@@ -195,6 +195,7 @@ struct AsyncCall {
     if (answered) return;
     metrics->call_seconds->Observe(std::chrono::duration<double>(Clock::now() - start).count());
     if (result && lease) result->generation = lease->generation();
+    if (result) internal::RecordUsage(*metrics, *result);
     // Checked in before `done`: whoever sees the answer finds the engine idle again.
     if (lease) engine = lease->CheckIn();
     lease.reset();

@@ -58,6 +58,7 @@ Result<R> RunInstrumentedCall(RuntimeCore& core, const std::string& alias, CallC
     if (result) {
       setup.metrics->call_seconds->Observe(
           std::chrono::duration<double>(Clock::now() - start).count());
+      RecordUsage(*setup.metrics, *result);
       return result;
     }
     error = result.error();

@@ -126,7 +126,25 @@ std::shared_ptr<const AliasMetrics> RuntimeCore::MetricsFor(const ModelSpec& spe
       "modelrt_model_call_seconds", "Model call latency in seconds, retries included", labels);
   m->retries = &metrics_->GetCounter("modelrt_model_retries_total", "Retried model call attempts",
                                      {{"alias", spec.alias}});
+  if (spec.task == Task::kGenerate) {
+    const Labels alias = {{"alias", spec.alias}};
+    m->prompt_tokens = &metrics_->GetCounter("modelrt_prompt_tokens_total",
+                                             "Prompt tokens of generations", alias);
+    m->cached_prompt_tokens = &metrics_->GetCounter(
+        "modelrt_prompt_cached_tokens_total",
+        "Prompt tokens whose KV was reused from an earlier request (prompt cache)", alias);
+    m->prompt_cache_hit_ratio = &metrics_->GetGauge(
+        "modelrt_prompt_cache_hit_ratio", "cached prompt tokens / prompt tokens", alias);
+  }
   return m;
+}
+
+void RecordUsage(const AliasMetrics& metrics, const GenerateResult& result) {
+  if (!metrics.prompt_tokens) return;
+  metrics.prompt_tokens->Increment(static_cast<double>(result.prompt_tokens));
+  metrics.cached_prompt_tokens->Increment(static_cast<double>(result.cached_tokens));
+  const double prompt = metrics.prompt_tokens->Value();
+  if (prompt > 0) metrics.prompt_cache_hit_ratio->Set(metrics.cached_prompt_tokens->Value() / prompt);
 }
 
 Status RuntimeCore::Validate(const ModelSpec& spec) const {

@@ -66,7 +66,17 @@ struct AliasMetrics {
   Counter* calls = nullptr;
   Histogram* call_seconds = nullptr;
   Counter* retries = nullptr;
+  // Generation aliases only: prompt tokens, those of them served from a prompt cache, and the
+  // ratio of the two since start.
+  Counter* prompt_tokens = nullptr;
+  Counter* cached_prompt_tokens = nullptr;
+  Gauge* prompt_cache_hit_ratio = nullptr;
 };
+
+// What a successful call adds to its alias's metrics beyond the call itself.
+template <typename R>
+void RecordUsage(const AliasMetrics&, const R&) {}
+void RecordUsage(const AliasMetrics& metrics, const GenerateResult& result);
 
 // The engine key of a spec: the alias on the device its provider names (LoadEstimate.device).
 EngineKey KeyOf(const ModelSpec& spec, const Provider& provider);

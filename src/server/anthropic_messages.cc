@@ -139,6 +139,14 @@ Json AnthropicErrorBody(int status, const std::string& message) {
   return {{"type", "error"}, {"error", {{"type", ErrorType(status)}, {"message", message}}}};
 }
 
+// Anthropic counts input read from its prompt cache apart from input_tokens.
+Json AnthropicUsage(const GenerateResult& result) {
+  return {{"input_tokens", result.prompt_tokens - result.cached_tokens},
+          {"cache_creation_input_tokens", 0},
+          {"cache_read_input_tokens", result.cached_tokens},
+          {"output_tokens", result.completion_tokens}};
+}
+
 Json ToolUseBlock(const ToolCall& call, bool with_input) {
   Json input = with_input ? Json::parse(call.arguments, nullptr, false) : Json::object();
   if (!input.is_object()) input = Json::object();
@@ -213,7 +221,7 @@ Json AnthropicFormatter::Message(const GenerateResult& result) const {
           {"content", std::move(content)},
           {"stop_reason", AnthropicStopReason(result.finish_reason)},
           {"stop_sequence", nullptr},
-          {"usage", {{"input_tokens", result.prompt_tokens}, {"output_tokens", result.completion_tokens}}}};
+          {"usage", AnthropicUsage(result)}};
 }
 
 std::string AnthropicFormatter::Event(std::string_view name, const Json& data) {
@@ -267,7 +275,7 @@ std::string AnthropicFormatter::Finish(const GenerateResult& result, bool text_s
   out += Event("message_delta",
                {{"type", "message_delta"},
                 {"delta", {{"stop_reason", AnthropicStopReason(result.finish_reason)}, {"stop_sequence", nullptr}}},
-                {"usage", {{"input_tokens", result.prompt_tokens}, {"output_tokens", result.completion_tokens}}}});
+                {"usage", AnthropicUsage(result)}});
   out += Event("message_stop", {{"type", "message_stop"}});
   return out;
 }

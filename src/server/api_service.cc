@@ -15,6 +15,7 @@
 #include "server/error_mapper.h"
 #include "server/files_handler.h"
 #include "server/messages_handler.h"
+#include "server/responses_handler.h"
 #include "server/models_handler.h"
 #include "server/ollama_api.h"
 #include "server/ops_handler.h"
@@ -52,7 +53,9 @@ ApiService::ApiService(HandlerDeps deps, ServerMetrics* server_metrics, ApiKeyAu
   router_.Add("POST", "/tokenize", TokenizeHandler(deps, Tokens::kTokenize), blocking);
   router_.Add("POST", "/detokenize", TokenizeHandler(deps, Tokens::kDetokenize), blocking);
   router_.Add("POST", "/apply-template", TokenizeHandler(deps, Tokens::kApplyTemplate), blocking);
-  // Anthropic's Messages API and Ollama's API: other front doors to the same models.
+  // OpenAI's Responses API, Anthropic's Messages API and Ollama's API: other front doors to
+  // the same models.
+  router_.Add("POST", "/v1/responses", ResponsesHandler(deps), later);
   router_.Add("POST", "/v1/messages", MessagesHandler(deps, MessagesHandler::Action::kCreate), later);
   router_.Add("POST", "/v1/messages/count_tokens",
               MessagesHandler(deps, MessagesHandler::Action::kCountTokens), blocking);

@@ -11,7 +11,8 @@ namespace {
 Json UsageJson(const GenerateResult& result) {
   return {{"prompt_tokens", result.prompt_tokens},
           {"completion_tokens", result.completion_tokens},
-          {"total_tokens", result.prompt_tokens + result.completion_tokens}};
+          {"total_tokens", result.prompt_tokens + result.completion_tokens},
+          {"prompt_tokens_details", {{"cached_tokens", result.cached_tokens}}}};
 }
 
 Json TokenBytes(const std::string& token) {
@@ -100,8 +101,32 @@ CompletionFormatter::CompletionFormatter(CompletionKind kind, std::string model,
                    std::chrono::system_clock::now().time_since_epoch())
                    .count()) {}
 
+GenerateResult CombinedUsage(const std::vector<GenerateResult>& results) {
+  GenerateResult usage;
+  if (results.empty()) return usage;
+  usage.prompt_tokens = results.front().prompt_tokens;
+  usage.cached_tokens = results.front().cached_tokens;
+  for (const GenerateResult& r : results) usage.completion_tokens += r.completion_tokens;
+  return usage;
+}
+
 Json CompletionFormatter::Response(const GenerateResult& result) const {
-  Json choice = {{"index", 0},
+  return Response(std::vector<GenerateResult>{result});
+}
+
+Json CompletionFormatter::Response(const std::vector<GenerateResult>& results) const {
+  Json choices = Json::array();
+  for (size_t i = 0; i < results.size(); ++i) choices.push_back(Choice(results[i], static_cast<int>(i)));
+  return {{"id", id_},
+          {"object", kind_ == CompletionKind::kChat ? "chat.completion" : "text_completion"},
+          {"created", created_},
+          {"model", model_},
+          {"choices", std::move(choices)},
+          {"usage", UsageJson(CombinedUsage(results))}};
+}
+
+Json CompletionFormatter::Choice(const GenerateResult& result, int index) const {
+  Json choice = {{"index", index},
                  {"logprobs", logprobs_ ? LogprobsJson(result.logprobs) : Json(nullptr)},
                  {"finish_reason", OpenAiFinishReason(result.finish_reason)}};
   if (kind_ == CompletionKind::kChat) {
@@ -116,12 +141,7 @@ Json CompletionFormatter::Response(const GenerateResult& result) const {
   } else {
     choice["text"] = result.text;
   }
-  return {{"id", id_},
-          {"object", kind_ == CompletionKind::kChat ? "chat.completion" : "text_completion"},
-          {"created", created_},
-          {"model", model_},
-          {"choices", Json::array({std::move(choice)})},
-          {"usage", UsageJson(result)}};
+  return choice;
 }
 
 Json CompletionFormatter::ChunkBase() const {
@@ -137,10 +157,10 @@ std::string CompletionFormatter::Event(const Json& json) {
   return "data: " + json.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n\n";
 }
 
-std::string CompletionFormatter::RoleChunk() const {
+std::string CompletionFormatter::RoleChunk(int index) const {
   if (kind_ != CompletionKind::kChat) return "";
   Json chunk = ChunkBase();
-  chunk["choices"] = Json::array({{{"index", 0},
+  chunk["choices"] = Json::array({{{"index", index},
                                    {"delta", {{"role", "assistant"}, {"content", ""}}},
                                    {"logprobs", nullptr},
                                    {"finish_reason", nullptr}}});
@@ -148,9 +168,9 @@ std::string CompletionFormatter::RoleChunk() const {
   return Event(chunk);
 }
 
-std::string CompletionFormatter::ContentChunk(std::string_view text) const {
+std::string CompletionFormatter::ContentChunk(std::string_view text, int index) const {
   Json chunk = ChunkBase();
-  Json choice = {{"index", 0}, {"logprobs", nullptr}, {"finish_reason", nullptr}};
+  Json choice = {{"index", index}, {"logprobs", nullptr}, {"finish_reason", nullptr}};
   if (kind_ == CompletionKind::kChat) {
     choice["delta"] = {{"content", text}};
   } else {
@@ -161,7 +181,7 @@ std::string CompletionFormatter::ContentChunk(std::string_view text) const {
   return Event(chunk);
 }
 
-std::string CompletionFormatter::ReplyPartsChunk(const GenerateResult& result) const {
+std::string CompletionFormatter::ReplyPartsChunk(const GenerateResult& result, int index) const {
   if (kind_ != CompletionKind::kChat || (result.tool_calls.empty() && result.reasoning_content.empty()))
     return "";
   Json delta = Json::object();
@@ -169,15 +189,15 @@ std::string CompletionFormatter::ReplyPartsChunk(const GenerateResult& result) c
   if (!result.tool_calls.empty()) delta["tool_calls"] = ToolCallsJson(result.tool_calls, /*with_index=*/true);
   Json chunk = ChunkBase();
   chunk["choices"] = Json::array(
-      {{{"index", 0}, {"delta", std::move(delta)}, {"logprobs", nullptr}, {"finish_reason", nullptr}}});
+      {{{"index", index}, {"delta", std::move(delta)}, {"logprobs", nullptr}, {"finish_reason", nullptr}}});
   if (include_usage_) chunk["usage"] = nullptr;
   return Event(chunk);
 }
 
-std::string CompletionFormatter::FinishChunk(const GenerateResult& result) const {
+std::string CompletionFormatter::FinishChunk(const GenerateResult& result, int index) const {
   const FinishReason reason = result.finish_reason;
   Json chunk = ChunkBase();
-  Json choice = {{"index", 0},
+  Json choice = {{"index", index},
                  {"logprobs", logprobs_ ? LogprobsJson(result.logprobs) : Json(nullptr)},
                  {"finish_reason", OpenAiFinishReason(reason)}};
   if (kind_ == CompletionKind::kChat) {

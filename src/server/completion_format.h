@@ -38,15 +38,16 @@ class CompletionFormatter {
   CompletionFormatter(CompletionKind kind, std::string model, bool include_usage,
                       bool logprobs = false);
 
-  // The non-streaming response.
+  // The non-streaming response: one choice per result (n), usage as CombinedUsage's.
   Json Response(const GenerateResult& result) const;
+  Json Response(const std::vector<GenerateResult>& results) const;
 
-  // SSE events ("data: {...}\n\n").
-  std::string RoleChunk() const;  // chat only; "" for text completions
-  std::string ContentChunk(std::string_view text) const;
+  // SSE events ("data: {...}\n\n"), for choice `index`.
+  std::string RoleChunk(int index = 0) const;  // chat only; "" for text completions
+  std::string ContentChunk(std::string_view text, int index = 0) const;
   // Reasoning and tool calls of a parsed reply; "" when it has none (or for text completions).
-  std::string ReplyPartsChunk(const GenerateResult& result) const;
-  std::string FinishChunk(const GenerateResult& result) const;
+  std::string ReplyPartsChunk(const GenerateResult& result, int index = 0) const;
+  std::string FinishChunk(const GenerateResult& result, int index = 0) const;
   std::string UsageChunk(const GenerateResult& result) const;  // "" unless include_usage
   static std::string ErrorEvent(const ApiError& error);
   static std::string Done() { return "data: [DONE]\n\n"; }
@@ -54,6 +55,7 @@ class CompletionFormatter {
   const std::string& id() const { return id_; }
 
  private:
+  Json Choice(const GenerateResult& result, int index) const;
   Json ChunkBase() const;
   Json LogprobsJson(const std::vector<TokenLogprob>& logprobs) const;
   static std::string Event(const Json& json);
@@ -65,6 +67,10 @@ class CompletionFormatter {
   std::string id_;
   int64_t created_;
 };
+
+// The usage of n choices as OpenAI counts it: the prompt once (the choices share it), the
+// completions together.
+GenerateResult CombinedUsage(const std::vector<GenerateResult>& results);
 
 // "stop" or "length"; a cancelled generation reports "stop" (nobody reads it).
 std::string_view OpenAiFinishReason(FinishReason reason);

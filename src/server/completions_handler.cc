@@ -1,9 +1,12 @@
 #include "server/completions_handler.h"
 
 #include <memory>
+#include <optional>
 #include <utility>
+#include <vector>
 
 #include "core/json.h"
+#include "core/thread_annotations.h"
 #include "server/error_mapper.h"
 #include "server/generation_writer.h"
 #include "server/json_fields.h"
@@ -16,8 +19,11 @@
 namespace modelrt::server {
 namespace {
 
-// One generation answered later: what the engine thread's callbacks share. OnPiece and Done
-// run on the engine's thread (one at a time, Done last); they only format and queue.
+// One completion answered later, with its n choices: each its own generation (on a local
+// engine they share the prompt's KV through the prompt cache). OnPiece and Done run on the
+// engines' threads, Done last for each choice; choices may run on different threads (a
+// fallback, a remote deployment), so one lock keeps the stream in order. They only format and
+// queue.
 class PendingCompletion {
  public:
   PendingCompletion(const HandlerDeps& deps, CompletionKind kind, const GenerationCall& call,
@@ -30,32 +36,67 @@ class PendingCompletion {
         ctx_(ctx),
         ticket_(std::move(ticket)),
         finish_(std::move(finish)),
-        out_(ctx, SseHeaders()) {}
+        out_(ctx, SseHeaders()),
+        choices_(static_cast<size_t>(call.n)),
+        remaining_(call.n) {}
 
   bool streamed() const { return streamed_; }
 
-  bool OnPiece(std::string_view piece) {
+  bool OnPiece(int index, std::string_view piece) {
+    MutexLock lock(mu_);
     if (out_.gone()) return false;
-    std::string text = out_.TakeText(piece);
-    if (text.empty()) return true;
-    return out_.Begin([&] { return format_.RoleChunk(); }) && out_.Write(format_.ContentChunk(text));
+    Choice& choice = choices_[index];
+    choice.held.append(piece);
+    const size_t ready = CompleteUtf8Prefix(choice.held);
+    if (ready == 0) return true;
+    std::string text = choice.held.substr(0, ready);
+    choice.held.erase(0, ready);
+    return Start(index) && out_.Write(format_.ContentChunk(text, index));
   }
 
-  void Done(Result<GenerateResult> result) {
-    ticket_.Release();
-    HttpResponse response = streamed_ ? Streamed(result) : Whole(result);
+  void Done(int index, Result<GenerateResult> result) {
+    std::optional<HttpResponse> response;
+    {
+      MutexLock lock(mu_);
+      if (streamed_ && result) EndStreamedChoice(index, *result);
+      choices_[index].result = std::move(result);
+      if (--remaining_ > 0) return;
+      ticket_.Release();
+      response = streamed_ ? Streamed() : Whole();
+    }
     std::function<void(HttpResponse)> finish = std::move(finish_);
-    finish(std::move(response));
+    finish(*std::move(response));
   }
 
  private:
-  HttpResponse Whole(const Result<GenerateResult>& result) {
-    if (!result) return CallFailureResponse(deps_, alias_, result.error());
-    RecordTokens(*result);
-    ctx_.generation = result->generation;
-    Json body = format_.Response(*result);
+  struct Choice {
+    std::string held;  // text of an unfinished UTF-8 character
+    bool started = false;
+    std::optional<Result<GenerateResult>> result;
+  };
+
+  // The first failed choice's error, if any.
+  std::optional<Status> Failure() const REQUIRES(mu_) {
+    for (const Choice& c : choices_) {
+      if (!*c.result) return c.result->error();
+    }
+    return std::nullopt;
+  }
+
+  std::vector<GenerateResult> Results() const REQUIRES(mu_) {
+    std::vector<GenerateResult> results;
+    for (const Choice& c : choices_) results.push_back(**c.result);
+    return results;
+  }
+
+  HttpResponse Whole() REQUIRES(mu_) {
+    if (std::optional<Status> error = Failure()) return CallFailureResponse(deps_, alias_, *error);
+    const std::vector<GenerateResult> results = Results();
+    RecordTokens(results);
+    ctx_.generation = results.front().generation;
+    Json body = format_.Response(results);
     // A stream names its model before the answer is known; a whole answer names the fallback.
-    const std::optional<std::string> fallback = FallbackThatServed(result->served_by, alias_);
+    const std::optional<std::string> fallback = FallbackThatServed(results.front().served_by, alias_);
     if (!fallback) return JsonResponse(200, body);
     body["model"] = *fallback;
     HttpResponse response = JsonResponse(200, body);
@@ -63,27 +104,43 @@ class PendingCompletion {
     return response;
   }
 
-  HttpResponse Streamed(const Result<GenerateResult>& result) {
-    if (!result) {
+  // Opens the stream and choice `index` (its role chunk) the first time each is needed.
+  bool Start(int index) REQUIRES(mu_) {
+    if (!out_.Begin()) return false;
+    Choice& choice = choices_[index];
+    if (choice.started) return true;
+    choice.started = true;
+    return out_.Write(format_.RoleChunk(index));
+  }
+
+  void EndStreamedChoice(int index, const GenerateResult& result) REQUIRES(mu_) {
+    if (!Start(index)) return;
+    Choice& choice = choices_[index];
+    if (!choice.held.empty()) out_.Write(format_.ContentChunk(std::exchange(choice.held, {}), index));
+    out_.Write(format_.ReplyPartsChunk(result, index));
+    out_.Write(format_.FinishChunk(result, index));
+  }
+
+  HttpResponse Streamed() REQUIRES(mu_) {
+    if (std::optional<Status> error = Failure()) {
       // Before the first piece the client still gets a proper error response.
-      if (!out_.begun()) return CallFailureResponse(deps_, alias_, result.error());
-      out_.Write(CompletionFormatter::ErrorEvent(MapStatus(result.error())));
+      if (!out_.begun()) return CallFailureResponse(deps_, alias_, *error);
+      out_.Write(CompletionFormatter::ErrorEvent(MapStatus(*error)));
       out_.Write(CompletionFormatter::Done());
       return {};
     }
-    RecordTokens(*result);
-    if (!out_.Begin([&] { return format_.RoleChunk(); })) return {};
-    if (std::string rest = out_.TakeRest(); !rest.empty()) out_.Write(format_.ContentChunk(rest));
-    out_.Write(format_.ReplyPartsChunk(*result));
-    out_.Write(format_.FinishChunk(*result));
-    out_.Write(format_.UsageChunk(*result));
+    const std::vector<GenerateResult> results = Results();
+    RecordTokens(results);
+    if (!out_.Begin()) return {};
+    out_.Write(format_.UsageChunk(CombinedUsage(results)));
     out_.Write(CompletionFormatter::Done());
     return {};
   }
 
-  void RecordTokens(const GenerateResult& result) {
-    ctx_.prompt_tokens = result.prompt_tokens;
-    ctx_.completion_tokens = result.completion_tokens;
+  void RecordTokens(const std::vector<GenerateResult>& results) REQUIRES(mu_) {
+    const GenerateResult usage = CombinedUsage(results);
+    ctx_.prompt_tokens = usage.prompt_tokens;
+    ctx_.completion_tokens = usage.completion_tokens;
   }
 
   const HandlerDeps deps_;
@@ -93,7 +150,10 @@ class PendingCompletion {
   RequestContext& ctx_;  // alive until finish_ is called (it holds the session)
   AdmissionControl::Ticket ticket_;
   std::function<void(HttpResponse)> finish_;
-  GenerationWriter out_;
+  Mutex mu_;
+  GenerationWriter out_ GUARDED_BY(mu_);
+  std::vector<Choice> choices_ GUARDED_BY(mu_);
+  int remaining_ GUARDED_BY(mu_);
 };
 
 }  // namespace
@@ -108,22 +168,27 @@ HttpResponse CompletionsHandler::operator()(const HttpRequest& request,
                                     : ParseCompletionRequest(*body, *deps_.resolver, *deps_.limits);
   if (!call) return ErrorResponse(call.error());
   ctx.model = call->model.name;
-  AdmissionControl::Admission admitted =
-      deps_.admission->Admit(call->model.alias, EstimateWork(call->request), ctx.call.start_by);
+  AdmissionControl::Admission admitted = deps_.admission->Admit(
+      call->model.alias, EstimateWork(call->request) * call->n, ctx.call.start_by);
   if (!admitted.ticket) return RefusalResponse(admitted);
   Result<GeneratorHandle> handle = deps_.runtime->Generator(call->model.alias);
   if (!handle) return ErrorResponse(handle.error());
 
   auto pending = std::make_shared<PendingCompletion>(
       deps_, kind_, *call, ctx, std::move(*admitted.ticket), later.TakeFinish());
-  TokenCallback on_piece;
-  if (pending->streamed()) {
-    on_piece = [pending](std::string_view piece) { return pending->OnPiece(piece); };
-  }
   // From here the request holds no thread: the engine calls back when it has text.
-  handle->GenerateAsync(
-      std::move(call->request), std::move(on_piece), ctx.call,
-      [pending](Result<GenerateResult> result) { pending->Done(std::move(result)); });
+  for (int i = 0; i < call->n; ++i) {
+    GenerateRequest choice = i + 1 < call->n ? call->request : std::move(call->request);
+    // Seeded choices stay reproducible without being copies of each other.
+    if (choice.sampling.seed) choice.sampling.seed = *choice.sampling.seed + static_cast<uint32_t>(i);
+    TokenCallback on_piece;
+    if (pending->streamed()) {
+      on_piece = [pending, i](std::string_view piece) { return pending->OnPiece(i, piece); };
+    }
+    handle->GenerateAsync(
+        std::move(choice), std::move(on_piece), ctx.call,
+        [pending, i](Result<GenerateResult> result) { pending->Done(i, std::move(result)); });
+  }
   return later.Pending();
 }
 

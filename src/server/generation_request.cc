@@ -38,8 +38,6 @@ Json MergeWithProfile(const Json& body, const std::optional<ProfileSpec>& profil
 }
 
 Status RejectUnsupported(const Json& body) {
-  MODELRT_ASSIGN_OR_RETURN(std::optional<int64_t> n, OptionalInt(body, "n", 1, 128));
-  if (n && *n != 1) return InvalidArgumentError("'n' must be 1: one choice per request");
   MODELRT_ASSIGN_OR_RETURN(std::optional<int64_t> best_of, OptionalInt(body, "best_of", 1, 128));
   if (best_of && *best_of != 1) return InvalidArgumentError("'best_of' must be 1");
   if (FindField(body, "functions") || FindField(body, "function_call")) {
@@ -132,6 +130,12 @@ Status ParseLogprobs(const Json& body, bool chat, GenerateRequest* request) {
 
 Status ParseCommon(const Json& body, const ServerConfig& limits, bool chat, GenerationCall* call) {
   MODELRT_RETURN_IF_ERROR(RejectUnsupported(body));
+  MODELRT_ASSIGN_OR_RETURN(std::optional<int64_t> n, OptionalInt(body, "n", 1, INT64_MAX));
+  if (n && *n > limits.max_choices) {
+    return InvalidArgumentError("'n' is " + std::to_string(*n) + " but this server allows at most " +
+                                std::to_string(limits.max_choices) + " (server.max_choices)");
+  }
+  call->n = static_cast<int>(n.value_or(1));
   Json params = MergeWithProfile(body, call->model.profile);
   SamplingParams& s = call->request.sampling;
   MODELRT_RETURN_IF_ERROR(ParseStructuredOutput(body, &s.grammar));

@@ -10,9 +10,9 @@
 // max_tokens, max_completion_tokens, temperature, top_p, seed, presence_penalty,
 // frequency_penalty, logit_bias, logprobs (+ top_logprobs), response_format, tools,
 // tool_choice, parallel_tool_calls, and llama.cpp's top_k, min_p, repeat_penalty,
-// repeat_last_n, ignore_eos and grammar. Options that would change the answer's meaning and are
-// not supported (n > 1, echo, suffix, the deprecated functions) are InvalidArgument rather than
-// silently ignored.
+// repeat_last_n, ignore_eos and grammar, and n (up to server.max_choices). Options that would
+// change the answer's meaning and are not supported (best_of, echo, suffix, the deprecated
+// functions) are InvalidArgument rather than silently ignored.
 //
 // Thread-safety: free functions.
 #pragma once
@@ -30,6 +30,7 @@ struct GenerationCall {
   GenerateRequest request;
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage
+  int n = 1;  // choices: n generations of the same request (seed + i for choice i, when seeded)
 };
 
 Result<GenerationCall> ParseChatRequest(const Json& body, const ModelNames& resolver,

@@ -248,7 +248,7 @@ class PendingOllama {
     out["done_reason"] = r.finish_reason == FinishReason::kLength ? "length" : "stop";
     out["total_duration"] = ns;
     out["load_duration"] = 0;
-    out["prompt_eval_count"] = r.prompt_tokens;
+    out["prompt_eval_count"] = r.prompt_tokens - r.cached_tokens;  // evaluated, as Ollama counts
     out["prompt_eval_duration"] = 0;
     out["eval_count"] = r.completion_tokens;
     out["eval_duration"] = ns;

@@ -203,3 +203,95 @@ test('anthropic: tool use round trip with tool_choice any', async () => {
     anthropic.messages.create({ model: 'chat', messages: [{ role: 'user', content: 'x' }] }),
     (e) => e.status === 400 && /max_tokens/.test(e.message));
 });
+
+const weatherFunction = { type: 'function', ...weather.function };
+
+test('openai responses: text whole and streamed, the same reply', async () => {
+  const params = { model: 'chat', instructions: 'You tell stories.', input: 'A dog story.',
+                   max_output_tokens: 12, temperature: 0 };
+  const whole = await openai.responses.create(params);
+  assert.equal(whole.object, 'response');
+  assert.ok(whole.output_text.length > 0);
+  assert.ok(['completed', 'incomplete'].includes(whole.status));
+  assert.ok(whole.usage.input_tokens > 0 && whole.usage.output_tokens > 0);
+  // The SDK's stream helper rebuilds the response from the events.
+  const stream = openai.responses.stream(params);
+  let deltas = '';
+  stream.on('response.output_text.delta', (e) => { deltas += e.delta; });
+  const final = await stream.finalResponse();
+  assert.equal(deltas, whole.output_text);
+  assert.equal(final.output_text, whole.output_text);
+  // And the raw event stream of responses.create({stream: true}).
+  const events = [];
+  for await (const e of await openai.responses.create({ ...params, stream: true })) events.push(e.type);
+  assert.equal(events[0], 'response.created');
+  assert.ok(['response.completed', 'response.incomplete'].includes(events.at(-1)), events.join());
+});
+
+test('openai responses: a required function call round-trips as input items', async () => {
+  for (let seed = 0; seed < 5; seed++) {
+    const r = await openai.responses.create({
+      model: 'tools', input: 'What is the weather in Paris?', tools: [weatherFunction],
+      tool_choice: 'required', temperature: 1, max_output_tokens: 200,
+    });
+    const calls = r.output.filter((item) => item.type === 'function_call');
+    assert.ok(calls.length >= 1, JSON.stringify(r.output));
+    const args = JSON.parse(calls[0].arguments);
+    assert.ok(['Paris', 'Tokyo', 'Lima'].includes(args.city), calls[0].arguments);
+    if (seed > 0) continue;
+    const answer = await openai.responses.create({
+      model: 'tools', tools: [weatherFunction], tool_choice: 'none', max_output_tokens: 16,
+      input: [
+        { role: 'user', content: 'What is the weather in Paris?' },
+        ...r.output,
+        { type: 'function_call_output', call_id: calls[0].call_id, output: 'sunny, 21 degrees' },
+      ],
+    });
+    assert.equal(answer.output[0].type, 'message');
+    assert.ok(answer.usage.input_tokens > r.usage.input_tokens);
+  }
+  // Streamed: the call's arguments come as deltas and the final response holds the call.
+  const stream = openai.responses.stream({
+    model: 'tools', input: 'Weather in Tokyo?', tools: [weatherFunction], tool_choice: 'required',
+    temperature: 1, max_output_tokens: 200,
+  });
+  // Each call (parallel calls are on) is its own output item; its deltas make its arguments.
+  const args = {};
+  stream.on('response.function_call_arguments.delta', (e) => {
+    args[e.output_index] = (args[e.output_index] ?? '') + e.delta;
+  });
+  const final = await stream.finalResponse();
+  assert.ok(final.output.some((item) => item.type === 'function_call'));
+  for (const [index, text] of Object.entries(args)) {
+    assert.equal(final.output[index].arguments, text);
+    JSON.parse(text);
+  }
+});
+
+test('openai responses: bad input is a 400 naming the field', async () => {
+  for (const [params, needle] of [
+    [{ model: 'chat', input: 'x', previous_response_id: 'resp_1' }, 'previous_response_id'],
+    [{ model: 'chat', input: 'x', tools: [{ type: 'web_search' }] }, 'tools[0].type'],
+    [{ model: 'tools', input: 'x', tools: [weatherFunction], tool_choice: { type: 'function', name: 'nope' } },
+     'tool_choice'],
+  ]) {
+    await assert.rejects(openai.responses.create(params), (e) => {
+      assert.equal(e.status, 400);
+      assert.ok(e.message.includes(needle), e.message);
+      return true;
+    });
+  }
+});
+
+test('openai: n choices, seeded apart', async () => {
+  const r = await openai.chat.completions.create({
+    model: 'chat', messages: [{ role: 'user', content: 'A story.' }], n: 3, seed: 7,
+    temperature: 1, max_tokens: 8,
+  });
+  assert.deepEqual(r.choices.map((c) => c.index), [0, 1, 2]);
+  const again = await openai.chat.completions.create({
+    model: 'chat', messages: [{ role: 'user', content: 'A story.' }], seed: 8, temperature: 1,
+    max_tokens: 8,
+  });
+  assert.equal(again.choices[0].message.content, r.choices[1].message.content);
+});

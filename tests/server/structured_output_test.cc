@@ -126,6 +126,23 @@ TEST(StructuredOutputTest, WhatCannotBeEnforcedIsA400NamingTheField) {
               {{"type", "json_schema"},
                {"json_schema", {{"schema", {{"type", "tensor"}}}}}}}},
             "response_format"},
+           // Keywords the converter would silently drop: refused, naming the keyword and where.
+           {{{"response_format",
+              {{"type", "json_schema"},
+               {"json_schema",
+                {{"schema",
+                  {{"type", "object"},
+                   {"properties", {{"age", {{"type", "integer"}, {"multipleOf", 5}}}}}}}}}}}},
+            "'multipleOf' at /properties/age"},
+           {{{"response_format",
+              {{"type", "json_schema"},
+               {"json_schema",
+                {{"schema", {{"type", "array"}, {"items", {{"type", "string"}}}, {"uniqueItems", true}}}}}}}},
+            "uniqueItems"},
+           {{{"response_format",
+              {{"type", "json_schema"},
+               {"json_schema", {{"schema", {{"type", "string"}, {"format", "email"}}}}}}}},
+            "format \"email\""},
        }) {
     Json r = Chat(server.port(), c.extra, 1);
     EXPECT_EQ(r["http_status"], 400) << c.extra.dump() << " -> " << r.dump();

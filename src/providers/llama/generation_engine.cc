@@ -19,6 +19,27 @@ constexpr int kMinDecodeRows = 4;
 // llama.cpp splits n_batch into physical micro-batches of at most this many tokens.
 constexpr int kMaxMicroBatch = 512;
 
+// Fewer shared tokens than this are decoded rather than copied in: the copy would cost about
+// what it saves, and a short entry would push longer ones out of the cache.
+constexpr size_t kMinReuseTokens = 16;
+
+// Where the prompt chunk starting at `start` of `n` tokens ends: at most `batch` tokens, and
+// never leaving a last chunk of fewer than kMinDecodeRows rows, which takes other matmul kernels
+// (see "Reproducibility"): a prompt's last chunk has that many rows however it was split.
+// F16 K and V for every cell of every layer (llama.cpp's default cache type).
+int64_t KvBytes(const llama_model* model, const llama_context* ctx) {
+  int64_t n_head = std::max(1, llama_model_n_head(model));
+  int64_t kv_dim = llama_model_n_embd(model) / n_head * llama_model_n_head_kv(model);
+  return static_cast<int64_t>(llama_n_ctx(ctx)) * llama_model_n_layer(model) * 2 * kv_dim * 2;
+}
+
+size_t ChunkEnd(size_t start, size_t n, size_t batch) {
+  size_t end = std::min(n, start + batch);
+  const size_t rows = static_cast<size_t>(kMinDecodeRows);
+  if (end < n && n - end < rows && end - start > rows) end = n - rows;
+  return end;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<GenerationEngine>> GenerationEngine::Create(const llama_model* model,
@@ -58,13 +79,10 @@ GenerationEngine::GenerationEngine(const llama_model* model, LlamaContextPtr ctx
       ctx_(std::move(ctx)),
       memory_(llama_get_memory(ctx_.get())),
       options_(options),
-      slots_(options.parallel) {
+      kv_bytes_(KvBytes(model, ctx_.get())),
+      slots_(options.parallel),
+      cache_(options.prompt_cache_bytes < 0 ? kv_bytes_ : options.prompt_cache_bytes) {
   ctx_limit_ = std::min<int>(options_.ctx, static_cast<int>(llama_n_ctx_seq(ctx_.get())));
-  // F16 K and V for every cell of every layer (llama.cpp's default cache type).
-  int64_t n_head = std::max(1, llama_model_n_head(model_));
-  int64_t kv_dim = llama_model_n_embd(model_) / n_head * llama_model_n_head_kv(model_);
-  kv_bytes_ = static_cast<int64_t>(llama_n_ctx(ctx_.get())) * llama_model_n_layer(model_) * 2 *
-              kv_dim * 2;
   n_vocab_ = llama_vocab_n_tokens(vocab_);
   eog_mask_.assign(n_vocab_, 0);
   for (llama_token t = 0; t < n_vocab_; ++t) {
@@ -172,7 +190,7 @@ void GenerationEngine::ReapActive() {
     } else {
       continue;
     }
-    Release(id);
+    Release(id, /*remember=*/true);
   }
 }
 
@@ -202,7 +220,7 @@ void GenerationEngine::DecodeStep() {
     }
     for (int id = n_active_ - 1; id >= 0; --id) {
       slots_[id].Abort(error);
-      Release(id);
+      Release(id, /*remember=*/false);
     }
     return;
   }
@@ -212,7 +230,7 @@ void GenerationEngine::DecodeStep() {
     slot.Advance();
     if (slot.Accept(Sample(id, id), vocab_)) finished.push_back(id);
   }
-  for (auto it = finished.rbegin(); it != finished.rend(); ++it) Release(*it);
+  for (auto it = finished.rbegin(); it != finished.rend(); ++it) Release(*it, /*remember=*/true);
 }
 
 void GenerationEngine::Admit(std::shared_ptr<GenerationRequest> request) {
@@ -226,13 +244,16 @@ void GenerationEngine::Admit(std::shared_ptr<GenerationRequest> request) {
   };
   const size_t n = in.prompt.size();
   if (n == 0) return give_up({InvalidArgumentError("prompt is empty"), FinishReason::kStop, 0});
-  for (size_t start = 0; start < n; start += options_.batch) {
+  const size_t reused = ReusePrefix(id, in.prompt);
+  prompt_tokens_.fetch_add(static_cast<int64_t>(n), std::memory_order_relaxed);
+  cached_tokens_.fetch_add(static_cast<int64_t>(reused), std::memory_order_relaxed);
+  for (size_t start = reused, end = 0; start < n; start = end) {
     if (request->abandoned()) return give_up({OkStatus(), FinishReason::kCancelled, 0});
     if (in.ctx.expired())
       return give_up({DeadlineExceededError("deadline exceeded while decoding the prompt"),
                       FinishReason::kCancelled, 0});
     batch_.n_tokens = 0;
-    const size_t end = std::min(n, start + options_.batch);
+    end = ChunkEnd(start, n, static_cast<size_t>(options_.batch));
     for (size_t i = start; i < end; ++i)
       AddToken(in.prompt[i], static_cast<llama_pos>(i), id, i + 1 == n);
     const int rc = compute_->Acquire(threads_, &cpu_share_).Decode(ctx_.get(), batch_);
@@ -246,25 +267,84 @@ void GenerationEngine::Admit(std::shared_ptr<GenerationRequest> request) {
   slot.Start(std::move(request),
              MakeSamplerChain(in.sampling, vocab_, in.ignore_eos ? eog_tokens_ : kNone),
              MakeGrammarSampler(in.sampling, vocab_, in.lazy_grammar ? &*in.lazy_grammar : nullptr),
-             ctx_limit_);
+             ctx_limit_, static_cast<int64_t>(reused));
   ++n_active_;
   const llama_token first = slot.failed_to_start() ? LLAMA_TOKEN_NULL : Sample(id, batch_.n_tokens - 1);
-  if (slot.Accept(first, vocab_)) Release(id);
+  if (slot.Accept(first, vocab_)) Release(id, /*remember=*/!slot.failed_to_start());
 }
 
-void GenerationEngine::Release(int id) {
+size_t GenerationEngine::ReusePrefix(int id, const std::vector<llama_token>& prompt) {
+  if (!cache_.enabled()) return 0;
+  const size_t n = prompt.size();
+  const size_t rows = static_cast<size_t>(kMinDecodeRows);
+  const size_t most = n > rows ? n - rows : 0;  // the last rows are decoded again (header)
+  if (most < kMinReuseTokens) return 0;
+  int live = -1;
+  size_t live_common = 0;
+  for (int j = 0; j < n_active_; ++j) {
+    const size_t common = CommonPrefix(slots_[j].tokens(), prompt);
+    if (common > live_common) live = j, live_common = common;
+  }
+  const PromptCache::Match cached = cache_.Find(prompt);
+  const size_t reuse = std::min(most, std::max(live_common, cached.common));
+  if (reuse < kMinReuseTokens) return 0;
+  bool restored = false;
+  if (cached.common >= live_common) {
+    const std::vector<uint8_t>& image = cached.entry->state;
+    restored = llama_state_seq_set_data_ext(ctx_.get(), image.data(), image.size(), id, 0) > 0;
+  } else {
+    restored = CopySequence(live, id);
+  }
+  // Positions from `reuse` on are decoded for this prompt. A memory that cannot drop a tail
+  // (recurrent models) starts from nothing instead.
+  if (!restored || !llama_memory_seq_rm(memory_, id, static_cast<llama_pos>(reuse), -1)) {
+    llama_memory_seq_rm(memory_, id, -1, -1);
+    return 0;
+  }
+  return reuse;
+}
+
+void GenerationEngine::Remember(int id) {
+  const std::vector<llama_token>& tokens = slots_[id].tokens();
+  if (!cache_.enabled() || tokens.size() < kMinReuseTokens + kMinDecodeRows) return;
+  if (cache_.Covers(tokens)) return;
+  const size_t size = llama_state_seq_get_size_ext(ctx_.get(), id, 0);
+  if (size == 0 || static_cast<int64_t>(size) > cache_.capacity()) return;
+  std::vector<uint8_t> image(size);
+  if (llama_state_seq_get_data_ext(ctx_.get(), image.data(), size, id, 0) != size) return;
+  cache_.Put(tokens, std::move(image));
+  cache_entries_.store(static_cast<int64_t>(cache_.size()), std::memory_order_relaxed);
+  cache_bytes_.store(cache_.bytes(), std::memory_order_relaxed);
+}
+
+bool GenerationEngine::CopySequence(int from, int to) {
+  const size_t size = llama_state_seq_get_size_ext(ctx_.get(), from, 0);
+  image_.resize(size);
+  if (size == 0 || llama_state_seq_get_data_ext(ctx_.get(), image_.data(), size, from, 0) != size)
+    return false;
+  return llama_state_seq_set_data_ext(ctx_.get(), image_.data(), size, to, 0) > 0;
+}
+
+void GenerationEngine::Release(int id, bool remember) {
+  if (remember) Remember(id);
   llama_memory_seq_rm(memory_, id, -1, -1);
   const int last = n_active_ - 1;
+  // Keep active ids contiguous (see "Prompt cache" for why not llama_memory_seq_cp).
+  const bool moved = id == last || CopySequence(last, id);
   if (id != last) {
-    // Keep active ids contiguous; the stream copy runs at the start of the next decode.
-    llama_memory_seq_cp(memory_, last, id, -1, -1);
     llama_memory_seq_rm(memory_, last, -1, -1);
     std::swap(slots_[id], slots_[last]);
   }
   slots_[last].Reset();
   --n_active_;
-  MutexLock lock(mu_);
-  --reserved_slots_;
+  {
+    MutexLock lock(mu_);
+    --reserved_slots_;
+  }
+  if (!moved) {  // the moved sequence lost its KV: it cannot go on
+    slots_[id].Abort(InternalError("could not move a sequence's KV to another slot"));
+    Release(id, /*remember=*/false);
+  }
 }
 
 llama_token GenerationEngine::Sample(int id, int row) {
@@ -306,7 +386,7 @@ void GenerationEngine::AddToken(llama_token token, llama_pos pos, llama_seq_id s
 void GenerationEngine::FailAll(const Status& status) {
   for (int id = n_active_ - 1; id >= 0; --id) {
     slots_[id].Abort(status);
-    Release(id);
+    Release(id, /*remember=*/false);
   }
   std::deque<std::shared_ptr<GenerationRequest>> queued;
   {

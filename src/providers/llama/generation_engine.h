@@ -22,7 +22,15 @@
 //     (llama_memory_seq_cp across streams), and prompts are decoded in their own llama_decode
 //     calls, so a prompt's chunks never depend on what else is running.
 // The cost: a prompt delays the other sequences' next token by its own decode time (as a
-// llama-server prompt would), and freeing a sequence may copy another's KV stream.
+// llama-server prompt would), and freeing a sequence may copy another's KV.
+//
+// Prompt cache: a prompt that starts with tokens whose KV exists already, in a generating
+// sequence or in the PromptCache of ended ones, gets that KV copied into its own sequence and
+// decodes only the rest. KV moves between sequences as llama_state_seq images (the used cells,
+// copied at once), never as llama_memory_seq_cp across streams, which copies a whole stream
+// and only at the next decode: an image written into a stream before that would be overwritten
+// or copied on. The last kMinDecodeRows prompt tokens are always decoded again, so the prompt's
+// last chunk takes the same matmul kernels with or without the cache (greedy: the same text).
 //
 // Lifecycle:  Create --> running --(destructor)--> stopping --> joined
 //             queued and active requests fail with Unavailable when it stops.
@@ -44,6 +52,7 @@
 #include "providers/llama/generation_request.h"
 #include "providers/llama/generation_slot.h"
 #include "providers/llama/llama_common.h"
+#include "providers/llama/prompt_cache.h"
 
 namespace modelrt::llama {
 
@@ -54,6 +63,9 @@ class GenerationEngine {
     int ctx = 512;      // tokens per sequence (prompt + completion)
     int batch = 512;    // most prompt tokens per llama_decode (n_batch)
     int max_queue = 256;  // requests waiting for a slot before Submit says ResourceExhausted
+    // Host memory for the KV of ended sequences (PromptCache); -1 = kv_bytes(). 0 turns prefix
+    // reuse off, also between generating sequences.
+    int64_t prompt_cache_bytes = 0;
     // Diagnostics and tests: sees the logits each token of `request` is sampled from, on the
     // worker thread (keep it cheap). Empty = off.
     std::function<void(const GenerationRequest& request, const float* logits, int n_vocab)>
@@ -75,6 +87,8 @@ class GenerationEngine {
   int ctx_limit() const { return ctx_limit_; }
   // Bytes of KV cache allocated for all sequences.
   int64_t kv_bytes() const { return kv_bytes_; }
+  // Bytes the prompt cache may hold (allocated as it fills).
+  int64_t prompt_cache_capacity() const { return cache_.capacity(); }
   // Non-OK after a llama_decode failure that is not the request's fault.
   Status health() const;
 
@@ -82,8 +96,15 @@ class GenerationEngine {
   struct Stats {
     int64_t decode_steps = 0;  // llama_decode calls for generated tokens (prompts not counted)
     int64_t padding_rows = 0;  // throw-away rows added to those steps (see "Reproducibility")
+    int64_t prompt_tokens = 0;  // of admitted prompts
+    int64_t cached_tokens = 0;  // of those, reused instead of decoded ("Prompt cache")
+    int64_t cache_entries = 0;  // PromptCache entries now
+    int64_t cache_bytes = 0;    // and their bytes
   };
-  Stats stats() const { return {decode_steps_.load(), padding_rows_.load()}; }
+  Stats stats() const {
+    return {decode_steps_.load(),  padding_rows_.load(), prompt_tokens_.load(),
+            cached_tokens_.load(), cache_entries_.load(), cache_bytes_.load()};
+  }
 
  private:
   GenerationEngine(const llama_model* model, LlamaContextPtr ctx, const Options& options);
@@ -99,8 +120,16 @@ class GenerationEngine {
   void DecodeStep();
   // Decodes the prompt of `request` into the next free sequence and samples its first token.
   void Admit(std::shared_ptr<GenerationRequest> request);
-  // Frees sequence `id`, moving the last active sequence into it to keep ids contiguous.
-  void Release(int id);
+  // Restores into free sequence `id` the longest run of `prompt`'s leading tokens whose KV a
+  // generating sequence or the prompt cache holds; returns how many (0: none, `id` is empty).
+  size_t ReusePrefix(int id, const std::vector<llama_token>& prompt);
+  // Keeps the KV of sequence `id` in the prompt cache, unless it would add nothing.
+  void Remember(int id);
+  // Copies sequence `from`'s KV into `to` (emptied first) through a state image.
+  bool CopySequence(int from, int to);
+  // Frees sequence `id`, moving the last active sequence into it to keep ids contiguous;
+  // `remember`: its KV is valid and goes to the prompt cache.
+  void Release(int id, bool remember);
   // Samples the next token of slots_[id] from output row `row` of the last decode.
   llama_token Sample(int id, int row);
   // Appends one token to batch_.
@@ -127,7 +156,10 @@ class GenerationEngine {
   std::vector<GenerationSlot> slots_;  // [0, n_active_) are generating, by sequence id
   std::vector<llama_token_data> candidates_;  // SampleWithGrammar's scratch
   int n_active_ = 0;
+  PromptCache cache_;
+  std::vector<uint8_t> image_;  // CopySequence's state image
   std::atomic<int64_t> decode_steps_{0}, padding_rows_{0};
+  std::atomic<int64_t> prompt_tokens_{0}, cached_tokens_{0}, cache_entries_{0}, cache_bytes_{0};
 
   mutable Mutex mu_;
   CondVar cv_;

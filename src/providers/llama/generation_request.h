@@ -59,6 +59,7 @@ struct GenerationOutcome {
   FinishReason finish_reason = FinishReason::kStop;
   int64_t completion_tokens = 0;
   std::vector<TokenLogprob> logprobs;  // when GenerationInput::logprobs
+  int64_t cached_tokens = 0;  // prompt tokens whose KV was reused instead of decoded
 };
 
 class GenerationRequest {

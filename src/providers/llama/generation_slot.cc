@@ -9,7 +9,7 @@
 namespace modelrt::llama {
 
 void GenerationSlot::Start(std::shared_ptr<GenerationRequest> request, LlamaSamplerPtr sampler,
-                           LlamaSamplerPtr grammar, int ctx_limit) {
+                           LlamaSamplerPtr grammar, int ctx_limit, int64_t cached_tokens) {
   request_ = std::move(request);
   sampler_ = std::move(sampler);
   grammar_ = std::move(grammar);
@@ -17,8 +17,10 @@ void GenerationSlot::Start(std::shared_ptr<GenerationRequest> request, LlamaSamp
   stops_.emplace(in.stop);
   pending_utf8_.clear();
   n_past_ = static_cast<int>(in.prompt.size());
+  tokens_ = in.prompt;
   ctx_limit_ = ctx_limit;
   completion_tokens_ = 0;
+  cached_tokens_ = cached_tokens;
   // A seed asks for the same text whatever else runs: only then are decode steps padded (see
   // GenerationEngine::DecodeStep). Greedy without a seed decodes like llama-server's slots: the
   // same text alone, but batch-dependent rounding may flip a near-tie under load.
@@ -78,14 +80,15 @@ bool GenerationSlot::Accept(llama_token token, const llama_vocab* vocab) {
 
 void GenerationSlot::Abort(Status status, FinishReason reason) {
   if (!request_) return;
-  request_->Finish({std::move(status), reason, completion_tokens_, std::move(logprobs_)});
+  request_->Finish(
+      {std::move(status), reason, completion_tokens_, std::move(logprobs_), cached_tokens_});
 }
 
 void GenerationSlot::Finish(FinishReason reason) {
   // Text held back as a possible stop-string start is real output after all. Bytes of an
   // unfinished character are dropped: they cannot be valid UTF-8 any more.
   request_->Emit(stops_->Flush());
-  request_->Finish({OkStatus(), reason, completion_tokens_, std::move(logprobs_)});
+  request_->Finish({OkStatus(), reason, completion_tokens_, std::move(logprobs_), cached_tokens_});
 }
 
 void GenerationSlot::Reset() {
@@ -97,9 +100,11 @@ void GenerationSlot::Reset() {
   sample_error_.clear();
   next_logprob_.reset();
   logprobs_.clear();
+  tokens_.clear();
   last_token_ = 0;
   n_past_ = 0;
   completion_tokens_ = 0;
+  cached_tokens_ = 0;
   reproducible_ = false;
   plain_greedy_ = false;
 }

@@ -25,10 +25,11 @@ class GenerationSlot {
   GenerationSlot(GenerationSlot&&) = default;
   GenerationSlot& operator=(GenerationSlot&&) = default;
 
-  // Takes a request whose prompt has just been decoded (n_past = prompt length).
+  // Takes a request whose prompt has just been decoded (n_past = prompt length), of which the
+  // first `cached_tokens` were restored from earlier KV instead (reported in the outcome).
   // `ctx_limit` is the most tokens this sequence may hold.
   void Start(std::shared_ptr<GenerationRequest> request, LlamaSamplerPtr sampler,
-             LlamaSamplerPtr grammar, int ctx_limit);
+             LlamaSamplerPtr grammar, int ctx_limit, int64_t cached_tokens = 0);
 
   // Handles the token sampled for this sequence: emits its text, checks end-of-generation,
   // stop strings, max_tokens and the context limit. Returns true when the generation is over
@@ -46,7 +47,10 @@ class GenerationSlot {
   void set_next_logprob(TokenLogprob logprob) { next_logprob_ = std::move(logprob); }
 
   // Records that last_token() was decoded at position n_past().
-  void Advance() { ++n_past_; }
+  void Advance() {
+    tokens_.push_back(last_token_);
+    ++n_past_;
+  }
 
   // Clears the slot for reuse.
   void Reset();
@@ -63,6 +67,9 @@ class GenerationSlot {
   llama_sampler* grammar() const { return grammar_.get(); }  // null: no grammar
   llama_token last_token() const { return last_token_; }
   int n_past() const { return n_past_; }
+  // The tokens in this sequence's KV, position 0 first (n_past() of them): what a prompt cache
+  // entry or another prompt can reuse.
+  const std::vector<llama_token>& tokens() const { return tokens_; }
 
  private:
   void Finish(FinishReason reason);
@@ -75,10 +82,12 @@ class GenerationSlot {
   std::string sample_error_;
   std::optional<TokenLogprob> next_logprob_;
   std::vector<TokenLogprob> logprobs_;
+  std::vector<llama_token> tokens_;
   llama_token last_token_ = 0;
   int n_past_ = 0;
   int ctx_limit_ = 0;
   int64_t completion_tokens_ = 0;
+  int64_t cached_tokens_ = 0;
   bool reproducible_ = false;
   bool plain_greedy_ = false;
 };

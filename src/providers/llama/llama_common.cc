@@ -53,7 +53,7 @@ Result<LlamaModelOptions> ParseLlamaModelOptions(const ModelSpec& spec,
   std::set<std::string> known = {"ctx", "batch", "parallel", "threads", "gpu_layers", "max_queue", "truncate"};
   if (spec.task == Task::kEmbed) known.insert({"pooling", "normalize", "batch_wait_us"});
   if (spec.task == Task::kRerank) known.insert("batch_wait_us");
-  if (spec.task == Task::kGenerate) known.insert("chat_template");
+  if (spec.task == Task::kGenerate) known.insert({"chat_template", "prompt_cache_mb"});
   MODELRT_RETURN_IF_ERROR(CheckKnownKeys(o, known, "llama"));
   MODELRT_RETURN_IF_ERROR(ReadInt(o, "ctx", 0, 1 << 20, &out.ctx));
   MODELRT_RETURN_IF_ERROR(ReadInt(o, "batch", 0, 1 << 20, &out.batch));
@@ -66,6 +66,7 @@ Result<LlamaModelOptions> ParseLlamaModelOptions(const ModelSpec& spec,
   MODELRT_RETURN_IF_ERROR(ReadBool(o, "truncate", &out.truncate));
   MODELRT_RETURN_IF_ERROR(ReadChoice(o, "pooling", {"mean", "cls", "last"}, &out.pooling));
   MODELRT_RETURN_IF_ERROR(ReadString(o, "chat_template", &out.chat_template));
+  MODELRT_RETURN_IF_ERROR(ReadInt(o, "prompt_cache_mb", -1, 1 << 20, &out.prompt_cache_mb));
   if (out.threads == 0) out.threads = provider.threads;
   if (out.threads == 0) out.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   if (out.gpu_layers < 0) out.gpu_layers = provider.gpu_layers;

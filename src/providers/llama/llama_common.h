@@ -42,6 +42,9 @@ struct LlamaModelOptions {
   int max_queue = 256;     // queued requests before ResourceExhausted
   int batch_wait_us = 500; // embed/rerank: how long a decode waits to gather more requests
   std::string chat_template;  // generate: override the model's template ("" = model's)
+  // generate: MiB of host memory for the KV of ended requests, reused by later prompts that start
+  // the same way (GenerationEngine's "Prompt cache"); -1 = as large as the KV cache, 0 = off.
+  int prompt_cache_mb = -1;
 };
 Result<LlamaModelOptions> ParseLlamaModelOptions(const ModelSpec& spec,
                                                  const LlamaProviderOptions& provider);

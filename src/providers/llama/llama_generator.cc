@@ -91,7 +91,9 @@ class LlamaGenerator final : public GeneratorModel {
     llama_model_desc(model_.get(), desc, sizeof(desc));
     info.description = std::string(desc) + ", ctx " + std::to_string(ctx_) + " x " +
                        std::to_string(parallel_) + " sequences";
-    info.memory_bytes = static_cast<int64_t>(llama_model_size(model_.get())) + engine_->kv_bytes();
+    // The prompt cache counts at its capacity: the pool must find room for it when full.
+    info.memory_bytes = static_cast<int64_t>(llama_model_size(model_.get())) + engine_->kv_bytes() +
+                        engine_->prompt_cache_capacity();
     info.context_length = ctx_;
     info.parallel = parallel_;
     return info;
@@ -188,6 +190,7 @@ class LlamaGenerator final : public GeneratorModel {
       result.text = std::move(text);
       result.finish_reason = outcome.finish_reason;
       result.completion_tokens = outcome.completion_tokens;
+      result.cached_tokens = outcome.cached_tokens;
       result.logprobs = std::move(outcome.logprobs);
       if (shaper) {
         if (!streamed) shaper->Push(result.text);
@@ -367,6 +370,7 @@ class LlamaGenerator final : public GeneratorModel {
     if (!outcome.status.ok()) return outcome.status;
     result.finish_reason = cancelled ? FinishReason::kCancelled : outcome.finish_reason;
     result.completion_tokens = outcome.completion_tokens;
+    result.cached_tokens = outcome.cached_tokens;
     result.logprobs = std::move(outcome.logprobs);
     return result;
   }
@@ -397,6 +401,8 @@ Result<std::shared_ptr<GeneratorModel>> CreateLlamaGenerator(const ModelSpec& sp
       options.batch > 0 ? options.batch
                         : std::min(kDefaultMaxBatch, engine_options.ctx * engine_options.parallel);
   engine_options.max_queue = std::max(1, options.max_queue);
+  engine_options.prompt_cache_bytes =
+      options.prompt_cache_mb < 0 ? -1 : static_cast<int64_t>(options.prompt_cache_mb) << 20;
   const int threads = options.threads > 0 ? options.threads : 1;
   MODELRT_ASSIGN_OR_RETURN(std::unique_ptr<GenerationEngine> engine,
                            GenerationEngine::Create(model.get(), engine_options, threads));

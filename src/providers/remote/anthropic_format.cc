@@ -8,6 +8,14 @@ namespace {
 
 constexpr int kDefaultMaxTokens = 1024;
 
+// Anthropic's input_tokens leaves out the tokens read from and written to its prompt cache.
+void ReadInputUsage(const Json& usage, GenerateResult* result) {
+  const int64_t read = IntOr(usage, "cache_read_input_tokens", 0);
+  result->prompt_tokens =
+      IntOr(usage, "input_tokens", 0) + read + IntOr(usage, "cache_creation_input_tokens", 0);
+  result->cached_tokens = read;
+}
+
 FinishReason ReadStopReason(const Json& value) {
   if (value.is_string() && value.get<std::string>() == "max_tokens") return FinishReason::kLength;
   return FinishReason::kStop;
@@ -35,9 +43,7 @@ class AnthropicChatStream : public SseChatStream {
     const std::string type = StringOr(json, "type", event.event);
     if (type == "error") return ErrorEvent(json);
     if (type == "message_start") {
-      if (const Json* usage = Find(json, {"message", "usage"})) {
-        result_.prompt_tokens = IntOr(*usage, "input_tokens", 0);
-      }
+      if (const Json* usage = Find(json, {"message", "usage"})) ReadInputUsage(*usage, &result_);
     } else if (type == "content_block_delta") {
       const Json* delta = Find(json, {"delta"});
       const Json* text = Find(json, {"delta", "text"});
@@ -105,7 +111,7 @@ Result<GenerateResult> AnthropicFormat::ReadChat(std::string_view text) const {
   }
   if (const Json* stop = Find(answer, {"stop_reason"})) result.finish_reason = ReadStopReason(*stop);
   if (const Json* usage = Find(answer, {"usage"})) {
-    result.prompt_tokens = IntOr(*usage, "input_tokens", 0);
+    ReadInputUsage(*usage, &result);
     result.completion_tokens = IntOr(*usage, "output_tokens", 0);
   }
   return result;

@@ -31,6 +31,7 @@ std::string ReadResponse(const Json& answer, GenerateResult* result, bool* finis
   if (const Json* usage = Find(answer, {"usageMetadata"})) {
     result->prompt_tokens = IntOr(*usage, "promptTokenCount", result->prompt_tokens);
     result->completion_tokens = IntOr(*usage, "candidatesTokenCount", result->completion_tokens);
+    result->cached_tokens = IntOr(*usage, "cachedContentTokenCount", result->cached_tokens);
   }
   return text;
 }

@@ -34,6 +34,8 @@ void ReadUsage(const Json& answer, GenerateResult* result) {
   if (usage == answer.end() || !usage->is_object()) return;
   result->prompt_tokens = IntOr(*usage, "prompt_tokens", result->prompt_tokens);
   result->completion_tokens = IntOr(*usage, "completion_tokens", result->completion_tokens);
+  if (const Json* details = Find(*usage, {"prompt_tokens_details"}))
+    result->cached_tokens = IntOr(*details, "cached_tokens", result->cached_tokens);
 }
 
 // A choice's text: message.content for chat, text for completions, delta.content in a stream.
