@@ -172,17 +172,21 @@ Result<GenerationCall> ParseAnthropicRequest(const Json& body, const ModelNames&
     MODELRT_RETURN_IF_ERROR(AppendMessage((*messages)[i], i, &r.messages));
   }
   MODELRT_ASSIGN_OR_RETURN(call.model, resolver.Resolve(name, Task::kGenerate, "/v1/messages"));
+  r.max_tokens = limits.max_tokens_limit;
+  MODELRT_RETURN_IF_ERROR(ApplyProfileDefaults(call.model, limits, &r));  // the request's own win
   MODELRT_ASSIGN_OR_RETURN(std::optional<int64_t> max_tokens,
                            OptionalInt(body, "max_tokens", 1, limits.max_tokens_limit));
   if (!max_tokens && need_max_tokens) return InvalidArgumentError("max_tokens: field required");
-  r.max_tokens = static_cast<int>(max_tokens.value_or(limits.max_tokens_limit));
+  if (max_tokens) r.max_tokens = static_cast<int>(*max_tokens);
   MODELRT_ASSIGN_OR_RETURN(std::optional<double> temperature, OptionalNumber(body, "temperature", 0, 1));
   if (temperature) r.sampling.temperature = static_cast<float>(*temperature);
   MODELRT_ASSIGN_OR_RETURN(std::optional<double> top_p, OptionalNumber(body, "top_p", 0, 1));
   if (top_p) r.sampling.top_p = static_cast<float>(*top_p);
   MODELRT_ASSIGN_OR_RETURN(std::optional<int64_t> top_k, OptionalInt(body, "top_k", 0, 1 << 20));
   if (top_k) r.sampling.top_k = static_cast<int>(*top_k);
-  MODELRT_ASSIGN_OR_RETURN(r.stop, OptionalStringList(body, "stop_sequences", kMaxStopSequences));
+  if (FindField(body, "stop_sequences")) {
+    MODELRT_ASSIGN_OR_RETURN(r.stop, OptionalStringList(body, "stop_sequences", kMaxStopSequences));
+  }
   if (const Json* thinking = FindField(body, "thinking");
       thinking && thinking->is_object() && thinking->value("type", "") == "enabled") {
     return InvalidArgumentError("thinking: extended thinking budgets are not supported");

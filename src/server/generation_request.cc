@@ -128,18 +128,9 @@ Status ParseLogprobs(const Json& body, bool chat, GenerateRequest* request) {
   return OkStatus();
 }
 
-Status ParseCommon(const Json& body, const ServerConfig& limits, bool chat, GenerationCall* call) {
-  MODELRT_RETURN_IF_ERROR(RejectUnsupported(body));
-  MODELRT_ASSIGN_OR_RETURN(std::optional<int64_t> n, OptionalInt(body, "n", 1, INT64_MAX));
-  if (n && *n > limits.max_choices) {
-    return InvalidArgumentError("'n' is " + std::to_string(*n) + " but this server allows at most " +
-                                std::to_string(limits.max_choices) + " (server.max_choices)");
-  }
-  call->n = static_cast<int>(n.value_or(1));
-  Json params = MergeWithProfile(body, call->model.profile);
-  SamplingParams& s = call->request.sampling;
-  MODELRT_RETURN_IF_ERROR(ParseStructuredOutput(body, &s.grammar));
-
+// The sampling parameters of a request (or a profile's params), where they are set.
+Status ReadSampling(const Json& params, SamplingParams* out) {
+  SamplingParams& s = *out;
   MODELRT_ASSIGN_OR_RETURN(std::optional<double> temperature,
                            OptionalNumber(params, "temperature", 0, 2));
   if (temperature) s.temperature = static_cast<float>(*temperature);
@@ -166,6 +157,21 @@ Status ParseCommon(const Json& body, const ServerConfig& limits, bool chat, Gene
                            OptionalNumber(params, "frequency_penalty", -2, 2));
   if (presence) s.presence_penalty = static_cast<float>(*presence);
   if (frequency) s.frequency_penalty = static_cast<float>(*frequency);
+  return OkStatus();
+}
+
+Status ParseCommon(const Json& body, const ServerConfig& limits, bool chat, GenerationCall* call) {
+  MODELRT_RETURN_IF_ERROR(RejectUnsupported(body));
+  MODELRT_ASSIGN_OR_RETURN(std::optional<int64_t> n, OptionalInt(body, "n", 1, INT64_MAX));
+  if (n && *n > limits.max_choices) {
+    return InvalidArgumentError("'n' is " + std::to_string(*n) + " but this server allows at most " +
+                                std::to_string(limits.max_choices) + " (server.max_choices)");
+  }
+  call->n = static_cast<int>(n.value_or(1));
+  Json params = MergeWithProfile(body, call->model.profile);
+  SamplingParams& s = call->request.sampling;
+  MODELRT_RETURN_IF_ERROR(ParseStructuredOutput(body, &s.grammar));
+  MODELRT_RETURN_IF_ERROR(ReadSampling(params, &s));
   MODELRT_RETURN_IF_ERROR(ParseLogitBias(body, &s));
   MODELRT_RETURN_IF_ERROR(ParseLogprobs(body, chat, &call->request));
 
@@ -264,6 +270,26 @@ Result<std::vector<ChatMessage>> ParseMessages(const Json& body) {
     out.push_back(std::move(message));
   }
   return out;
+}
+
+Status ApplyProfileDefaults(const ResolvedModel& model, const ServerConfig& limits,
+                            GenerateRequest* request) {
+  if (!model.profile) return OkStatus();
+  const Json params = MergeWithProfile(Json::object(), model.profile);
+  Status read = [&]() -> Status {
+    MODELRT_RETURN_IF_ERROR(ReadSampling(params, &request->sampling));
+    MODELRT_ASSIGN_OR_RETURN(std::optional<int64_t> max_tokens,
+                             OptionalInt(params, "max_tokens", 1, limits.max_tokens_limit));
+    if (max_tokens) request->max_tokens = static_cast<int>(*max_tokens);
+    if (FindField(params, "stop")) {
+      MODELRT_ASSIGN_OR_RETURN(request->stop, OptionalStringList(params, "stop", kMaxStopStrings));
+    }
+    return OkStatus();
+  }();
+  if (!read.ok()) {
+    return InvalidArgumentError("profile '" + model.profile->name + "' params: " + read.message());
+  }
+  return OkStatus();
 }
 
 Result<GenerationCall> ParseChatRequest(const Json& body, const ModelNames& resolver,

@@ -38,6 +38,11 @@ Result<GenerationCall> ParseChatRequest(const Json& body, const ModelNames& reso
 Result<GenerationCall> ParseCompletionRequest(const Json& body, const ModelNames& resolver,
                                               const ServerConfig& limits);
 
+// The profile's default parameters (sampling, max_tokens, stop) on `request`, for the doors
+// that read their own fields afterwards (Anthropic's, Ollama's). Nothing without a profile.
+Status ApplyProfileDefaults(const ResolvedModel& model, const ServerConfig& limits,
+                            GenerateRequest* request);
+
 // Parses `messages` (content as a string, an array of text parts, or null for assistants).
 Result<std::vector<ChatMessage>> ParseMessages(const Json& body);
 

@@ -46,8 +46,8 @@ std::string Now() {
   return std::string(buf) + frac;
 }
 
+// Over the profile's defaults (ApplyProfileDefaults): only what the request sets changes.
 Status ParseOptions(const Json& body, const ServerConfig& limits, GenerateRequest* r) {
-  r->max_tokens = static_cast<int>(limits.max_tokens_limit);
   const Json* options = FindField(body, "options");
   if (options == nullptr) return OkStatus();
   if (!options->is_object()) return InvalidArgumentError("options must be an object");
@@ -85,7 +85,9 @@ Status ParseOptions(const Json& body, const ServerConfig& limits, GenerateReques
                            OptionalInt(*options, "num_predict", -2, limits.max_tokens_limit));
   if (predict && *predict > 0) r->max_tokens = static_cast<int>(*predict);
   if (predict && *predict == 0) return InvalidArgumentError("options.num_predict must not be 0");
-  MODELRT_ASSIGN_OR_RETURN(r->stop, OptionalStringList(*options, "stop", kMaxStop));
+  if (FindField(*options, "stop")) {
+    MODELRT_ASSIGN_OR_RETURN(r->stop, OptionalStringList(*options, "stop", kMaxStop));
+  }
   return OkStatus();
 }
 
@@ -334,6 +336,8 @@ HttpResponse OllamaHandler::Generate(const Json& body, RequestContext& ctx) cons
       if (FindField(body, "suffix")) return InvalidArgumentError("suffix is not supported");
     }
     MODELRT_ASSIGN_OR_RETURN(c.model, deps_.resolver->Resolve(name, Task::kGenerate, chat ? "/api/chat" : "/api/generate"));
+    r.max_tokens = deps_.limits->max_tokens_limit;
+    MODELRT_RETURN_IF_ERROR(ApplyProfileDefaults(c.model, *deps_.limits, &r));
     MODELRT_RETURN_IF_ERROR(ParseOptions(body, *deps_.limits, &r));
     MODELRT_RETURN_IF_ERROR(ParseFormat(body, &r));
     if (chat) MODELRT_RETURN_IF_ERROR(ParseOllamaTools(body, &r));

@@ -358,10 +358,16 @@ std::string ResponsesFormatter::Finish(const GenerateResult& result, bool text_s
   return out;
 }
 
-std::string ResponsesFormatter::Error(const ApiError& error) {
-  return Event("error", {{"code", error.code.empty() ? Json(error.type) : Json(error.code)},
-                         {"message", error.message},
-                         {"param", error.param.empty() ? Json(nullptr) : Json(error.param)}});
+std::string ResponsesFormatter::Error(const HttpResponse& openai_shaped) {
+  const Json body = Json::parse(openai_shaped.body, nullptr, false);
+  const Json* error = body.is_object() ? FindField(body, "error") : nullptr;
+  auto field = [&](const char* key) {
+    const Json* v = error && error->is_object() ? FindField(*error, key) : nullptr;
+    return v ? *v : Json(nullptr);
+  };
+  Json code = field("code");
+  if (code.is_null()) code = field("type");
+  return Event("error", {{"code", code}, {"message", field("message")}, {"param", field("param")}});
 }
 
 }  // namespace modelrt::server

@@ -24,8 +24,8 @@
 #include "modelrt/catalog.h"
 #include "modelrt/model.h"
 #include "modelrt/model_names.h"
-#include "server/error_mapper.h"
 #include "server/generation_request.h"
+#include "server/http_message.h"
 
 namespace modelrt::server {
 
@@ -51,7 +51,7 @@ class ResponsesFormatter {
   // Ends the message (starting it when no text came and there are no calls), writes the
   // function calls and the final response.completed / response.incomplete.
   std::string Finish(const GenerateResult& result, bool text_started);
-  std::string Error(const ApiError& error);
+  std::string Error(const HttpResponse& openai_shaped);  // an `error` event
 
  private:
   Json Envelope(std::string_view status) const;  // the response object without output

@@ -118,7 +118,9 @@ TEST_F(StoreJobsTest, BadParametersAreRefusedByThePlan) {
                              Json{{"source", "/tmp/x"}}}) {
     Result<JobPlan> plan = runner_->Plan({.kind = "model-download", .params = params});
     EXPECT_FALSE(plan.ok()) << params.dump();
-    if (!plan.ok()) EXPECT_EQ(plan.error().code(), StatusCode::kInvalidArgument) << params.dump();
+    if (!plan.ok()) {
+      EXPECT_EQ(plan.error().code(), StatusCode::kInvalidArgument) << params.dump();
+    }
   }
   EXPECT_FALSE(runner_->Plan({.kind = "model-validate-bundle", .params = {{"name", "../../etc"}}}).ok());
 }

@@ -71,7 +71,9 @@ TEST(AnthropicApiTest, WholeAndStreamedMessagesAgree) {
   for (const std::string& data : NamedEventData(stream.body)) {
     Json event = Json::parse(data);
     if (event["type"] == "content_block_delta") text += event["delta"]["text"].get<std::string>();
-    if (event["type"] == "message_delta") EXPECT_EQ(event["delta"]["stop_reason"], m["stop_reason"]);
+    if (event["type"] == "message_delta") {
+      EXPECT_EQ(event["delta"]["stop_reason"], m["stop_reason"]);
+    }
   }
   EXPECT_EQ(text, m["content"][0]["text"]);
 
@@ -145,6 +147,38 @@ TEST(OllamaApiTest, ErrorsHaveOllamasShape) {
   EXPECT_THAT(Json::parse(option.body)["error"].get<std::string>(), HasSubstr("options.mirostat"));
   HttpResult wrong_task = PostJson(server.port(), "/api/embed", {{"model", "chat"}, {"input", "x"}});
   EXPECT_EQ(wrong_task.status, 400) << wrong_task.body;
+}
+
+// A profile's default parameters hold on every door: the storyteller profile is greedy with
+// 8 tokens, and the Anthropic and Ollama answers equal the chat completion's.
+TEST(FrontDoorsTest, ProfileParametersApplyOnEveryDoor) {
+  TestServer server(TestConfig());
+  const Json user = {{{"role", "user"}, {"content", "Tell me about a dog."}}};
+  HttpResult openai = PostJson(server.port(), "/v1/chat/completions",
+                               {{"model", "storyteller"}, {"messages", user}});
+  ASSERT_EQ(openai.status, 200) << openai.body;
+  const Json chat = Json::parse(openai.body);
+  const int64_t tokens = chat["usage"]["completion_tokens"];
+  EXPECT_LE(tokens, 8);
+  const std::string text = chat["choices"][0]["message"]["content"];
+
+  HttpResult anthropic = PostJson(server.port(), "/v1/messages",
+                                  {{"model", "storyteller"}, {"max_tokens", 8}, {"messages", user}});
+  ASSERT_EQ(anthropic.status, 200) << anthropic.body;
+  EXPECT_EQ(Json::parse(anthropic.body)["content"][0]["text"], text);
+
+  HttpResult ollama = PostJson(server.port(), "/api/chat",
+                               {{"model", "storyteller"}, {"messages", user}, {"stream", false}});
+  ASSERT_EQ(ollama.status, 200) << ollama.body;
+  const Json answer = Json::parse(ollama.body);
+  EXPECT_EQ(answer["message"]["content"], text);
+  EXPECT_EQ(answer["eval_count"], tokens);
+  // The request's own values still win.
+  HttpResult shorter = PostJson(server.port(), "/api/chat",
+                                {{"model", "storyteller"}, {"messages", user}, {"stream", false},
+                                 {"options", {{"num_predict", 3}}}});
+  ASSERT_EQ(shorter.status, 200) << shorter.body;
+  EXPECT_LE(Json::parse(shorter.body)["eval_count"].get<int64_t>(), 3);
 }
 
 }  // namespace

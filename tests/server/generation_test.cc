@@ -76,7 +76,9 @@ TEST_F(GenerationTest, ChatWholeResponse) {
   EXPECT_GT(usage["prompt_tokens"].get<int>(), 5);
   EXPECT_GT(usage["completion_tokens"].get<int>(), 0);
   EXPECT_LE(usage["completion_tokens"].get<int>(), 16);
-  if (finish == "length") EXPECT_EQ(usage["completion_tokens"], 16);
+  if (finish == "length") {
+    EXPECT_EQ(usage["completion_tokens"], 16);
+  }
   EXPECT_EQ(usage["total_tokens"].get<int>(),
             usage["prompt_tokens"].get<int>() + usage["completion_tokens"].get<int>());
 }

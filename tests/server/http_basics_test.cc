@@ -23,7 +23,9 @@ void ExpectOpenAiError(const HttpResult& r, int status, const std::string& code 
   EXPECT_FALSE(body["error"]["message"].get<std::string>().empty());
   EXPECT_TRUE(body["error"]["type"].is_string()) << r.body;
   EXPECT_TRUE(body["error"].contains("code")) << r.body;
-  if (!code.empty()) EXPECT_EQ(body["error"]["code"], code) << r.body;
+  if (!code.empty()) {
+    EXPECT_EQ(body["error"]["code"], code) << r.body;
+  }
 }
 
 TEST(HttpBasicsTest, HealthAndRequestIds) {

@@ -62,6 +62,22 @@ inline Config TestConfig() {
   return c;
 }
 
+// TestConfig plus `tools`: a random llama carrying Qwen 2.5's chat template (tool support),
+// ctx 2048 x 2, and room for a tool call's tokens.
+inline Config ToolsConfig() {
+  Config c = TestConfig();
+  c.server.max_tokens_limit = 512;
+  ModelSpec tools;
+  tools.alias = "tools";
+  tools.task = Task::kGenerate;
+  tools.provider = "local";
+  tools.model = TestChatModel("Qwen-Qwen2.5-7B-Instruct");
+  tools.options = MakeOptions({{"ctx", 2048}, {"parallel", 2}});
+  tools.origin = "<test>: tools";
+  c.models.push_back(tools);
+  return c;
+}
+
 class TestServer {
  public:
   explicit TestServer(const Config& config = TestConfig()) {

@@ -12,20 +12,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-Config ToolsConfig() {
-  Config c = TestConfig();
-  c.server.max_tokens_limit = 512;
-  ModelSpec tools;
-  tools.alias = "tools";
-  tools.task = Task::kGenerate;
-  tools.provider = "local";
-  tools.model = TestChatModel("Qwen-Qwen2.5-7B-Instruct");
-  tools.options = MakeOptions({{"ctx", 2048}, {"parallel", 2}});
-  tools.origin = "<test>: tools";
-  c.models.push_back(tools);
-  return c;
-}
-
 const Json kWeather = {
     {"type", "function"},
     {"function",
