@@ -127,6 +127,12 @@ struct ServerConfig {
   int64_t max_queue_wait_ms = 10000;    // 503 when a request would wait longer to start; 0 = none
   int executor_idle_timeout_s = 30;     // an idle dispatch or admin thread exits after this
   int drain_grace_s = 30;               // SIGTERM waits this long for in-flight requests
+  // Slow and idle clients: each connection costs a socket and a little memory only, and these
+  // bound how long one may hold them without making progress.
+  int idle_timeout_s = 60;    // a keep-alive connection's wait for its next request
+  int header_timeout_s = 10;  // a request's header section, from its first byte
+  int body_timeout_s = 60;    // a request's body, once its header is read
+  int write_timeout_s = 60;   // one write: a client that stops reading is dropped after it
   std::string data_dir;                 // "" = $MODELRT_DATA_DIR or ~/.local/share/modelrt
 
   bool operator==(const ServerConfig&) const = default;

@@ -80,6 +80,16 @@ struct ModelInfo {
   int parallel = 1;              // sequences served at once
 };
 
+// What a model's engine holds right now: the signals load balancers and autoscalers route and
+// scale on (the Kubernetes Gateway API inference extension reads queue and KV-cache use).
+struct ModelOccupancy {
+  bool reported = false;            // false: the engine keeps no queue of its own to report
+  int64_t waiting = 0;              // requests queued in the engine, not started
+  int64_t running = 0;              // requests being served (sequences in slots)
+  int64_t kv_used_tokens = 0;       // KV-cache cells holding tokens, all sequences together
+  int64_t kv_capacity_tokens = 0;   // 0 = no KV cache
+};
+
 class Model {
  public:
   virtual ~Model() = default;
@@ -89,6 +99,8 @@ class Model {
   virtual Status Warmup() = 0;
   // Cheap liveness probe; a broken engine answers non-OK.
   virtual Status Health() const { return OkStatus(); }
+  // Cheap (a lock and a few loads): read on every /metrics scrape.
+  virtual ModelOccupancy Occupancy() const { return {}; }
 };
 
 // ---- Embeddings -------------------------------------------------------------------------------
@@ -262,6 +274,7 @@ struct GenerateResult {
   std::string reasoning_content;  // thinking split out of the text, for templates that have it
   std::vector<TokenLogprob> logprobs;  // when GenerateRequest::logprobs
   FinishReason finish_reason = FinishReason::kStop;
+  std::string stop_sequence;  // the stop string that ended it; "" when the model ended it
   int64_t prompt_tokens = 0;
   // Of prompt_tokens, those whose KV an earlier request had computed (prompt cache, or an
   // upstream's reported cached tokens).

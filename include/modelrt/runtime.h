@@ -70,6 +70,7 @@ struct ModelStatus {
   std::optional<std::chrono::system_clock::time_point> failed_at;
   ModelInfo info;           // valid when loaded
   int64_t in_flight = 0;    // calls running now (on the live and on draining engines)
+  ModelOccupancy occupancy;  // the live engine's queue and KV cache, when loaded
   uint64_t generation = 0;  // increments on every successful load or reload
   std::optional<std::chrono::system_clock::time_point> last_used;
   std::string device = "cpu";  // where its engine runs: "cpu", or "gpu" when layers are offloaded

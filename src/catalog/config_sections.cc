@@ -131,7 +131,8 @@ Status ParseServerSection(const Json& json, std::string_view source, ServerConfi
           {"host", "port", "api_keys_env", "api_keys_file", "admin_key_env", "admin_key_file",
            "threads", "max_body_bytes", "max_batch_inputs", "max_rerank_documents",
            "max_tokens_limit", "max_choices", "queue_capacity", "queue_max_tokens", "max_queue_wait_ms", "inline_body_bytes",
-           "executor_idle_timeout_s", "drain_grace_s", "data_dir"}));
+           "executor_idle_timeout_s", "drain_grace_s", "idle_timeout_s", "header_timeout_s",
+           "body_timeout_s", "write_timeout_s", "data_dir"}));
   MODELRT_RETURN_IF_ERROR(reader.ReadString("host", &out->host, false, /*non_empty=*/true));
   MODELRT_RETURN_IF_ERROR(reader.ReadInt("port", 0, 65535, &out->port));
   MODELRT_RETURN_IF_ERROR(ReadEnvVarName(reader, "api_keys_env", &out->api_keys_env));
@@ -155,6 +156,10 @@ Status ParseServerSection(const Json& json, std::string_view source, ServerConfi
   MODELRT_RETURN_IF_ERROR(
       reader.ReadInt("executor_idle_timeout_s", 1, 86400, &out->executor_idle_timeout_s));
   MODELRT_RETURN_IF_ERROR(reader.ReadInt("drain_grace_s", 0, kMaxInt, &out->drain_grace_s));
+  MODELRT_RETURN_IF_ERROR(reader.ReadInt("idle_timeout_s", 1, 86400, &out->idle_timeout_s));
+  MODELRT_RETURN_IF_ERROR(reader.ReadInt("header_timeout_s", 1, 86400, &out->header_timeout_s));
+  MODELRT_RETURN_IF_ERROR(reader.ReadInt("body_timeout_s", 1, 86400, &out->body_timeout_s));
+  MODELRT_RETURN_IF_ERROR(reader.ReadInt("write_timeout_s", 1, 86400, &out->write_timeout_s));
   MODELRT_RETURN_IF_ERROR(reader.ReadString("data_dir", &out->data_dir));
   return OkStatus();
 }

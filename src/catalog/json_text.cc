@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,10 @@
 
 namespace modelrt::catalog {
 namespace {
+
+// As YAML configs (yaml_to_json.cc): copying and comparing a value recurse once per level, so a
+// file nested tens of thousands deep would overflow the stack; no config comes near this.
+constexpr int kMaxDepth = 64;
 
 // Follows the parser's events to know the key path of the value being parsed.
 class DuplicateKeyTracker {
@@ -81,7 +86,10 @@ Result<Json> ParseJsonText(std::string_view text) {
   DuplicateKeyTracker tracker;
   Json json;
   try {
-    json = Json::parse(text, [&tracker](int, Json::parse_event_t event, Json& parsed) {
+    json = Json::parse(text, [&tracker](int depth, Json::parse_event_t event, Json& parsed) {
+      if (depth > kMaxDepth) {
+        throw std::length_error("nested deeper than " + std::to_string(kMaxDepth) + " levels");
+      }
       return tracker.OnEvent(event, parsed);
     });
   } catch (const Json::parse_error& e) {

@@ -1,8 +1,10 @@
 // Converts a yaml-cpp node tree to nlohmann::json; see yaml_to_json.h.
 #include "catalog/yaml_to_json.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include <sstream>
 #include <string>
 
 #include "catalog/yaml_scalar.h"
@@ -126,12 +128,53 @@ class Converter {
   int64_t nodes_ = 0;
 };
 
+// Counts a stream's documents, up to two, and notes where the second starts. yaml-cpp 0.7's
+// LoadAll never returns on some malformed streams (a lone ","): its parser reports an empty
+// document there again and again without reading on, each one a new node, until memory runs out
+// (jbeder/yaml-cpp#1040; fixed upstream after 0.8.0). A config is one document, so the stream is
+// followed only until a second document starts, and the first is then loaded alone.
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++documents_ == 2) second_ = mark;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+  int documents() const { return documents_; }
+  const YAML::Mark& second() const { return second_; }
+
+ private:
+  int documents_ = 0;
+  YAML::Mark second_ = YAML::Mark::null_mark();
+};
+
 }  // namespace
 
 Result<Json> YamlToJson(std::string_view text) {
-  std::vector<YAML::Node> documents;
+  const std::string owned(text);
+  YAML::Node document;
   try {
-    documents = YAML::LoadAll(std::string(text));
+    std::istringstream in(owned);
+    YAML::Parser parser(in);
+    DocumentCounter counter;
+    while (counter.documents() < 2 && parser.HandleNextDocument(counter)) {
+    }
+    if (counter.documents() == 0) return Json(nullptr);
+    if (counter.documents() > 1) {
+      return InvalidArgumentError("expected one YAML document, found 2 or more" +
+                                  Where(counter.second()));
+    }
+    document = YAML::Load(owned);
   } catch (const YAML::Exception& e) {
     std::string where = e.mark.is_null() ? ""
                                          : " at line " + std::to_string(e.mark.line + 1) +
@@ -140,13 +183,8 @@ Result<Json> YamlToJson(std::string_view text) {
   } catch (const std::exception& e) {
     return InvalidArgumentError(std::string("invalid YAML: ") + e.what());
   }
-  if (documents.empty()) return Json(nullptr);
-  if (documents.size() > 1) {
-    return InvalidArgumentError("expected one YAML document, found " +
-                                std::to_string(documents.size()) + Where(documents[1].Mark()));
-  }
   try {
-    return Converter().Convert(documents[0], "", 0);
+    return Converter().Convert(document, "", 0);
   } catch (const std::exception& e) {
     // yaml-cpp's accessors throw only on misuse; keep even that from crossing our API.
     return InvalidArgumentError(std::string("invalid YAML: ") + e.what());

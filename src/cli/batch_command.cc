@@ -28,7 +28,10 @@ std::string FirstUrl(const std::string& path) {
   while (std::getline(in, line)) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     Json json = Json::parse(line, nullptr, false);
-    return json.is_object() ? json.value("url", "") : "";
+    if (!json.is_object()) return "";
+    // Not Json::value: it throws (here: terminates the CLI) when "url" is not a string.
+    auto url = json.find("url");
+    return url != json.end() && url->is_string() ? url->get<std::string>() : "";
   }
   return "";
 }

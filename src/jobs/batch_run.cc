@@ -26,8 +26,43 @@ constexpr std::chrono::milliseconds kFlushEvery{200};
 // How long after the last interactive request a batch keeps yielding.
 constexpr std::chrono::milliseconds kYieldFor{500};
 
+// A line's depth limit: one level over the API's for its body (server/json_fields.cc).
+constexpr int kMaxDepth = 129;
+
+// Whether JSON text nests arrays and objects more than `limit` deep. nlohmann parses any depth
+// without recursing, but copying, comparing and dumping a value recurse once per level: a 120 KB
+// body of 60,000 nested arrays overflows a thread's 8 MiB stack, well inside the body limit.
+bool NestsDeeperThan(std::string_view text, int limit) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
 bool IsBlank(std::string_view line) {
   return line.find_first_not_of(" \t\r") == std::string_view::npos;
+}
+
+// `key` of a line's object when it is a string, else "". (Json::value throws when the key holds
+// another type: a line's wrong type must be that line's error, not an exception out of the job.)
+std::string StringField(const Json& object, const char* key) {
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 // One request of the file, as the run needs it.
@@ -46,8 +81,8 @@ std::optional<Request> ParseRequest(std::string_view line, int64_t index) {
   if (!json.is_object() || !json.contains("body") || !json["body"].is_object()) return std::nullopt;
   Request r;
   r.index = index;
-  r.custom_id = json.value("custom_id", "");
-  r.model = json["body"].value("model", "");
+  r.custom_id = StringField(json, "custom_id");
+  r.model = StringField(json["body"], "model");
   r.body = json["body"].dump();
   return r;
 }
@@ -134,6 +169,11 @@ Result<BatchInputCheck> CheckBatchInput(const std::string& path, std::string_vie
                                     " requests (jobs.batch_max_lines)", line);
       break;
     }
+    if (NestsDeeperThan(text, kMaxDepth)) {
+      fail("invalid_json", "the line nests deeper than " + std::to_string(kMaxDepth) + " levels",
+           line);
+      continue;
+    }
     Json json = Json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (!json.is_object()) {
       fail("invalid_json", "the line is not a JSON object", line);
@@ -148,13 +188,13 @@ Result<BatchInputCheck> CheckBatchInput(const std::string& path, std::string_vie
       fail("duplicate_custom_id", "custom_id '" + id->get<std::string>() + "' is used twice", line);
       continue;
     }
-    if (json.value("method", "") != "POST") {
+    if (StringField(json, "method") != "POST") {
       fail("invalid_method", "method must be \"POST\"", line);
       continue;
     }
-    if (json.value("url", "") != endpoint) {
+    if (const std::string url = StringField(json, "url"); url != endpoint) {
       fail("mismatched_endpoint", "url must be the batch's endpoint " + std::string(endpoint) +
-                                      " (got \"" + json.value("url", "") + "\")", line);
+                                      " (got \"" + url + "\")", line);
       continue;
     }
     const Json* body = json.contains("body") ? &json["body"] : nullptr;
@@ -166,7 +206,8 @@ Result<BatchInputCheck> CheckBatchInput(const std::string& path, std::string_vie
       fail("missing_required_parameter", "body.model must be a string", line);
       continue;
     }
-    if (body->value("stream", false)) {
+    if (auto stream = body->find("stream");
+        stream != body->end() && stream->is_boolean() && stream->get<bool>()) {
       fail("invalid_request", "streaming is not available in a batch (body.stream)", line);
       continue;
     }

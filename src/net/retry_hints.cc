@@ -72,6 +72,10 @@ std::optional<system_clock::time_point> ToTimePoint(std::tm tm) {
   }
   const time_t t = timegm(&tm);
   if (t == static_cast<time_t>(-1)) return std::nullopt;
+  // system_clock counts nanoseconds in 64 bits (years 1678 to 2262): from_time_t overflows, which
+  // is undefined, for a year such as 1530 or 9999. No Retry-After means a date outside this.
+  constexpr time_t kLatest = 7'258'118'400;  // 2200-01-01T00:00:00Z
+  if (t < 0 || t >= kLatest) return std::nullopt;
   return system_clock::from_time_t(t);
 }
 

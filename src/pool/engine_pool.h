@@ -81,6 +81,7 @@ struct KeyStatus {
   int64_t in_flight = 0;         // leases out on all of the key's engines
   uint64_t last_generation = 0;  // the newest generation installed for the key (0 = never)
   std::optional<int64_t> last_memory_bytes;  // reported by the newest engine, for estimates
+  std::shared_ptr<Model> live_model;  // the live engine, to ask what it holds (Occupancy)
 };
 
 class EnginePool {

@@ -28,6 +28,7 @@ KeyStatus PoolCore::Describe(const EngineKey& key) const {
   if (slot.live) {
     out.live = StatusOf(*slot.live);
     out.in_flight += slot.live->in_flight;
+    out.live_model = slot.live->model;
   }
   out.draining = static_cast<int>(slot.draining.size());
   for (const auto& e : slot.draining) out.in_flight += e->in_flight;

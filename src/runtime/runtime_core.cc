@@ -225,8 +225,9 @@ Result<RuntimeCore::CallSetup> RuntimeCore::PrepareCall(std::string_view alias) 
   return CallSetup{it->second.spec, it->second.metrics};
 }
 
-ModelStatus RuntimeCore::StatusOf(const Entry& entry) const {
-  const KeyStatus engines = pool_->Describe(entry.key);  // read-only: fine under mu_
+ModelStatus RuntimeCore::StatusOf(const Entry& entry, std::shared_ptr<Model>* live_model) const {
+  KeyStatus engines = pool_->Describe(entry.key);  // read-only: fine under mu_
+  if (live_model) *live_model = std::move(engines.live_model);
   ModelStatus status;
   status.spec = *entry.spec;
   if (entry.loading_flight != 0) {
@@ -251,18 +252,32 @@ ModelStatus RuntimeCore::StatusOf(const Entry& entry) const {
 }
 
 std::vector<ModelStatus> RuntimeCore::List() const {
-  MutexLock lock(mu_);
   std::vector<ModelStatus> out;
-  out.reserve(entries_.size());
-  for (const auto& [alias, entry] : entries_) out.push_back(StatusOf(entry));
+  std::vector<std::shared_ptr<Model>> live;
+  {
+    MutexLock lock(mu_);
+    out.reserve(entries_.size());
+    live.resize(entries_.size());
+    size_t i = 0;
+    for (const auto& [alias, entry] : entries_) out.push_back(StatusOf(entry, &live[i++]));
+  }
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (live[i]) out[i].occupancy = live[i]->Occupancy();
+  }
   return out;
 }
 
 Result<ModelStatus> RuntimeCore::Describe(std::string_view alias) const {
-  MutexLock lock(mu_);
-  auto it = entries_.find(alias);
-  if (it == entries_.end()) return NotFoundError("unknown model '" + std::string(alias) + "'");
-  return StatusOf(it->second);
+  std::shared_ptr<Model> live;
+  ModelStatus status;
+  {
+    MutexLock lock(mu_);
+    auto it = entries_.find(alias);
+    if (it == entries_.end()) return NotFoundError("unknown model '" + std::string(alias) + "'");
+    status = StatusOf(it->second, &live);
+  }
+  if (live) status.occupancy = live->Occupancy();
+  return status;
 }
 
 // ---- Unload and calls ---------------------------------------------------------------------------

@@ -299,7 +299,10 @@ class RuntimeCore {
   // A flight passed its deadline: the alias is failed (if that flight still owns it).
   void OnLoadAbandoned(const std::string& alias, uint64_t flight_id);
   void Release(const std::string& alias);
-  ModelStatus StatusOf(const Entry& entry) const REQUIRES(mu_);
+  // `live_model`, when given, receives the live engine: its Occupancy is read after mu_ is
+  // released (it takes the engine's own lock).
+  ModelStatus StatusOf(const Entry& entry, std::shared_ptr<Model>* live_model = nullptr) const
+      REQUIRES(mu_);
   std::shared_ptr<const AliasMetrics> MetricsFor(const ModelSpec& spec);
   EngineOptions EngineOptionsOf(const ModelSpec& spec, const Model& model) const;
 

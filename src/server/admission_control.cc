@@ -13,6 +13,10 @@ namespace {
 constexpr double kRateTimeConstantS = 30.0;
 // Less busy time than this is too little to divide by.
 constexpr double kMinBusySeconds = 0.05;
+// Fewer finished requests than this do not make a rate: the first ones of a process ran alone
+// or nearly (a generation engine's parallel slots were mostly empty), so their rate says what
+// one request takes, not what the engine does under load (the demo's chat has 8 slots).
+constexpr int64_t kMinFinished = 8;
 constexpr int kMaxRetryAfterS = 3600;
 
 int RetryAfter(double seconds) {
@@ -82,7 +86,9 @@ void AdmissionControl::Advance(Queue& q, Clock::time_point now) {
 }
 
 std::optional<double> AdmissionControl::Rate(const Queue& q) {
-  if (q.busy_seconds < kMinBusySeconds || q.done_work <= 0) return std::nullopt;
+  if (q.finished < kMinFinished || q.busy_seconds < kMinBusySeconds || q.done_work <= 0) {
+    return std::nullopt;
+  }
   return q.done_work / q.busy_seconds;
 }
 
@@ -156,6 +162,7 @@ void AdmissionControl::Release(const std::string& alias, int64_t work) {
   q.depth = std::max<int64_t>(0, q.depth - 1);
   q.work = std::max<int64_t>(0, q.work - work);
   q.done_work += static_cast<double>(work);
+  ++q.finished;
   Publish(q);
 }
 

@@ -11,8 +11,10 @@
 // a wrong estimate costs a refusal, never a request that waits past its limit.
 // The rate is work finished per second of busy time (time with at least one request held),
 // both decayed with a 30 s time constant, so it follows the current mix and hardware, parallel
-// slots included. Until a first request has finished there is no rate and only the two static
-// limits apply.
+// slots included. Until kMinFinished requests have finished there is no rate and only the two
+// static limits apply: the first requests of a cold process ran alone (one slot of many, a cold
+// engine), and a rate from them alone is many times too low (after a restart behind a load
+// balancer it refused the burst that came back with a 10 s estimate for work done in 0.4 s).
 //
 // Exported per model: modelrt_queue_depth (requests), modelrt_queue_work (units held) and
 // modelrt_queue_estimated_wait_seconds (held work / rate: how long a new request would wait).
@@ -97,6 +99,7 @@ class AdmissionControl {
     // Decayed sums behind the rate: work finished and seconds spent busy.
     double done_work = 0;
     double busy_seconds = 0;
+    int64_t finished = 0;  // requests released since the start (not decayed)
     Clock::time_point last_update{};
     Gauge* depth_gauge = nullptr;
     Gauge* work_gauge = nullptr;

@@ -171,6 +171,11 @@ Result<GenerationCall> ParseAnthropicRequest(const Json& body, const ModelNames&
   for (size_t i = 0; i < messages->size(); ++i) {
     MODELRT_RETURN_IF_ERROR(AppendMessage((*messages)[i], i, &r.messages));
   }
+  // Thinking blocks are dropped: messages of nothing else leave no chat to answer (an empty
+  // request, which the engines are never given through the other doors).
+  if (r.messages.empty()) {
+    return InvalidArgumentError("messages: nothing to answer (only thinking blocks)");
+  }
   MODELRT_ASSIGN_OR_RETURN(call.model, resolver.Resolve(name, Task::kGenerate, "/v1/messages"));
   r.max_tokens = limits.max_tokens_limit;
   MODELRT_RETURN_IF_ERROR(ApplyProfileDefaults(call.model, limits, &r));  // the request's own win
@@ -187,9 +192,11 @@ Result<GenerationCall> ParseAnthropicRequest(const Json& body, const ModelNames&
   if (FindField(body, "stop_sequences")) {
     MODELRT_ASSIGN_OR_RETURN(r.stop, OptionalStringList(body, "stop_sequences", kMaxStopSequences));
   }
-  if (const Json* thinking = FindField(body, "thinking");
-      thinking && thinking->is_object() && thinking->value("type", "") == "enabled") {
-    return InvalidArgumentError("thinking: extended thinking budgets are not supported");
+  // (FindField, not Json::value: that throws when "type" is not a string.)
+  if (const Json* thinking = FindField(body, "thinking"); thinking && thinking->is_object()) {
+    if (const Json* type = FindField(*thinking, "type"); type && *type == "enabled") {
+      return InvalidArgumentError("thinking: extended thinking budgets are not supported");
+    }
   }
   MODELRT_RETURN_IF_ERROR(ParseAnthropicTools(body, &r));
   MODELRT_ASSIGN_OR_RETURN(std::optional<bool> stream, OptionalBool(body, "stream"));
@@ -202,12 +209,17 @@ HttpResponse AnthropicErrorResponse(HttpResponse openai_shaped) {
   return ReshapeError(openai_shaped, AnthropicErrorBody);
 }
 
-std::string_view AnthropicStopReason(FinishReason reason) {
-  switch (reason) {
+std::string_view AnthropicStopReason(const GenerateResult& result) {
+  switch (result.finish_reason) {
     case FinishReason::kLength: return "max_tokens";
     case FinishReason::kToolCalls: return "tool_use";
-    default: return "end_turn";
+    default: return result.stop_sequence.empty() ? "end_turn" : "stop_sequence";
   }
+}
+
+Json AnthropicStopSequence(const GenerateResult& result) {
+  if (result.finish_reason != FinishReason::kStop || result.stop_sequence.empty()) return nullptr;
+  return result.stop_sequence;
 }
 
 AnthropicFormatter::AnthropicFormatter(std::string model)
@@ -223,8 +235,8 @@ Json AnthropicFormatter::Message(const GenerateResult& result) const {
           {"role", "assistant"},
           {"model", model_},
           {"content", std::move(content)},
-          {"stop_reason", AnthropicStopReason(result.finish_reason)},
-          {"stop_sequence", nullptr},
+          {"stop_reason", AnthropicStopReason(result)},
+          {"stop_sequence", AnthropicStopSequence(result)},
           {"usage", AnthropicUsage(result)}};
 }
 
@@ -278,7 +290,8 @@ std::string AnthropicFormatter::Finish(const GenerateResult& result, bool text_s
   }
   out += Event("message_delta",
                {{"type", "message_delta"},
-                {"delta", {{"stop_reason", AnthropicStopReason(result.finish_reason)}, {"stop_sequence", nullptr}}},
+                {"delta", {{"stop_reason", AnthropicStopReason(result)},
+                           {"stop_sequence", AnthropicStopSequence(result)}}},
                 {"usage", AnthropicUsage(result)}});
   out += Event("message_stop", {{"type", "message_stop"}});
   return out;

@@ -54,7 +54,9 @@ class AnthropicFormatter {
   std::string id_;
 };
 
-// "end_turn", "max_tokens" or "tool_use".
-std::string_view AnthropicStopReason(FinishReason reason);
+// "end_turn", "max_tokens", "tool_use" or "stop_sequence" (a stop string ended it), and the
+// stop_sequence field that goes with it (null unless a stop string did).
+std::string_view AnthropicStopReason(const GenerateResult& result);
+Json AnthropicStopSequence(const GenerateResult& result);
 
 }  // namespace modelrt::server

@@ -101,7 +101,7 @@ CompletionFormatter::CompletionFormatter(CompletionKind kind, std::string model,
                    std::chrono::system_clock::now().time_since_epoch())
                    .count()) {}
 
-GenerateResult CombinedUsage(const std::vector<GenerateResult>& results) {
+GenerateResult CombinedUsage(std::span<const GenerateResult> results) {
   GenerateResult usage;
   if (results.empty()) return usage;
   usage.prompt_tokens = results.front().prompt_tokens;
@@ -110,11 +110,7 @@ GenerateResult CombinedUsage(const std::vector<GenerateResult>& results) {
   return usage;
 }
 
-Json CompletionFormatter::Response(const GenerateResult& result) const {
-  return Response(std::vector<GenerateResult>{result});
-}
-
-Json CompletionFormatter::Response(const std::vector<GenerateResult>& results) const {
+Json CompletionFormatter::Response(std::span<const GenerateResult> results) const {
   Json choices = Json::array();
   for (size_t i = 0; i < results.size(); ++i) choices.push_back(Choice(results[i], static_cast<int>(i)));
   return {{"id", id_},

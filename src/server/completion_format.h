@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,8 +40,8 @@ class CompletionFormatter {
                       bool logprobs = false);
 
   // The non-streaming response: one choice per result (n), usage as CombinedUsage's.
-  Json Response(const GenerateResult& result) const;
-  Json Response(const std::vector<GenerateResult>& results) const;
+  Json Response(const GenerateResult& result) const { return Response({&result, 1}); }
+  Json Response(std::span<const GenerateResult> results) const;
 
   // SSE events ("data: {...}\n\n"), for choice `index`.
   std::string RoleChunk(int index = 0) const;  // chat only; "" for text completions
@@ -70,7 +71,7 @@ class CompletionFormatter {
 
 // The usage of n choices as OpenAI counts it: the prompt once (the choices share it), the
 // completions together.
-GenerateResult CombinedUsage(const std::vector<GenerateResult>& results);
+GenerateResult CombinedUsage(std::span<const GenerateResult> results);
 
 // "stop" or "length"; a cancelled generation reports "stop" (nobody reads it).
 std::string_view OpenAiFinishReason(FinishReason reason);

@@ -45,12 +45,8 @@ class PendingCompletion {
   bool OnPiece(int index, std::string_view piece) {
     MutexLock lock(mu_);
     if (out_.gone()) return false;
-    Choice& choice = choices_[index];
-    choice.held.append(piece);
-    const size_t ready = CompleteUtf8Prefix(choice.held);
-    if (ready == 0) return true;
-    std::string text = choice.held.substr(0, ready);
-    choice.held.erase(0, ready);
+    std::string text = choices_[index].held.Take(piece);
+    if (text.empty()) return true;
     return Start(index) && out_.Write(format_.ContentChunk(text, index));
   }
 
@@ -70,7 +66,7 @@ class PendingCompletion {
 
  private:
   struct Choice {
-    std::string held;  // text of an unfinished UTF-8 character
+    Utf8Holdback held;  // each choice's text is its own UTF-8 stream
     bool started = false;
     std::optional<Result<GenerateResult>> result;
   };
@@ -83,15 +79,16 @@ class PendingCompletion {
     return std::nullopt;
   }
 
-  std::vector<GenerateResult> Results() const REQUIRES(mu_) {
+  // The choices' results, moved out (once every choice has succeeded).
+  std::vector<GenerateResult> TakeResults() REQUIRES(mu_) {
     std::vector<GenerateResult> results;
-    for (const Choice& c : choices_) results.push_back(**c.result);
+    for (Choice& c : choices_) results.push_back(*std::move(*c.result));
     return results;
   }
 
   HttpResponse Whole() REQUIRES(mu_) {
     if (std::optional<Status> error = Failure()) return CallFailureResponse(deps_, alias_, *error);
-    const std::vector<GenerateResult> results = Results();
+    const std::vector<GenerateResult> results = TakeResults();
     RecordTokens(results);
     ctx_.generation = results.front().generation;
     Json body = format_.Response(results);
@@ -116,7 +113,9 @@ class PendingCompletion {
   void EndStreamedChoice(int index, const GenerateResult& result) REQUIRES(mu_) {
     if (!Start(index)) return;
     Choice& choice = choices_[index];
-    if (!choice.held.empty()) out_.Write(format_.ContentChunk(std::exchange(choice.held, {}), index));
+    if (std::string rest = choice.held.TakeRest(); !rest.empty()) {
+      out_.Write(format_.ContentChunk(rest, index));
+    }
     out_.Write(format_.ReplyPartsChunk(result, index));
     out_.Write(format_.FinishChunk(result, index));
   }
@@ -129,7 +128,7 @@ class PendingCompletion {
       out_.Write(CompletionFormatter::Done());
       return {};
     }
-    const std::vector<GenerateResult> results = Results();
+    const std::vector<GenerateResult> results = TakeResults();
     RecordTokens(results);
     if (!out_.Begin()) return {};
     out_.Write(format_.UsageChunk(CombinedUsage(results)));

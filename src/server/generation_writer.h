@@ -20,13 +20,11 @@
 
 namespace modelrt::server {
 
-class GenerationWriter {
+// Text held back until its last UTF-8 character is complete (a token may end inside one).
+class Utf8Holdback {
  public:
-  GenerationWriter(RequestContext& ctx, HttpHeaders headers)
-      : ctx_(ctx), headers_(std::move(headers)) {}
-
   // The held text plus `piece`, up to its last complete UTF-8 character, taken out of the hold.
-  std::string TakeText(std::string_view piece) {
+  std::string Take(std::string_view piece) {
     held_.append(piece);
     const size_t ready = CompleteUtf8Prefix(held_);
     std::string text = held_.substr(0, ready);
@@ -35,6 +33,19 @@ class GenerationWriter {
   }
   // Whatever is still held (at the end: an unfinished character is written as it is).
   std::string TakeRest() { return std::exchange(held_, std::string()); }
+
+ private:
+  std::string held_;
+};
+
+class GenerationWriter {
+ public:
+  GenerationWriter(RequestContext& ctx, HttpHeaders headers)
+      : ctx_(ctx), headers_(std::move(headers)) {}
+
+  // Utf8Holdback's, for the one text this response streams.
+  std::string TakeText(std::string_view piece) { return held_.Take(piece); }
+  std::string TakeRest() { return held_.TakeRest(); }
 
   // Sends the status and headers once, then the API's opening event (`first()`, made only
   // then; may be empty). False once the client is gone.
@@ -61,7 +72,7 @@ class GenerationWriter {
  private:
   RequestContext& ctx_;  // alive until the request is finished (it holds the session)
   const HttpHeaders headers_;
-  std::string held_;
+  Utf8Holdback held_;
   bool begun_ = false;
   bool gone_ = false;
 };

@@ -7,6 +7,7 @@
 // Thread-safety: every member is thread-safe and outlives the handlers.
 #pragma once
 
+#include <atomic>
 #include <memory>
 
 #include "control/control_plane.h"
@@ -39,6 +40,8 @@ struct HandlerDeps {
   // directory for them.
   jobs::JobRunner* jobs = nullptr;
   jobs::FileStore* files = nullptr;
+  // Set once the server begins to drain (SIGTERM): GET /ready answers 503 from then on.
+  const std::atomic<bool>* draining = nullptr;
 };
 
 }  // namespace modelrt::server

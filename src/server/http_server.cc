@@ -1,6 +1,7 @@
 #include "server/http_server.h"
 
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -80,6 +81,7 @@ struct HttpServer::Impl {
   std::shared_ptr<Listener> listener;
   std::vector<std::thread> io_threads;
   tcp::endpoint endpoint;
+  std::atomic<bool> draining{false};  // HandlerDeps::draining: /ready answers 503
   bool stopped = false;
 
   Impl(ModelRuntime& rt, const Config& cfg)
@@ -125,6 +127,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(std::unique_ptr<Impl> impl
 
   HandlerDeps deps{&runtime, &impl->config.server, &impl->resolver, &impl->admission,
                    impl->control};
+  deps.draining = &impl->draining;
   if (Result<std::shared_ptr<store::ModelStore>> model_store =
           store::ModelStore::Open(store::StoreOptionsFor(impl->config));
       model_store.ok()) {
@@ -171,6 +174,10 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(std::unique_ptr<Impl> impl
   options.max_body_bytes = sc.max_body_bytes;
   options.max_queue_wait = std::chrono::milliseconds(sc.max_queue_wait_ms);
   options.inline_body_bytes = sc.inline_body_bytes;
+  options.idle_timeout = std::chrono::seconds(sc.idle_timeout_s);
+  options.header_timeout = std::chrono::seconds(sc.header_timeout_s);
+  options.read_timeout = std::chrono::seconds(sc.body_timeout_s);
+  options.write_timeout = std::chrono::seconds(sc.write_timeout_s);
   impl->host = std::make_shared<SessionHost>(*impl->api, *impl->executor, *impl->dispatch,
                                              impl->server_metrics,
                                              options);
@@ -218,11 +225,16 @@ void HttpServer::Shutdown(std::chrono::milliseconds grace) {
   if (!impl_ || impl_->stopped) return;
   impl_->stopped = true;
   auto log = Log("http");
+  // Unready at once, and every response from here on says Connection: close, even while the
+  // jobs below are stopped.
+  impl_->draining.store(true);
+  impl_->host->BeginDrain();
   // Jobs first: running batches are cancelled (they resume at the next start), so none of
   // their requests is left for the drain below.
   if (impl_->jobs) impl_->jobs->Shutdown();
-  impl_->host->BeginDrain();
   impl_->listener->Stop();
+  // Idle connections close; one on which a request has begun to arrive is read and answered
+  // (Connection: close), and WaitIdle waits for it (HttpSession::CloseIfIdle).
   impl_->host->ForEachSession([](HttpSession& s) { s.CloseIfIdle(); });
   int64_t pending = impl_->host->in_flight();
   if (pending > 0) log->info("draining {} request(s) for up to {} ms", pending, grace.count());

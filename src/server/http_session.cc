@@ -55,14 +55,42 @@ void HttpSession::Start() {
 
 void HttpSession::CloseIfIdle() {
   net::post(stream_.get_executor(), [self = shared_from_this()] {
-    if (!self->in_request_) self->Close();
+    if (self->in_request_ || self->closed_) return;
+    // Reading a request is not idle: between its first bytes and BeginRequest a request takes
+    // several strand hops (header bytes, Beast's header parse, the body), and a proxy that
+    // sent it on a keep-alive connection cannot tell a close here from a lost request (nginx
+    // retries a POST only with proxy_next_upstream non_idempotent).
+    if (self->reading_request_ || self->buffer_.size() > 0 || self->BytesWaiting()) {
+      if (!self->drain_hold_) {
+        self->drain_hold_ = true;
+        self->host_->HoldTaken();
+      }
+      return;
+    }
+    self->Close();
   });
 }
 
 void HttpSession::CancelRequest() {
   net::post(stream_.get_executor(), [self = shared_from_this()] {
-    if (self->in_request_) self->ctx_.call.Cancel();
+    if (self->in_request_) {
+      self->ctx_.call.Cancel();
+    } else if (self->drain_hold_) {
+      self->Close();  // still arriving after the grace period (a slow or stalled client)
+    }
   });
+}
+
+bool HttpSession::BytesWaiting() {
+  char byte;
+  ssize_t n = ::recv(stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n > 0;
+}
+
+void HttpSession::DropDrainHold() {
+  if (!drain_hold_) return;
+  drain_hold_ = false;
+  host_->HoldDropped();
 }
 
 // ---- reading -----------------------------------------------------------------------------
@@ -73,7 +101,10 @@ void HttpSession::DoReadHeader() {
   body_limit_ = host_->options().max_body_bytes;
   parser_->body_limit(static_cast<uint64_t>(std::max<int64_t>(0, body_limit_)));
   parser_->header_limit(host_->options().max_header_bytes);
-  stream_.expires_after(host_->options().idle_timeout);
+  // Bytes already read (a pipelined request) started a request: its header has header_timeout.
+  stream_.expires_after(buffer_.size() > 0 ? host_->options().header_timeout
+                                           : host_->options().idle_timeout);
+  reading_request_ = buffer_.size() > 0;
   ReadRawHeader();
 }
 
@@ -108,8 +139,15 @@ void HttpSession::ReadRawHeader() {
     return;
   }
   stream_.async_read_some(buffer_.prepare(4096),
-                          [self = shared_from_this()](beast::error_code ec, size_t n) {
+                          [self = shared_from_this(), started = !have.empty()](
+                              beast::error_code ec, size_t n) {
                             if (ec) return self->OnReadError(ec);
+                            // The first bytes of a request: from now on its header section
+                            // has header_timeout to arrive (a slow-header client is dropped).
+                            if (!started && n > 0) {
+                              self->stream_.expires_after(self->host_->options().header_timeout);
+                              self->reading_request_ = true;
+                            }
                             self->buffer_.commit(n);
                             self->ReadRawHeader();
                           });
@@ -258,6 +296,9 @@ void HttpSession::BeginRequest() {
   stream_queue_.clear();
   stream_batch_.clear();
   host_->RequestStarted();
+  // In flight now (counted above): a drain hold taken while it arrived is no longer needed.
+  reading_request_ = false;
+  DropDrainHold();
 }
 
 void HttpSession::Dispatch() {
@@ -478,6 +519,8 @@ void HttpSession::LingeringClose() {
 void HttpSession::Close() {
   if (closed_) return;
   closed_ = true;
+  reading_request_ = false;
+  DropDrainHold();
   beast::error_code ec;
   stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
   stream_.close();

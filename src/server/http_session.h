@@ -47,9 +47,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   HttpSession& operator=(const HttpSession&) = delete;
 
   void Start();
-  // Closes the connection if no request is in progress (used when draining).
+  // Draining: closes the connection if no request is in progress and none has begun to arrive
+  // (no byte of it read or waiting in the socket). A request that is arriving is read and
+  // answered with Connection: close, and counted by the host (a hold) until it is in flight, so
+  // the drain waits for it; the client could not know the server was about to close.
   void CloseIfIdle();
-  // Cancels the request in progress, if any (drain past its grace period).
+  // Cancels the request in progress, if any (drain past its grace period), and closes a
+  // connection whose request is still arriving.
   void CancelRequest();
 
  private:
@@ -79,6 +83,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void StreamFailed();
 
   void Close();
+  // True when the socket holds unread bytes (the start of a request this session has not read).
+  bool BytesWaiting();
+  void DropDrainHold();
   // Sends nothing more, reads what the client still sends for a moment, then closes: a client
   // that is still uploading a refused body then sees the response instead of a reset.
   void LingeringClose();
@@ -107,6 +114,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   // The request in progress (strand only).
   bool in_request_ = false;
+  // The first bytes of the next request were read; in_request_ once it is read in full.
+  bool reading_request_ = false;
+  // A hold on the host (SessionHost::HoldTaken) for a request that was arriving when the drain
+  // began; dropped once that request is in flight (BeginRequest) or the connection closes.
+  bool drain_hold_ = false;
   bool closed_ = false;
   int64_t body_limit_ = 0;  // the request's (its route may allow more than the default)
   uint64_t request_seq_ = 0;

@@ -20,6 +20,11 @@ HttpResponse OpsHandler::operator()(const HttpRequest& request, RequestContext& 
 }
 
 HttpResponse OpsHandler::Ready() const {
+  // Draining (SIGTERM): a load balancer or readiness probe that still reaches this process (a
+  // keep-alive connection, or before the listener closes) must stop sending it new work.
+  if (deps_.draining != nullptr && deps_.draining->load()) {
+    return JsonResponse(503, {{"status", "draining"}});
+  }
   bool ready = true;
   Json models = Json::object();
   for (const ModelStatus& status : deps_.runtime->List()) {

@@ -13,6 +13,13 @@ std::string Where(std::string_view base, size_t i) {
   return std::string(base) + "[" + std::to_string(i) + "]";
 }
 
+// `key` of a request object when it is a string, else `fallback`. (Json::value throws when the
+// key holds another type: {"type": 1} must be a 400 naming the field, not an exception.)
+std::string StringOr(const Json& object, const char* key, const std::string& fallback = "") {
+  const Json* value = FindField(object, key);
+  return value && value->is_string() ? value->get<std::string>() : fallback;
+}
+
 // A message's or a tool output's content: a string, or text parts (input_text, output_text).
 Result<std::string> ContentText(const Json& content, const std::string& where) {
   if (content.is_string()) return content.get<std::string>();
@@ -22,7 +29,7 @@ Result<std::string> ContentText(const Json& content, const std::string& where) {
     const Json& part = content[i];
     const std::string at = Where(where, i);
     if (!part.is_object()) return InvalidArgumentError(at + " must be an object");
-    const std::string type = part.value("type", "");
+    const std::string type = StringOr(part, "type");
     if (type == "refusal") continue;  // an earlier answer's refusal says nothing to the model
     if (type != "input_text" && type != "output_text" && type != "text") {
       return InvalidArgumentError(at + ".type \"" + type +
@@ -39,7 +46,7 @@ Result<std::string> ContentText(const Json& content, const std::string& where) {
 Status AppendItem(const Json& item, size_t index, Json* messages) {
   const std::string where = Where("input", index);
   if (!item.is_object()) return InvalidArgumentError(where + " must be an object");
-  std::string type = item.value("type", "");
+  std::string type = StringOr(item, "type");
   if (type.empty() && FindField(item, "role")) type = "message";
   if (type == "message") {
     MODELRT_ASSIGN_OR_RETURN(std::string role, RequiredString(item, "role"));
@@ -87,7 +94,7 @@ Status TranslateTools(const Json& body, Json* chat) {
       const Json& tool = (*tools)[i];
       const std::string where = Where("tools", i);
       if (!tool.is_object()) return InvalidArgumentError(where + " must be an object");
-      const std::string type = tool.value("type", "");
+      const std::string type = StringOr(tool, "type");
       if (type != "function") {
         return InvalidArgumentError(where + ".type: only function tools are supported (got \"" + type + "\")");
       }
@@ -102,7 +109,7 @@ Status TranslateTools(const Json& body, Json* chat) {
   if (const Json* choice = FindField(body, "tool_choice")) {
     if (choice->is_string()) {
       (*chat)["tool_choice"] = *choice;
-    } else if (choice->is_object() && choice->value("type", "") == "function") {
+    } else if (choice->is_object() && StringOr(*choice, "type") == "function") {
       MODELRT_ASSIGN_OR_RETURN(std::string name, RequiredString(*choice, "name"));
       (*chat)["tool_choice"] = {{"type", "function"}, {"function", {{"name", name}}}};
     } else {
@@ -121,7 +128,7 @@ Status TranslateFormat(const Json& body, Json* chat) {
   const Json* format = FindField(*text, "format");
   if (!format) return OkStatus();
   if (!format->is_object()) return InvalidArgumentError("text.format must be an object");
-  const std::string type = format->value("type", "");
+  const std::string type = StringOr(*format, "type");
   if (type == "text") return OkStatus();
   if (type == "json_object") {
     (*chat)["response_format"] = {{"type", "json_object"}};
@@ -132,7 +139,7 @@ Status TranslateFormat(const Json& body, Json* chat) {
     }
     (*chat)["response_format"] = {
         {"type", "json_schema"},
-        {"json_schema", {{"name", format->value("name", "response")}, {"schema", *schema}}}};
+        {"json_schema", {{"name", StringOr(*format, "name", "response")}, {"schema", *schema}}}};
   } else {
     return InvalidArgumentError("text.format.type must be \"text\", \"json_object\" or "
                                 "\"json_schema\" (got \"" + type + "\")");

@@ -66,6 +66,27 @@ void ServerMetrics::RefreshModelGauges(ModelRuntime& runtime) {
         .Set(status.state == ModelState::kLoaded ? 1 : 0);
     registry_.GetGauge("modelrt_model_in_flight", "Calls running on the model now", labels)
         .Set(static_cast<double>(status.in_flight));
+    // What balancers and autoscalers route and scale on. Engines with a queue of their own
+    // (generation slots) say what waits and what runs; for the others every call in flight is
+    // being served (or batched), none waits.
+    const ModelOccupancy& o = status.occupancy;
+    registry_
+        .GetGauge("modelrt_requests_waiting",
+                  "Requests queued for the model's engine, not started", labels)
+        .Set(static_cast<double>(o.reported ? o.waiting : 0));
+    registry_
+        .GetGauge("modelrt_requests_running", "Requests the model's engine is serving now",
+                  labels)
+        .Set(static_cast<double>(o.reported ? o.running : status.in_flight));
+    if (o.kv_capacity_tokens > 0) {
+      registry_
+          .GetGauge("modelrt_kv_cache_usage_ratio",
+                    "Share of the generation engine's KV-cache cells holding tokens", labels)
+          .Set(static_cast<double>(o.kv_used_tokens) / static_cast<double>(o.kv_capacity_tokens));
+      registry_
+          .GetGauge("modelrt_kv_cache_tokens", "KV-cache cells holding tokens", labels)
+          .Set(static_cast<double>(o.kv_used_tokens));
+    }
   }
   // Remote providers' circuit breakers, from what each provider reports (Provider::State).
   RuntimeLifecycle& lifecycle = runtime.lifecycle();

@@ -7,6 +7,8 @@
 //   modelrt_prompt_tokens_total{model}                       counter
 //   modelrt_completion_tokens_total{model}                   counter
 //   modelrt_model_loaded{model}, modelrt_model_in_flight{model}   gauges, refreshed per scrape
+//   modelrt_requests_waiting{model}, modelrt_requests_running{model}   gauges, per scrape
+//   modelrt_kv_cache_usage_ratio{model}, modelrt_kv_cache_tokens{model} gauges (generation)
 //   modelrt_queue_depth{model}                               gauge (AdmissionControl)
 //
 // `route` is the matched pattern ("/v1/models/{id}"), never the raw path, and `model` is set only

@@ -33,7 +33,8 @@ struct SessionOptions {
   int64_t max_body_bytes = 8 << 20;  // 413 past this
   uint32_t max_header_bytes = 64 << 10;
   std::chrono::seconds idle_timeout{60};    // keep-alive wait for the next request
-  std::chrono::seconds read_timeout{60};    // reading one request once it started
+  std::chrono::seconds header_timeout{10};  // a request's header section, from its first byte
+  std::chrono::seconds read_timeout{60};    // a request's body, once its header is read
   std::chrono::seconds write_timeout{60};   // one write; a stalled reader is dropped after it
   size_t max_stream_buffer_bytes = 8 << 20;  // SSE bytes queued for a slow client before dropping it
   // A request's queue deadline (CallContext::start_by), from when it was read in full; 0 = none.

@@ -98,7 +98,9 @@ Result<std::vector<Piece>> ReadTemplate(const Json& json, const char* key, const
       const std::string id = seq->value("id", "A");
       if (id != "A" && id != "B") return FieldError(where + ".Sequence.id", "must be A or B");
       piece.second = id == "B";
-      piece.type_id = seq->value("type_id", 0);
+      // IntOr, not Json::value: converting 1e300 to an int is undefined.
+      MODELRT_ASSIGN_OR_RETURN(int64_t type_id, IntOr(*seq, "type_id", 0, where + ".Sequence"));
+      piece.type_id = static_cast<int32_t>(type_id);
     } else if (auto tok = item.find("SpecialToken"); tok != item.end() && tok->is_object()) {
       const std::string id = tok->value("id", "");
       auto special = specials.find(id);
@@ -109,7 +111,9 @@ Result<std::vector<Piece>> ReadTemplate(const Json& json, const char* key, const
         if (!v.is_number_integer()) return FieldError(where, "special token ids must be integers");
         piece.ids.push_back(v.get<int32_t>());
       }
-      piece.type_id = tok->value("type_id", 0);
+      MODELRT_ASSIGN_OR_RETURN(int64_t type_id,
+                               IntOr(*tok, "type_id", 0, where + ".SpecialToken"));
+      piece.type_id = static_cast<int32_t>(type_id);
     } else {
       return FieldError(where, "must be {\"Sequence\": ...} or {\"SpecialToken\": ...}");
     }

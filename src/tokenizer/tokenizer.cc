@@ -14,6 +14,34 @@
 namespace modelrt::tokenizer {
 namespace {
 
+// Far deeper than any tokenizer.json (a Sequence of Sequences is a few levels).
+constexpr int kMaxDepth = 128;
+
+// Whether JSON text nests arrays and objects more than `limit` deep. nlohmann parses any depth
+// without recursing, but copying a value recurses once per level: a file of 60,000 nested arrays
+// (a model downloaded from anywhere) would overflow the stack of the thread loading it.
+bool NestsDeeperThan(std::string_view text, int limit) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
 // The start of the character that ends at byte `i` (exclusive).
 size_t PreviousCharStart(std::string_view text, size_t i) {
   size_t j = i - 1;
@@ -50,6 +78,10 @@ Result<std::shared_ptr<const Tokenizer>> Tokenizer::FromJson(std::string_view te
   auto tok = std::shared_ptr<Tokenizer>(new Tokenizer());
   tok->origin_ = origin;
   // A malformed file must be an error, never an exception out of the JSON library.
+  if (NestsDeeperThan(text, kMaxDepth)) {
+    return InvalidArgumentError(origin + ": nests deeper than " + std::to_string(kMaxDepth) +
+                                " levels");
+  }
   try {
     Json json = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
     if (json.is_discarded()) return InvalidArgumentError(origin + ": not valid JSON");
@@ -90,7 +122,11 @@ Result<std::shared_ptr<const Tokenizer>> Tokenizer::FromJson(std::string_view te
       }
     }
     if (const Json trunc = part("truncation"); trunc.is_object()) {
-      tok->file_max_length_ = trunc.value("max_length", size_t{0});
+      // IntOr, not Json::value: converting 1e300 to a size_t is undefined.
+      auto max_length = IntOr(trunc, "max_length", 0, "truncation");
+      if (!max_length) return named(max_length.error());
+      if (*max_length < 0) return named(FieldError("truncation.max_length", "must not be negative"));
+      tok->file_max_length_ = static_cast<size_t>(*max_length);
     }
   } catch (const Json::exception& e) {
     return InvalidArgumentError(origin + ": " + e.what());

@@ -310,5 +310,231 @@ TEST_F(OpenAiAgainstLlamaServer, ServedThroughModelrtServeAsIfLocal) {
   EXPECT_NE(chat->body.find("data: [DONE]"), std::string::npos) << chat->body;
 }
 
+// Logprobs through the provider equal llama-server's own, whole, streamed and for completions;
+// the alternatives are as many as asked (llama-server collects none for 0, so one is asked for
+// and dropped). The tokens are the same; the values to rounding, as llama-server reuses its
+// prompt cache between the calls (another path through the same logits).
+constexpr float kLogprobTolerance = 1e-4f;
+
+TEST_F(OpenAiAgainstLlamaServer, LogprobsEqualLlamaServersOwn) {
+  auto model = std::dynamic_pointer_cast<GeneratorModel>(Load(*chat_, Task::kGenerate));
+  ASSERT_NE(model, nullptr);
+  GenerateRequest request;
+  request.messages = {{"user", "Once upon a time"}};
+  request.sampling.temperature = 0;
+  request.max_tokens = 8;
+  request.logprobs = true;
+  request.top_logprobs = 3;
+  auto whole = model->Generate(request, nullptr, CallContext::WithTimeout(30s));
+  ASSERT_TRUE(whole.ok()) << whole.error().ToString();
+  Json direct = Direct(*chat_, "/v1/chat/completions",
+                       {{"model", "test"},
+                        {"messages", {{{"role", "user"}, {"content", "Once upon a time"}}}},
+                        {"temperature", 0}, {"top_p", request.sampling.top_p}, {"max_tokens", 8},
+                        {"logprobs", true}, {"top_logprobs", 3}});
+  const Json& content = direct["choices"][0]["logprobs"]["content"];
+  ASSERT_TRUE(content.is_array()) << direct.dump();
+  ASSERT_EQ(whole->logprobs.size(), content.size());
+  for (size_t i = 0; i < content.size(); ++i) {
+    EXPECT_EQ(whole->logprobs[i].token, content[i]["token"].get<std::string>());
+    EXPECT_NEAR(whole->logprobs[i].logprob, content[i]["logprob"].get<float>(), kLogprobTolerance);
+    ASSERT_EQ(whole->logprobs[i].top.size(), 3u);
+    for (size_t k = 0; k < 3; ++k) {
+      EXPECT_EQ(whole->logprobs[i].top[k].first, content[i]["top_logprobs"][k]["token"].get<std::string>());
+      EXPECT_NEAR(whole->logprobs[i].top[k].second,
+                  content[i]["top_logprobs"][k]["logprob"].get<float>(), kLogprobTolerance);
+    }
+  }
+  auto streamed = model->Generate(request, [](std::string_view) { return true; },
+                                  CallContext::WithTimeout(30s));
+  ASSERT_TRUE(streamed.ok()) << streamed.error().ToString();
+  ASSERT_EQ(streamed->logprobs.size(), whole->logprobs.size());
+  for (size_t i = 0; i < whole->logprobs.size(); ++i) {
+    EXPECT_EQ(streamed->logprobs[i].token, whole->logprobs[i].token);
+    EXPECT_NEAR(streamed->logprobs[i].logprob, whole->logprobs[i].logprob, kLogprobTolerance);
+  }
+
+  request.top_logprobs = 0;
+  auto bare = model->Generate(request, nullptr, CallContext::WithTimeout(30s));
+  ASSERT_TRUE(bare.ok()) << bare.error().ToString();
+  ASSERT_EQ(bare->logprobs.size(), whole->logprobs.size());
+  for (size_t i = 0; i < bare->logprobs.size(); ++i) {
+    EXPECT_TRUE(bare->logprobs[i].top.empty());
+    EXPECT_NEAR(bare->logprobs[i].logprob, whole->logprobs[i].logprob, kLogprobTolerance);
+  }
+
+  GenerateRequest completion;
+  completion.prompt = "The cat";
+  completion.sampling.temperature = 0;
+  completion.max_tokens = 6;
+  completion.logprobs = true;
+  completion.top_logprobs = 2;
+  auto text = model->Generate(completion, nullptr, CallContext::WithTimeout(30s));
+  ASSERT_TRUE(text.ok()) << text.error().ToString();
+  Json direct_text = Direct(*chat_, "/v1/completions",
+                            {{"model", "test"}, {"prompt", "The cat"}, {"temperature", 0},
+                             {"top_p", completion.sampling.top_p}, {"max_tokens", 6}, {"logprobs", 2}});
+  const Json& text_content = direct_text["choices"][0]["logprobs"]["content"];
+  ASSERT_TRUE(text_content.is_array()) << direct_text.dump();
+  ASSERT_EQ(text->logprobs.size(), text_content.size());
+  for (size_t i = 0; i < text_content.size(); ++i) {
+    EXPECT_NEAR(text->logprobs[i].logprob, text_content[i]["logprob"].get<float>(), kLogprobTolerance);
+    EXPECT_EQ(text->logprobs[i].top.size(), 2u);
+  }
+}
+
+// Tools through the provider, against two real OpenAI-compatible servers serving a model whose
+// GGUF carries Qwen 2.5's template: llama-server (its own chat support renders the tools and
+// parses the reply) and `modelrt serve`. At this pin llama-server cannot constrain a required
+// call on such a test model (its grammar for it starts with the template's special tokens,
+// which the test vocabulary lacks: "Failed to initialize samplers"), so required calls are
+// tested against modelrt serve, and llama-server checks that tools and a call's result are sent
+// as it renders them.
+class OpenAiToolsAgainstRealServers : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const std::string model = testing::TestChatModel("Qwen-Qwen2.5-7B-Instruct");
+    const std::string dir = TestTempDir();
+    llama_ = LlamaServer::Start(model, {"--jinja", "-c", "2048", "-np", "1"},
+                                dir + "/llama-server-tools.log")
+                 .release();
+    const std::string config = dir + "/tools-upstream.json";
+    std::ofstream(config) << Json{{"providers", {{{"id", "local"}, {"type", "llama"},
+                                                  {"options", {{"threads", 1}}}}}},
+                                  {"models", {{{"alias", "tools"}, {"task", "generate"},
+                                               {"provider", "local"}, {"model", model},
+                                               {"options", {{"ctx", 2048}, {"parallel", 2}}}}}}}
+                                 .dump();
+    modelrt_ = new testing::ServeProcess(config, {"MODELRT_DATA_DIR=" + dir + "/tools-upstream"},
+                                         dir + "/tools-upstream.log");
+    if (!modelrt_->Start()) {
+      delete modelrt_;
+      modelrt_ = nullptr;
+    }
+  }
+  static void TearDownTestSuite() {
+    delete llama_;
+    delete modelrt_;
+    llama_ = nullptr;
+    modelrt_ = nullptr;
+  }
+  void SetUp() override {
+    if (!testing::HaveLlamaTool("llama-server")) GTEST_SKIP() << "llama-server is not built";
+    ASSERT_NE(llama_, nullptr) << "llama-server (tools) did not start";
+    ASSERT_NE(modelrt_, nullptr) << "modelrt serve (tools) did not start";
+  }
+
+  static std::shared_ptr<GeneratorModel> Connect(const std::string& base_url,
+                                                 const std::string& model) {
+    auto provider = CreateProvider({.id = "up", .type = "openai", .base_url = base_url});
+    EXPECT_TRUE(provider.ok()) << provider.error().ToString();
+    if (!provider.ok()) return nullptr;
+    ModelSpec spec;
+    spec.alias = "remote";
+    spec.task = Task::kGenerate;
+    spec.provider = "up";
+    spec.model = model;
+    auto loaded = (*provider)->Load(spec, CallContext::WithTimeout(30s));
+    EXPECT_TRUE(loaded.ok()) << loaded.error().ToString();
+    return loaded.ok() ? std::dynamic_pointer_cast<GeneratorModel>(*loaded) : nullptr;
+  }
+
+  static constexpr const char* kSchema =
+      R"({"type":"object","properties":{"city":{"enum":["Paris","Tokyo","Lima"]},)"
+      R"("days":{"type":"integer","minimum":1,"maximum":7}},"required":["city","days"],)"
+      R"("additionalProperties":false})";
+
+  static GenerateRequest Ask(uint32_t seed) {
+    GenerateRequest r;
+    r.messages = {{.role = "user", .content = "What is the weather in Paris this week?"}};
+    r.tools = {{"get_weather", "The weather in a city", kSchema}};
+    r.tool_choice = ToolChoice::kRequired;
+    r.sampling.temperature = 1.0f;
+    r.sampling.seed = seed;
+    r.max_tokens = 200;
+    return r;
+  }
+
+  static LlamaServer* llama_;
+  static testing::ServeProcess* modelrt_;
+};
+
+LlamaServer* OpenAiToolsAgainstRealServers::llama_ = nullptr;
+testing::ServeProcess* OpenAiToolsAgainstRealServers::modelrt_ = nullptr;
+
+TEST_F(OpenAiToolsAgainstRealServers, RequiredCallsArriveWholeAndStreamed) {
+  auto model = Connect(modelrt_->url() + "/v1", "tools");
+  ASSERT_NE(model, nullptr);
+  for (uint32_t seed = 0; seed < 4; ++seed) {
+    auto whole = model->Generate(Ask(seed), nullptr, CallContext::WithTimeout(60s));
+    ASSERT_TRUE(whole.ok()) << whole.error().ToString();
+    EXPECT_EQ(whole->finish_reason, FinishReason::kToolCalls);
+    ASSERT_FALSE(whole->tool_calls.empty()) << whole->text;
+    for (const ToolCall& call : whole->tool_calls) {
+      EXPECT_EQ(call.name, "get_weather");
+      EXPECT_EQ(call.id.rfind("call_", 0), 0u) << call.id;
+      Json args = Json::parse(call.arguments, nullptr, false);
+      EXPECT_TRUE(args.is_object() && args.contains("city") && args["days"].is_number_integer())
+          << call.arguments;
+    }
+    // A seed asks for the same reply: the stream's tool-call deltas give the same calls.
+    auto streamed = model->Generate(Ask(seed), [](std::string_view) { return true; },
+                                    CallContext::WithTimeout(60s));
+    ASSERT_TRUE(streamed.ok()) << streamed.error().ToString();
+    EXPECT_EQ(streamed->finish_reason, FinishReason::kToolCalls);
+    ASSERT_EQ(streamed->tool_calls.size(), whole->tool_calls.size());
+    for (size_t i = 0; i < whole->tool_calls.size(); ++i) {
+      EXPECT_EQ(streamed->tool_calls[i].name, whole->tool_calls[i].name);
+      EXPECT_EQ(streamed->tool_calls[i].arguments, whole->tool_calls[i].arguments);
+    }
+  }
+}
+
+TEST_F(OpenAiToolsAgainstRealServers, ToolsAndACallsResultReachLlamaServerAsItRendersThem) {
+  auto model = Connect(llama_->url() + "/v1", "test");
+  ASSERT_NE(model, nullptr);
+  const ToolCall call{.id = "call_7", .name = "get_weather", .arguments = R"({"city":"Paris","days":2})"};
+  GenerateRequest request = Ask(5);
+  ChatMessage called{.role = "assistant"};
+  called.tool_calls = {call};
+  request.messages.push_back(called);
+  request.messages.push_back({.role = "tool", .content = R"({"forecast":"sunny"})",
+                              .tool_call_id = call.id});
+  request.tool_choice = ToolChoice::kAuto;
+  request.sampling.temperature = 0;
+  request.max_tokens = 12;
+  auto whole = model->Generate(request, nullptr, CallContext::WithTimeout(60s));
+  ASSERT_TRUE(whole.ok()) << whole.error().ToString();
+  // The same conversation written out in OpenAI's shape, sent directly.
+  Json body = {
+      {"model", "test"},
+      {"messages",
+       {{{"role", "user"}, {"content", request.messages[0].content}},
+        {{"role", "assistant"}, {"content", nullptr},
+         {"tool_calls", {{{"id", call.id}, {"type", "function"},
+                          {"function", {{"name", call.name}, {"arguments", call.arguments}}}}}}},
+        {{"role", "tool"}, {"content", R"({"forecast":"sunny"})"}, {"tool_call_id", call.id}}}},
+      {"tools", Json::array({{{"type", "function"},
+                              {"function", {{"name", "get_weather"},
+                                            {"description", "The weather in a city"},
+                                            {"parameters", Json::parse(kSchema)}}}}})},
+      {"temperature", 0},
+      {"top_p", request.sampling.top_p},
+      {"seed", 5},
+      {"max_tokens", 12}};
+  Json direct = Direct(*llama_, "/v1/chat/completions", body);
+  ASSERT_TRUE(direct.contains("choices")) << direct.dump();
+  EXPECT_EQ(whole->prompt_tokens, direct["usage"]["prompt_tokens"].get<int64_t>());
+  const Json& message = direct["choices"][0]["message"];
+  EXPECT_EQ(whole->text, message.value("content", ""));
+  EXPECT_EQ(whole->tool_calls.size(), message.contains("tool_calls") ? message["tool_calls"].size() : 0u);
+  // Without the call and its result the prompt is shorter: they were really sent.
+  GenerateRequest bare = request;
+  bare.messages.resize(1);
+  auto shorter = model->Generate(bare, nullptr, CallContext::WithTimeout(60s));
+  ASSERT_TRUE(shorter.ok()) << shorter.error().ToString();
+  EXPECT_LT(shorter->prompt_tokens, whole->prompt_tokens);
+}
+
 }  // namespace
 }  // namespace modelrt

@@ -70,39 +70,43 @@ TEST(WireFormatsTest, AzureOpenAiUsesDeploymentPathsAndTheApiKeyHeader) {
 }
 
 TEST(WireFormatsTest, RemoteAliasesRefuseWhatTheirWireFormatsCannotCarry) {
-  // A grammar, tools, tool messages, logprobs and logit_bias would be dropped on the way: each is
-  // refused, and nothing reaches the upstream.
+  // A grammar and logit_bias would be dropped on the way, as would logprobs on a format that has
+  // none and a tool_choice Ollama cannot be told: each is refused, and nothing reaches the
+  // upstream.
   UpstreamServer server([](const UpstreamRequestSeen&) {
     return UpstreamReply::Json(
         200, R"({"choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}]})");
   });
-  auto chat = std::dynamic_pointer_cast<GeneratorModel>(
+  auto openai = std::dynamic_pointer_cast<GeneratorModel>(
       Load("openai", server.url(), Task::kGenerate, "gpt"));
-  ASSERT_NE(chat, nullptr);
-  std::vector<std::pair<std::string, GenerateRequest>> cases;
+  auto anthropic = std::dynamic_pointer_cast<GeneratorModel>(
+      Load("anthropic", server.url(), Task::kGenerate, "claude"));
+  auto ollama = std::dynamic_pointer_cast<GeneratorModel>(
+      Load("ollama", server.url(), Task::kGenerate, "llama3"));
+  ASSERT_TRUE(openai && anthropic && ollama);
+  struct Case {
+    std::string field;
+    std::shared_ptr<GeneratorModel> model;
+    GenerateRequest request;
+  };
+  std::vector<Case> cases;
   GenerateRequest base;
   base.messages = {{"user", "hi"}};
   GenerateRequest r = base;
   r.sampling.grammar = "root ::= \"a\"";
-  cases.emplace_back("grammar", r);
-  r = base;
-  r.tools = {{"f", "", R"({"type":"object"})"}};
-  cases.emplace_back("tools", r);
-  r = base;
-  ChatMessage tool;
-  tool.role = "tool";
-  tool.content = "42";
-  tool.tool_call_id = "call_1";
-  r.messages.push_back(tool);
-  cases.emplace_back("tool", r);
-  r = base;
-  r.logprobs = true;
-  cases.emplace_back("logprobs", r);
+  cases.push_back({"grammar", openai, r});
   r = base;
   r.sampling.logit_bias = {{1, 5.0f}};
-  cases.emplace_back("logit_bias", r);
-  for (const auto& [field, request] : cases) {
-    auto answer = chat->Generate(request, nullptr, CallContext::WithTimeout(5s));
+  cases.push_back({"logit_bias", openai, r});
+  r = base;
+  r.logprobs = true;
+  cases.push_back({"logprobs", anthropic, r});
+  r = base;
+  r.tools = {{"f", "", R"({"type":"object"})"}};
+  r.tool_choice = ToolChoice::kRequired;
+  cases.push_back({"tool_choice", ollama, r});
+  for (const auto& [field, model, request] : cases) {
+    auto answer = model->Generate(request, nullptr, CallContext::WithTimeout(5s));
     ASSERT_FALSE(answer.ok()) << field;
     EXPECT_EQ(answer.error().code(), StatusCode::kInvalidArgument) << field;
     EXPECT_NE(answer.error().message().find(field), std::string::npos) << answer.error().message();

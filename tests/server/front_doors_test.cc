@@ -82,6 +82,42 @@ TEST(AnthropicApiTest, WholeAndStreamedMessagesAgree) {
   EXPECT_GT(Json::parse(count.body)["input_tokens"].get<int>(), 5);
 }
 
+TEST(AnthropicApiTest, AStopSequenceIsReportedAsSuch) {
+  TestServer server(TestConfig());
+  HttpResult plain = PostJson(server.port(), "/v1/messages", Message({{"max_tokens", 16}}));
+  ASSERT_EQ(plain.status, 200) << plain.body;
+  const std::string text = Json::parse(plain.body)["content"][0]["text"];
+  // The second word of the greedy answer (with its leading space) ends the same answer early.
+  const size_t first_space = text.find(' ', 1);
+  ASSERT_NE(first_space, std::string::npos) << text;
+  const size_t second_space = text.find(' ', first_space + 1);
+  ASSERT_NE(second_space, std::string::npos) << text;
+  const std::string stop = text.substr(first_space, second_space - first_space);
+  const Json body = Message({{"max_tokens", 16}, {"stop_sequences", {stop}}});
+  HttpResult whole = PostJson(server.port(), "/v1/messages", body);
+  ASSERT_EQ(whole.status, 200) << whole.body;
+  Json m = Json::parse(whole.body);
+  EXPECT_EQ(m["stop_reason"], "stop_sequence") << whole.body;
+  EXPECT_EQ(m["stop_sequence"], stop) << whole.body;
+  EXPECT_EQ(m["content"][0]["text"], text.substr(0, first_space));
+
+  Json streamed = body;
+  streamed["stream"] = true;
+  HttpResult stream = PostJson(server.port(), "/v1/messages", streamed);
+  ASSERT_EQ(stream.status, 200) << stream.body;
+  bool delta_seen = false;
+  for (const std::string& data : NamedEventData(stream.body)) {
+    Json event = Json::parse(data);
+    if (event["type"] != "message_delta") continue;
+    delta_seen = true;
+    EXPECT_EQ(event["delta"]["stop_reason"], "stop_sequence");
+    EXPECT_EQ(event["delta"]["stop_sequence"], stop);
+  }
+  EXPECT_TRUE(delta_seen) << stream.body;
+  // Without a stop string, the field stays null.
+  EXPECT_TRUE(Json::parse(plain.body)["stop_sequence"].is_null());
+}
+
 TEST(AnthropicApiTest, ErrorsHaveAnthropicsShape) {
   TestServer server(TestConfig());
   Json no_max = Message();

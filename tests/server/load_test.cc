@@ -187,5 +187,54 @@ TEST(LoadTest, DroppedStreamCancelsGenerationAndFreesTheSlot) {
   EXPECT_EQ(next.status, 200) << next.body;
 }
 
+// The gauges balancers and autoscalers read: what waits for and what runs on a generation
+// engine, and how much of its KV cache the running sequences hold.
+TEST(LoadTest, WaitingRunningAndKvCacheGaugesFollowTheEngine) {
+  Config config = TestConfig();
+  config.server.max_tokens_limit = 4096;
+  config.models[3].options = MakeOptions({{"ctx", 2048}, {"parallel", 1}});  // chat1: one slot
+  TestServer server(config);
+  const int port = server.port();
+  const std::string body = Json{{"model", "chat1"},
+                                {"messages", {{{"role", "user"}, {"content", "Tell a long story."}}}},
+                                {"max_tokens", 2000},
+                                {"ignore_eos", true},
+                                {"stream", true}}
+                               .dump();
+  const std::string request =
+      "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  RawConnection running(port), waiting(port);
+  ASSERT_TRUE(running.connected() && waiting.connected());
+  running.Send(request);
+  ASSERT_NE(running.ReadUntil("\"content\":\"", std::chrono::seconds(30)).find("HTTP/1.1 200"),
+            std::string::npos);
+  waiting.Send(request);  // the only slot is taken: this one queues in the engine
+  // Once the first one's prompt is decoded (its stream opens with a role chunk before that),
+  // its tokens are in the KV cache.
+  std::string metrics;
+  double used = 0;
+  for (int i = 0; i < 300 && used <= 0; ++i) {
+    ASSERT_TRUE(WaitForMetric(port, "modelrt_requests_waiting{model=\"chat1\"} 1", &metrics))
+        << metrics;
+    used = MetricValue(metrics, "modelrt_kv_cache_tokens{model=\"chat1\"}");
+    if (used <= 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(MetricValue(metrics, "modelrt_requests_running{model=\"chat1\"}"), 1) << metrics;
+  EXPECT_GT(used, 0) << metrics;
+  EXPECT_NEAR(MetricValue(metrics, "modelrt_kv_cache_usage_ratio{model=\"chat1\"}"), used / 2048,
+              1e-9);
+  // Embedding models queue nothing of their own: none waits.
+  EXPECT_EQ(MetricValue(metrics, "modelrt_requests_waiting{model=\"embed\"}"), 0) << metrics;
+
+  running.Close();
+  waiting.Close();
+  ASSERT_TRUE(WaitForMetric(port, "modelrt_requests_running{model=\"chat1\"} 0", &metrics))
+      << metrics;
+  ASSERT_TRUE(WaitForMetric(port, "modelrt_kv_cache_tokens{model=\"chat1\"} 0", &metrics))
+      << metrics;
+  EXPECT_EQ(MetricValue(metrics, "modelrt_requests_waiting{model=\"chat1\"}"), 0) << metrics;
+}
+
 }  // namespace
 }  // namespace modelrt::testing

@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <regex>
 #include <set>
 
 #include "server/http_test_client.h"
@@ -82,6 +83,23 @@ TEST(StructuredOutputTest, EverySeedFollowsTheJsonSchema) {
   EXPECT_GT(distinct.size(), 50u);
 }
 
+TEST(StructuredOutputTest, ASupportedPatternIsEnforced) {
+  TestServer server(StructuredConfig());
+  const Json schema = Json::parse(R"({"type": "object",
+      "properties": {"code": {"type": "string", "pattern": "^[A-Z]{2}-[0-9]{3}$"}},
+      "required": ["code"], "additionalProperties": false})");
+  const Json format = {{"type", "json_schema"}, {"json_schema", {{"name", "code"}, {"schema", schema}}}};
+  const std::regex code("^[A-Z]{2}-[0-9]{3}$");
+  for (int seed = 0; seed < 10; ++seed) {
+    Json r = Chat(server.port(), {{"response_format", format}}, seed);
+    ASSERT_EQ(r["http_status"], 200) << r.dump();
+    const std::string content = r["choices"][0]["message"]["content"];
+    Json answer = Json::parse(content, nullptr, false);
+    ASSERT_TRUE(answer.is_object() && answer["code"].is_string()) << content;
+    EXPECT_TRUE(std::regex_match(answer["code"].get<std::string>(), code)) << content;
+  }
+}
+
 TEST(StructuredOutputTest, JsonObjectModeAndRawGrammar) {
   TestServer server(StructuredConfig());
   for (int seed = 0; seed < 10; ++seed) {
@@ -143,6 +161,19 @@ TEST(StructuredOutputTest, WhatCannotBeEnforcedIsA400NamingTheField) {
               {{"type", "json_schema"},
                {"json_schema", {{"schema", {{"type", "string"}, {"format", "email"}}}}}}}},
             "format \"email\""},
+           // A regular expression the grammar cannot express (a lookahead; an unanchored one),
+           // which the converter would turn into any string.
+           {{{"response_format",
+              {{"type", "json_schema"},
+               {"json_schema",
+                {{"schema",
+                  {{"type", "object"},
+                   {"properties", {{"code", {{"type", "string"}, {"pattern", "^(?=a)[a-z]+$"}}}}}}}}}}}},
+            "pattern \"^(?=a)[a-z]+$\" at /properties/code"},
+           {{{"response_format",
+              {{"type", "json_schema"},
+               {"json_schema", {{"schema", {{"type", "string"}, {"pattern", "[0-9]+"}}}}}}}},
+            "pattern \"[0-9]+\""},
        }) {
     Json r = Chat(server.port(), c.extra, 1);
     EXPECT_EQ(r["http_status"], 400) << c.extra.dump() << " -> " << r.dump();

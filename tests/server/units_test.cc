@@ -207,10 +207,12 @@ TEST(AdmissionControlTest, RefusesWhenTheEstimatedWaitPassesTheLimit) {
                              metrics);
   // No rate yet: only the static limits apply.
   EXPECT_FALSE(admission.EstimatedWaitSeconds("m").has_value());
-  // 100 units served in 1 s of busy time: a rate of 100 units/s.
-  {
-    auto first = admission.Admit("m", 100);
-    ASSERT_TRUE(first.ticket);
+  // 8 requests of 100 units, each served in 1 s of busy time: a rate of 100 units/s (work and
+  // busy time decay alike). Fewer finished requests make no rate.
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_FALSE(admission.EstimatedWaitSeconds("m").has_value()) << i;
+    auto served = admission.Admit("m", 100);
+    ASSERT_TRUE(served.ticket);
     clock->Advance(std::chrono::seconds(1));
   }
   std::optional<double> wait = admission.EstimatedWaitSeconds("m");
@@ -238,12 +240,41 @@ TEST(AdmissionControlTest, RefusesWhenTheEstimatedWaitPassesTheLimit) {
   HttpResponse response = RefusalResponse(refused);
   EXPECT_EQ(response.status, 503);
   EXPECT_EQ(response.headers.Get("Retry-After"), "5");
-  EXPECT_NE(metrics.RenderPrometheus().find("modelrt_queue_estimated_wait_seconds{model=\"m\"} 15"),
-            std::string::npos)
-      << metrics.RenderPrometheus();
+  // The gauge says the same (to rounding: work and busy time decayed over 8 steps).
+  const std::string page = metrics.RenderPrometheus();
+  const std::string series = "modelrt_queue_estimated_wait_seconds{model=\"m\"} ";
+  const size_t at = page.find(series);
+  ASSERT_NE(at, std::string::npos) << page;
+  EXPECT_NEAR(std::stod(page.substr(at + series.size())), 15.0, 0.01) << page;
   // Once most of it is done, requests are admitted again.
   held.resize(4);
   EXPECT_TRUE(admission.Admit("m", 100).ticket);
+}
+
+// A restarted replica: its first request ran alone on a cold engine (100 units in 1 s), then
+// the load balancer sends it its share of the traffic at once. One lone request's rate is no
+// measure of what the engine does with its slots full: the burst is admitted (the engine's
+// queue deadline still refuses a request that really waits too long).
+TEST(AdmissionControlTest, AFirstLoneRequestMakesNoRate) {
+  MetricsRegistry metrics;
+  auto clock = std::make_shared<FakeClock>();
+  AdmissionControl admission({.max_requests = 1000,
+                              .max_work = 1'000'000,
+                              .max_wait = std::chrono::seconds(10),
+                              .clock = [clock] { return clock->now; }},
+                             metrics);
+  {
+    auto first = admission.Admit("m", 100);
+    ASSERT_TRUE(first.ticket);
+    clock->Advance(std::chrono::seconds(1));
+  }
+  EXPECT_FALSE(admission.EstimatedWaitSeconds("m").has_value());
+  std::vector<AdmissionControl::Ticket> burst;
+  for (int i = 0; i < 16; ++i) {  // 1600 units: 16 s at the lone request's rate
+    auto a = admission.Admit("m", 100);
+    ASSERT_TRUE(a.ticket) << i;
+    burst.push_back(std::move(*a.ticket));
+  }
 }
 
 TEST(BlockingExecutorTest, RunsTasksConcurrentlyUpToTheLimit) {

@@ -23,9 +23,6 @@ constexpr int kMaxMicroBatch = 512;
 // what it saves, and a short entry would push longer ones out of the cache.
 constexpr size_t kMinReuseTokens = 16;
 
-// Where the prompt chunk starting at `start` of `n` tokens ends: at most `batch` tokens, and
-// never leaving a last chunk of fewer than kMinDecodeRows rows, which takes other matmul kernels
-// (see "Reproducibility"): a prompt's last chunk has that many rows however it was split.
 // F16 K and V for every cell of every layer (llama.cpp's default cache type).
 int64_t KvBytes(const llama_model* model, const llama_context* ctx) {
   int64_t n_head = std::max(1, llama_model_n_head(model));
@@ -33,6 +30,9 @@ int64_t KvBytes(const llama_model* model, const llama_context* ctx) {
   return static_cast<int64_t>(llama_n_ctx(ctx)) * llama_model_n_layer(model) * 2 * kv_dim * 2;
 }
 
+// Where the prompt chunk starting at `start` of `n` tokens ends: at most `batch` tokens, and
+// never leaving a last chunk of fewer than kMinDecodeRows rows, which takes other matmul kernels
+// (see "Reproducibility"): a prompt's last chunk has that many rows however it was split.
 size_t ChunkEnd(size_t start, size_t n, size_t batch) {
   size_t end = std::min(n, start + batch);
   const size_t rows = static_cast<size_t>(kMinDecodeRows);
@@ -154,8 +154,21 @@ void GenerationEngine::Run() {
     ReapActive();
     if (n_active_ > 0) DecodeStep();
     for (auto& request : admitted) Admit(std::move(request));
+    int64_t kv_used = 0;
+    for (int i = 0; i < n_active_; ++i) kv_used += slots_[i].n_past();
+    kv_used_tokens_.store(kv_used, std::memory_order_relaxed);
   }
   FailAll(UnavailableError("generator stopped"));
+}
+
+ModelOccupancy GenerationEngine::occupancy() const {
+  ModelOccupancy out{.reported = true,
+                     .kv_used_tokens = kv_used_tokens_.load(std::memory_order_relaxed),
+                     .kv_capacity_tokens = int64_t{options_.parallel} * ctx_limit_};
+  MutexLock lock(mu_);
+  out.waiting = static_cast<int64_t>(queue_.size());
+  out.running = reserved_slots_;
+  return out;
 }
 
 GenerationEngine::Dropped GenerationEngine::TakeDeadQueued() {

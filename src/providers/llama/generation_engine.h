@@ -92,6 +92,10 @@ class GenerationEngine {
   // Non-OK after a llama_decode failure that is not the request's fault.
   Status health() const;
 
+  // Requests queued and in slots, and the KV cells the generating sequences hold (as of the
+  // last worker iteration), out of parallel x ctx_limit. Thread-safe.
+  ModelOccupancy occupancy() const;
+
   // Counters since creation (for tests and diagnostics).
   struct Stats {
     int64_t decode_steps = 0;  // llama_decode calls for generated tokens (prompts not counted)
@@ -160,6 +164,7 @@ class GenerationEngine {
   std::vector<uint8_t> image_;  // CopySequence's state image
   std::atomic<int64_t> decode_steps_{0}, padding_rows_{0};
   std::atomic<int64_t> prompt_tokens_{0}, cached_tokens_{0}, cache_entries_{0}, cache_bytes_{0};
+  std::atomic<int64_t> kv_used_tokens_{0};
 
   mutable Mutex mu_;
   CondVar cv_;

@@ -60,6 +60,7 @@ struct GenerationOutcome {
   int64_t completion_tokens = 0;
   std::vector<TokenLogprob> logprobs;  // when GenerationInput::logprobs
   int64_t cached_tokens = 0;  // prompt tokens whose KV was reused instead of decoded
+  std::string stop_sequence;  // the stop string that ended it (FinishReason::kStop)
 };
 
 class GenerationRequest {

@@ -88,7 +88,10 @@ void GenerationSlot::Finish(FinishReason reason) {
   // Text held back as a possible stop-string start is real output after all. Bytes of an
   // unfinished character are dropped: they cannot be valid UTF-8 any more.
   request_->Emit(stops_->Flush());
-  request_->Finish({OkStatus(), reason, completion_tokens_, std::move(logprobs_), cached_tokens_});
+  GenerationOutcome outcome{OkStatus(), reason, completion_tokens_, std::move(logprobs_),
+                            cached_tokens_};
+  if (stops_->stopped()) outcome.stop_sequence = stops_->matched();
+  request_->Finish(std::move(outcome));
 }
 
 void GenerationSlot::Reset() {

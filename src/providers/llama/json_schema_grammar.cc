@@ -25,6 +25,15 @@ bool KnownFormat(std::string_view format) {
          (format.size() == 5 && format.substr(0, 4) == "uuid" && format[4] >= '1' && format[4] <= '5');
 }
 
+// A pattern the converter has no grammar for becomes "any string", with only a warning on
+// stderr: converted alone, its root is then the pin's generic string rule ("root ::= string"),
+// where an enforced pattern's root spells the pattern out. (The tests hold this to the pin.)
+bool PatternEnforced(const std::string& pattern) {
+  const std::string grammar =
+      json_schema_to_grammar(common_json{{"type", "string"}, {"pattern", pattern}});
+  return grammar.find("root ::= string\n") == std::string::npos;
+}
+
 // Walks the schema's subschemas (not its property names or enum values, which are data).
 void CheckEnforceable(const common_json& schema, const std::string& path) {
   if (!schema.is_object()) return;
@@ -37,6 +46,12 @@ void CheckEnforceable(const common_json& schema, const std::string& path) {
       throw std::invalid_argument("format \"" + value.get<std::string>() + "\" at " +
                                   (path.empty() ? "/" : path) +
                                   " is not supported (date, time, date-time, uuid)");
+    }
+    if (key == "pattern" && value.is_string() && !PatternEnforced(value.get<std::string>())) {
+      throw std::invalid_argument("pattern \"" + value.get<std::string>() + "\" at " +
+                                  (path.empty() ? "/" : path) +
+                                  " is not supported (a regular expression the grammar cannot "
+                                  "express)");
     }
   }
   for (const char* key : {"properties", "$defs", "definitions"}) {

@@ -109,6 +109,7 @@ class LlamaGenerator final : public GeneratorModel {
   }
 
   Status Health() const override { return engine_->health(); }
+  ModelOccupancy Occupancy() const override { return engine_->occupancy(); }
 
   Result<std::vector<int32_t>> Tokenize(std::string_view text, bool add_special) const override {
     return llama::Tokenize(vocab_, text, add_special, /*parse_special=*/true);
@@ -191,6 +192,7 @@ class LlamaGenerator final : public GeneratorModel {
       result.finish_reason = outcome.finish_reason;
       result.completion_tokens = outcome.completion_tokens;
       result.cached_tokens = outcome.cached_tokens;
+      result.stop_sequence = std::move(outcome.stop_sequence);
       result.logprobs = std::move(outcome.logprobs);
       if (shaper) {
         if (!streamed) shaper->Push(result.text);
@@ -371,6 +373,7 @@ class LlamaGenerator final : public GeneratorModel {
     result.finish_reason = cancelled ? FinishReason::kCancelled : outcome.finish_reason;
     result.completion_tokens = outcome.completion_tokens;
     result.cached_tokens = outcome.cached_tokens;
+    result.stop_sequence = std::move(outcome.stop_sequence);
     result.logprobs = std::move(outcome.logprobs);
     return result;
   }

@@ -1,21 +1,9 @@
 #include "providers/llama/reply_shaper.h"
 
-#include <random>
-
 #include "core/json.h"
+#include "core/tool_call_id.h"
 
 namespace modelrt::llama {
-namespace {
-
-std::string NewCallId() {
-  static constexpr char kHex[] = "0123456789abcdef";
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::string id = "call_";
-  for (int i = 0; i < 24; ++i) id.push_back(kHex[rng() & 15]);
-  return id;
-}
-
-}  // namespace
 
 std::string ReplyShaper::Push(std::string_view piece) {
   raw_.append(piece);
@@ -45,7 +33,7 @@ ParsedReply ReplyShaper::Finish(bool cut_short) {
   });
   if (!parallel_ && reply.tool_calls.size() > 1) reply.tool_calls.resize(1);
   for (ToolCall& call : reply.tool_calls) {
-    if (call.id.empty()) call.id = NewCallId();
+    if (call.id.empty()) call.id = NewToolCallId();
   }
   return reply;
 }

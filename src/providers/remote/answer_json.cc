@@ -1,6 +1,37 @@
 #include "providers/remote/answer_json.h"
 
 namespace modelrt::remote {
+namespace {
+
+// Far deeper than any upstream's answer.
+constexpr int kMaxDepth = 128;
+
+// Whether JSON text nests arrays and objects more than `limit` deep. nlohmann parses any depth
+// without recursing, but copying, comparing and dumping a value recurse once per level: a 120 KB
+// body of 60,000 nested arrays overflows a thread's 8 MiB stack, well inside the body limit.
+bool NestsDeeperThan(std::string_view text, int limit) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
+}  // namespace
 
 Status AnswerError(std::string_view path, std::string_view reason) {
   std::string message = "upstream answer: ";
@@ -9,6 +40,9 @@ Status AnswerError(std::string_view path, std::string_view reason) {
 }
 
 Result<Json> ParseAnswer(std::string_view body) {
+  if (NestsDeeperThan(body, kMaxDepth)) {
+    return AnswerError("", "nests deeper than " + std::to_string(kMaxDepth) + " levels");
+  }
   Json json = Json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded()) return AnswerError("", "not JSON");
   return json;
@@ -51,7 +85,12 @@ int64_t IntOr(const Json& json, const char* key, int64_t fallback) {
   if (!json.is_object()) return fallback;
   auto it = json.find(key);
   if (it == json.end() || !it->is_number()) return fallback;
-  return it->get<int64_t>();
+  // Counts and indexes. An upstream's 1e300 or 2^64-1 is neither, and converting a double past
+  // int64_t's range is undefined; the bound keeps sums of counts far from overflowing too.
+  constexpr double kMax = 1e15;
+  const double value = it->get<double>();
+  if (!(value >= -kMax && value <= kMax)) return fallback;
+  return it->is_number_float() ? static_cast<int64_t>(value) : it->get<int64_t>();
 }
 
 const Json* Find(const Json& json, std::initializer_list<const char*> path) {

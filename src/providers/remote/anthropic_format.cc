@@ -2,6 +2,7 @@
 
 #include "providers/remote/answer_json.h"
 #include "providers/remote/sse_chat_stream.h"
+#include "providers/remote/tool_json.h"
 
 namespace modelrt::remote {
 namespace {
@@ -17,8 +18,71 @@ void ReadInputUsage(const Json& usage, GenerateResult* result) {
 }
 
 FinishReason ReadStopReason(const Json& value) {
-  if (value.is_string() && value.get<std::string>() == "max_tokens") return FinishReason::kLength;
+  const std::string reason = value.is_string() ? value.get<std::string>() : "";
+  if (reason == "max_tokens") return FinishReason::kLength;
+  if (reason == "tool_use") return FinishReason::kToolCalls;
   return FinishReason::kStop;
+}
+
+// messages[] in Anthropic's shape: the system prompt apart, an assistant's calls as tool_use
+// blocks after its text, and tool results as tool_result blocks of a user turn (consecutive
+// results share one, as the API wants turns to alternate).
+Result<Json> MessagesJson(const GenerateRequest& request, std::string* system) {
+  Json messages = Json::array();
+  for (const ChatMessage& m : request.messages) {
+    if (m.role == "system") {
+      *system += (system->empty() ? "" : "\n\n") + m.content;
+    } else if (m.role == "tool") {
+      Json result = {{"type", "tool_result"}, {"tool_use_id", m.tool_call_id},
+                     {"content", m.content}};
+      Json* last = messages.empty() ? nullptr : &messages.back();
+      const bool joins = last && (*last)["role"] == "user" && (*last)["content"].is_array() &&
+                         !(*last)["content"].empty() &&
+                         (*last)["content"].back().value("type", "") == "tool_result";
+      if (joins) {
+        (*last)["content"].push_back(std::move(result));
+      } else {
+        messages.push_back({{"role", "user"}, {"content", Json::array({std::move(result)})}});
+      }
+    } else if (!m.tool_calls.empty()) {
+      Json blocks = Json::array();
+      if (!m.content.empty()) blocks.push_back({{"type", "text"}, {"text", m.content}});
+      for (const ToolCall& call : m.tool_calls) {
+        MODELRT_ASSIGN_OR_RETURN(Json input, ArgumentsObject(call));
+        blocks.push_back(
+            {{"type", "tool_use"}, {"id", call.id}, {"name", call.name}, {"input", std::move(input)}});
+      }
+      messages.push_back({{"role", m.role}, {"content", std::move(blocks)}});
+    } else {
+      messages.push_back({{"role", m.role}, {"content", m.content}});
+    }
+  }
+  if (request.messages.empty()) messages.push_back({{"role", "user"}, {"content", request.prompt}});
+  return messages;
+}
+
+void AddTools(const GenerateRequest& request, Json* body) {
+  if (request.tools.empty()) return;
+  Json tools = Json::array();
+  for (const ToolSpec& tool : request.tools) {
+    Json one = {{"name", tool.name}, {"input_schema", ToolParameters(tool)}};
+    if (!tool.description.empty()) one["description"] = tool.description;
+    tools.push_back(std::move(one));
+  }
+  (*body)["tools"] = std::move(tools);
+  Json choice;
+  switch (request.tool_choice) {
+    case ToolChoice::kAuto: choice = {{"type", "auto"}}; break;
+    case ToolChoice::kNone: choice = {{"type", "none"}}; break;
+    case ToolChoice::kRequired: choice = {{"type", "any"}}; break;
+    case ToolChoice::kNamed: choice = {{"type", "tool"}, {"name", request.tool_name}}; break;
+  }
+  if (!request.parallel_tool_calls && request.tool_choice != ToolChoice::kNone) {
+    choice["disable_parallel_tool_use"] = true;
+  }
+  if (request.tool_choice != ToolChoice::kAuto || request.parallel_tool_calls == false) {
+    (*body)["tool_choice"] = std::move(choice);
+  }
 }
 
 Status ErrorEvent(const Json& event) {
@@ -44,15 +108,29 @@ class AnthropicChatStream : public SseChatStream {
     if (type == "error") return ErrorEvent(json);
     if (type == "message_start") {
       if (const Json* usage = Find(json, {"message", "usage"})) ReadInputUsage(*usage, &result_);
+    } else if (type == "content_block_start") {
+      const Json* block = Find(json, {"content_block"});
+      if (block && StringOr(*block, "type") == "tool_use") {
+        // The input arrives as input_json_delta fragments; the start's "input" is an empty {}.
+        tool_calls_.Add(IntOr(json, "index", 0), StringOr(*block, "id"), StringOr(*block, "name"),
+                        "");
+      }
     } else if (type == "content_block_delta") {
       const Json* delta = Find(json, {"delta"});
-      const Json* text = Find(json, {"delta", "text"});
-      if (delta && StringOr(*delta, "type") == "text_delta" && text && text->is_string()) {
-        Emit(text->get<std::string>(), on_piece);
+      const std::string kind = delta ? StringOr(*delta, "type") : "";
+      if (kind == "text_delta") {
+        Emit(StringOr(*delta, "text"), on_piece);
+      } else if (kind == "input_json_delta") {
+        tool_calls_.Add(IntOr(json, "index", 0), "", "", StringOr(*delta, "partial_json"));
+      } else if (kind == "thinking_delta") {
+        result_.reasoning_content += StringOr(*delta, "thinking");
       }
     } else if (type == "message_delta") {
       if (const Json* stop = Find(json, {"delta", "stop_reason"})) {
         result_.finish_reason = ReadStopReason(*stop);
+      }
+      if (const Json* delta = Find(json, {"delta"})) {
+        result_.stop_sequence = StringOr(*delta, "stop_sequence");
       }
       if (const Json* usage = Find(json, {"usage"})) {
         result_.completion_tokens = IntOr(*usage, "output_tokens", 0);
@@ -62,6 +140,14 @@ class AnthropicChatStream : public SseChatStream {
     }
     return OkStatus();
   }
+
+  Result<GenerateResult> Finish() override {
+    MODELRT_ASSIGN_OR_RETURN(GenerateResult result, SseChatStream::Finish());
+    tool_calls_.MoveInto(&result);
+    return result;
+  }
+
+  StreamedToolCalls tool_calls_;
 };
 
 }  // namespace
@@ -81,15 +167,7 @@ std::optional<UpstreamRequest> AnthropicFormat::Probe(const std::string&) const 
 Result<UpstreamRequest> AnthropicFormat::Chat(const std::string& model,
                                               const GenerateRequest& request, bool stream) const {
   std::string system;
-  Json messages = Json::array();
-  for (const ChatMessage& m : request.messages) {
-    if (m.role == "system") {
-      system += (system.empty() ? "" : "\n\n") + m.content;
-    } else {
-      messages.push_back({{"role", m.role}, {"content", m.content}});
-    }
-  }
-  if (request.messages.empty()) messages.push_back({{"role", "user"}, {"content", request.prompt}});
+  MODELRT_ASSIGN_OR_RETURN(Json messages, MessagesJson(request, &system));
   Json body = {{"model", model},
                {"max_tokens", request.max_tokens > 0 ? request.max_tokens : kDefaultMaxTokens},
                {"messages", std::move(messages)}};
@@ -97,6 +175,7 @@ Result<UpstreamRequest> AnthropicFormat::Chat(const std::string& model,
   body["temperature"] = request.sampling.temperature;
   if (request.sampling.top_p < 1) body["top_p"] = request.sampling.top_p;
   if (!request.stop.empty()) body["stop_sequences"] = request.stop;
+  AddTools(request, &body);
   if (stream) body["stream"] = true;
   return UpstreamRequest{.path = "/v1/messages", .body = body.dump()};
 }
@@ -106,10 +185,21 @@ Result<GenerateResult> AnthropicFormat::ReadChat(std::string_view text) const {
   MODELRT_ASSIGN_OR_RETURN(const Json* content, Member(answer, "content", "content"));
   if (!content->is_array()) return AnswerError("content", "must be a list of blocks");
   GenerateResult result;
-  for (const Json& block : *content) {
-    if (StringOr(block, "type") == "text") result.text += StringOr(block, "text");
+  StreamedToolCalls calls;
+  for (size_t i = 0; i < content->size(); ++i) {
+    const Json& block = (*content)[i];
+    const std::string type = StringOr(block, "type");
+    if (type == "text") result.text += StringOr(block, "text");
+    if (type == "thinking") result.reasoning_content += StringOr(block, "thinking");
+    if (type == "tool_use") {
+      const Json* input = Find(block, {"input"});
+      calls.Add(static_cast<int64_t>(i), StringOr(block, "id"), StringOr(block, "name"),
+                input ? input->dump() : "");
+    }
   }
+  calls.MoveInto(&result);
   if (const Json* stop = Find(answer, {"stop_reason"})) result.finish_reason = ReadStopReason(*stop);
+  result.stop_sequence = StringOr(answer, "stop_sequence");
   if (const Json* usage = Find(answer, {"usage"})) {
     ReadInputUsage(*usage, &result);
     result.completion_tokens = IntOr(*usage, "output_tokens", 0);

@@ -3,12 +3,15 @@
 #include "providers/remote/answer_json.h"
 #include "providers/remote/sse_chat_stream.h"
 #include "providers/remote/scored_results.h"
+#include "providers/remote/tool_json.h"
 
 namespace modelrt::remote {
 namespace {
 
 FinishReason ReadFinish(const Json& value) {
-  if (value.is_string() && value.get<std::string>() == "MAX_TOKENS") return FinishReason::kLength;
+  const std::string reason = value.is_string() ? value.get<std::string>() : "";
+  if (reason == "MAX_TOKENS") return FinishReason::kLength;
+  if (reason == "TOOL_CALL") return FinishReason::kToolCalls;
   return FinishReason::kStop;
 }
 
@@ -37,6 +40,16 @@ class CohereChatStream : public SseChatStream {
       if (text && text->is_string()) {
         Emit(text->get<std::string>(), on_piece);
       }
+    } else if (type == "tool-plan-delta") {
+      const Json* plan = Find(json, {"delta", "message", "tool_plan"});
+      if (plan && plan->is_string()) result_.reasoning_content += plan->get<std::string>();
+    } else if (type == "tool-call-start" || type == "tool-call-delta") {
+      if (const Json* call = Find(json, {"delta", "message", "tool_calls"})) {
+        const Json* function = Find(*call, {"function"});
+        tool_calls_.Add(IntOr(json, "index", 0), StringOr(*call, "id"),
+                        function ? StringOr(*function, "name") : "",
+                        function ? StringOr(*function, "arguments") : "");
+      }
     } else if (type == "message-end") {
       if (const Json* finish = Find(json, {"delta", "finish_reason"})) {
         result_.finish_reason = ReadFinish(*finish);
@@ -49,6 +62,14 @@ class CohereChatStream : public SseChatStream {
     }
     return OkStatus();
   }
+
+  Result<GenerateResult> Finish() override {
+    MODELRT_ASSIGN_OR_RETURN(GenerateResult result, SseChatStream::Finish());
+    tool_calls_.MoveInto(&result);
+    return result;
+  }
+
+  StreamedToolCalls tool_calls_;
 };
 
 }  // namespace
@@ -113,12 +134,32 @@ Result<RerankResult> CohereFormat::ReadRerank(std::string_view text, size_t docu
 
 Result<UpstreamRequest> CohereFormat::Chat(const std::string& model,
                                            const GenerateRequest& request, bool stream) const {
+  // v2 chat takes OpenAI's shapes for tools, an assistant's tool_calls and tool messages.
   Json messages = Json::array();
   for (const ChatMessage& m : request.messages) {
-    messages.push_back({{"role", m.role}, {"content", m.content}});
+    Json message = {{"role", m.role}, {"content", m.content}};
+    if (!m.tool_calls.empty()) {
+      message.erase("content");
+      if (!m.content.empty()) message["tool_plan"] = m.content;
+      message["tool_calls"] = OpenAiToolCalls(m.tool_calls);
+    }
+    if (m.role == "tool") message["tool_call_id"] = m.tool_call_id;
+    messages.push_back(std::move(message));
   }
   if (request.messages.empty()) messages.push_back({{"role", "user"}, {"content", request.prompt}});
   Json body = {{"model", model}, {"messages", std::move(messages)}, {"stream", stream}};
+  if (!request.tools.empty()) {
+    // No named choice in Cohere's API: a named function is the only one offered, and required.
+    std::vector<ToolSpec> offered = request.tools;
+    if (request.tool_choice == ToolChoice::kNamed) {
+      std::erase_if(offered, [&](const ToolSpec& t) { return t.name != request.tool_name; });
+    }
+    body["tools"] = OpenAiTools(offered);
+    if (request.tool_choice == ToolChoice::kNone) body["tool_choice"] = "NONE";
+    if (request.tool_choice == ToolChoice::kRequired || request.tool_choice == ToolChoice::kNamed) {
+      body["tool_choice"] = "REQUIRED";
+    }
+  }
   body["temperature"] = request.sampling.temperature;
   if (request.sampling.top_p < 1) body["p"] = request.sampling.top_p;
   if (request.sampling.top_k > 0) body["k"] = request.sampling.top_k;
@@ -139,6 +180,10 @@ Result<GenerateResult> CohereFormat::ReadChat(std::string_view text) const {
   }
   if (const Json* finish = Find(answer, {"finish_reason"})) result.finish_reason = ReadFinish(*finish);
   if (const Json* usage = Find(answer, {"usage"})) ReadUsage(*usage, &result);
+  result.reasoning_content = StringOr(*message, "tool_plan");
+  if (const Json* calls = Find(*message, {"tool_calls"})) {
+    result.tool_calls = ReadOpenAiToolCalls(*calls);
+  }
   return result;
 }
 

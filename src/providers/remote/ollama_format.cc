@@ -2,6 +2,7 @@
 
 #include "net/line_splitter.h"
 #include "providers/remote/answer_json.h"
+#include "providers/remote/tool_json.h"
 
 namespace modelrt::remote {
 namespace {
@@ -16,6 +17,19 @@ std::string AnswerText(const Json& answer) {
     return content->get<std::string>();
   }
   return StringOr(answer, "response");
+}
+
+// One answer object's thinking and tool calls (each call arrives whole). Ollama says "stop"
+// when the model called functions: a reply with calls finished for them.
+void ReadMessageExtras(const Json& answer, GenerateResult* result, StreamedToolCalls* calls) {
+  const Json* message = Find(answer, {"message"});
+  if (!message) return;
+  result->reasoning_content += StringOr(*message, "thinking");
+  if (const Json* list = Find(*message, {"tool_calls"}); list && list->is_array()) {
+    for (ToolCall& call : ReadOpenAiToolCalls(*list)) {
+      calls->AddWhole("", call.name, std::move(call.arguments));  // Ollama's ids are per answer
+    }
+  }
 }
 
 void ReadCounts(const Json& answer, GenerateResult* result) {
@@ -42,7 +56,9 @@ class OllamaChatStream : public ChatStream {
       }
     }
     if (!ended_) return UpstreamFailedError("upstream stream ended before its done line");
-    return result_;
+    GenerateResult result = result_;
+    tool_calls_.MoveInto(&result);
+    return result;
   }
 
  private:
@@ -53,6 +69,7 @@ class OllamaChatStream : public ChatStream {
       return UpstreamFailedError("upstream stream error: " +
                                  (error->is_string() ? error->get<std::string>() : error->dump()));
     }
+    ReadMessageExtras(json, &result_, &tool_calls_);
     const std::string piece = AnswerText(json);
     if (!piece.empty()) {
       result_.text += piece;
@@ -72,6 +89,7 @@ class OllamaChatStream : public ChatStream {
 
   net::LineSplitter lines_;
   GenerateResult result_;
+  StreamedToolCalls tool_calls_;
   bool ended_ = false;
 };
 
@@ -123,9 +141,32 @@ Result<UpstreamRequest> OllamaFormat::Chat(const std::string& model,
   }
   Json messages = Json::array();
   for (const ChatMessage& m : request.messages) {
-    messages.push_back({{"role", m.role}, {"content", m.content}});
+    Json message = {{"role", m.role}, {"content", m.content}};
+    if (!m.tool_calls.empty()) {
+      Json calls = Json::array();
+      for (const ToolCall& call : m.tool_calls) {
+        MODELRT_ASSIGN_OR_RETURN(Json arguments, ArgumentsObject(call));
+        calls.push_back({{"function", {{"name", call.name}, {"arguments", std::move(arguments)}}}});
+      }
+      message["tool_calls"] = std::move(calls);
+    }
+    if (m.role == "tool") {
+      const std::string name = m.name.empty() ? CalledFunction(request.messages, m.tool_call_id)
+                                              : m.name;
+      if (!name.empty()) message["tool_name"] = name;
+    }
+    messages.push_back(std::move(message));
   }
   body["messages"] = std::move(messages);
+  if (!request.tools.empty() && request.tool_choice != ToolChoice::kNone) {
+    // Ollama's API has no tool_choice: what it cannot be told, it is not sent.
+    if (request.tool_choice != ToolChoice::kAuto) {
+      return InvalidArgumentError(
+          "tool_choice 'required' or a named function is not offered by this provider type "
+          "(Ollama's API has no tool_choice)");
+    }
+    body["tools"] = OpenAiTools(request.tools);
+  }
   return UpstreamRequest{.path = "/api/chat", .body = body.dump()};
 }
 
@@ -139,6 +180,9 @@ Result<GenerateResult> OllamaFormat::ReadChat(std::string_view text) const {
   result.text = AnswerText(answer);
   result.finish_reason = ReadDoneReason(answer);
   ReadCounts(answer, &result);
+  StreamedToolCalls calls;
+  ReadMessageExtras(answer, &result, &calls);
+  calls.MoveInto(&result);
   return result;
 }
 

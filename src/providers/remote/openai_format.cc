@@ -1,8 +1,11 @@
 #include "providers/remote/openai_format.h"
 
+#include <algorithm>
+
 #include "providers/remote/answer_json.h"
 #include "providers/remote/sse_chat_stream.h"
 #include "providers/remote/scored_results.h"
+#include "providers/remote/tool_json.h"
 
 namespace modelrt::remote {
 namespace {
@@ -10,9 +13,45 @@ namespace {
 Json MessagesJson(const GenerateRequest& request) {
   Json messages = Json::array();
   for (const ChatMessage& m : request.messages) {
-    messages.push_back({{"role", m.role}, {"content", m.content}});
+    Json message = {{"role", m.role}, {"content", m.content}};
+    if (!m.tool_calls.empty()) {
+      // An assistant turn that only called functions has null content in OpenAI's shape.
+      if (m.content.empty()) message["content"] = nullptr;
+      message["tool_calls"] = OpenAiToolCalls(m.tool_calls);
+    }
+    if (m.role == "tool") message["tool_call_id"] = m.tool_call_id;
+    messages.push_back(std::move(message));
   }
   return messages;
+}
+
+// tools, tool_choice and parallel_tool_calls; none of them without tools (OpenAI refuses a
+// tool_choice or parallel_tool_calls that has no tools to apply to).
+void AddTools(const GenerateRequest& request, Json* body) {
+  if (request.tools.empty()) return;
+  (*body)["tools"] = OpenAiTools(request.tools);
+  switch (request.tool_choice) {
+    case ToolChoice::kAuto: break;
+    case ToolChoice::kNone: (*body)["tool_choice"] = "none"; break;
+    case ToolChoice::kRequired: (*body)["tool_choice"] = "required"; break;
+    case ToolChoice::kNamed:
+      (*body)["tool_choice"] = {{"type", "function"}, {"function", {{"name", request.tool_name}}}};
+      break;
+  }
+  if (!request.parallel_tool_calls) (*body)["parallel_tool_calls"] = false;
+}
+
+// llama-server collects no probabilities at all for top_logprobs 0 (and 20 when it is absent),
+// so at least one alternative is asked for; RemoteGenerator trims to what the caller asked.
+void AddLogprobs(const GenerateRequest& request, bool chat, Json* body) {
+  if (!request.logprobs) return;
+  const int alternatives = std::max(1, request.top_logprobs);
+  if (chat) {
+    (*body)["logprobs"] = true;
+    (*body)["top_logprobs"] = alternatives;
+  } else {
+    (*body)["logprobs"] = alternatives;
+  }
 }
 
 void AddSampling(const GenerateRequest& request, Json* body) {
@@ -25,7 +64,9 @@ void AddSampling(const GenerateRequest& request, Json* body) {
 }
 
 FinishReason ReadFinish(const Json& value) {
-  if (value.is_string() && value.get<std::string>() == "length") return FinishReason::kLength;
+  const std::string reason = value.is_string() ? value.get<std::string>() : "";
+  if (reason == "length") return FinishReason::kLength;
+  if (reason == "tool_calls") return FinishReason::kToolCalls;
   return FinishReason::kStop;
 }
 
@@ -75,11 +116,31 @@ class OpenAiChatStream : public SseChatStream {
     auto choices = json.find("choices");
     if (choices == json.end() || !choices->is_array() || choices->empty()) return OkStatus();
     const Json& choice = (*choices)[0];
+    if (const Json* delta = Find(choice, {"delta"})) {
+      result_.reasoning_content += StringOr(*delta, "reasoning_content");
+      if (const Json* calls = Find(*delta, {"tool_calls"}); calls && calls->is_array()) {
+        for (const Json& call : *calls) {
+          const Json* function = Find(call, {"function"});
+          tool_calls_.Add(IntOr(call, "index", 0), StringOr(call, "id"),
+                          function ? StringOr(*function, "name") : "",
+                          function ? StringOr(*function, "arguments") : "");
+        }
+      }
+    }
+    if (const Json* logprobs = Find(choice, {"logprobs"})) ReadLogprobs(*logprobs, &result_.logprobs);
     if (!Emit(ChoiceText(choice), on_piece)) return OkStatus();
     auto finish = choice.find("finish_reason");
     if (finish != choice.end() && !finish->is_null()) result_.finish_reason = ReadFinish(*finish);
     return OkStatus();
   }
+
+  Result<GenerateResult> Finish() override {
+    MODELRT_ASSIGN_OR_RETURN(GenerateResult result, SseChatStream::Finish());
+    tool_calls_.MoveInto(&result);
+    return result;
+  }
+
+  StreamedToolCalls tool_calls_;
 };
 
 }  // namespace
@@ -205,6 +266,8 @@ Result<UpstreamRequest> OpenAiFormat::Chat(const std::string& model,
     path = "/completions";
   }
   AddSampling(request, &body);
+  AddTools(request, &body);
+  AddLogprobs(request, !request.messages.empty(), &body);
   if (stream) {
     body["stream"] = true;
     body["stream_options"] = {{"include_usage", true}};
@@ -219,12 +282,21 @@ Result<GenerateResult> OpenAiFormat::ReadChat(std::string_view text) const {
   const Json& choice = (*choices)[0];
   GenerateResult result;
   result.text = ChoiceText(choice);
+  if (const Json* message = Find(choice, {"message"})) {
+    result.reasoning_content = StringOr(*message, "reasoning_content");
+    if (const Json* calls = Find(*message, {"tool_calls"})) {
+      result.tool_calls = ReadOpenAiToolCalls(*calls);
+    }
+  }
+  if (const Json* logprobs = Find(choice, {"logprobs"})) ReadLogprobs(*logprobs, &result.logprobs);
   if (auto finish = choice.find("finish_reason"); finish != choice.end()) {
     result.finish_reason = ReadFinish(*finish);
   }
   ReadUsage(answer, &result);
   return result;
 }
+
+bool OpenAiFormat::CarriesLogprobs() const { return true; }
 
 std::unique_ptr<ChatStream> OpenAiFormat::NewChatStream() const {
   return std::make_unique<OpenAiChatStream>();

@@ -46,6 +46,7 @@ class OpenAiFormat : public WireFormat {
                                bool stream) const override;
   Result<GenerateResult> ReadChat(std::string_view body) const override;
   std::unique_ptr<ChatStream> NewChatStream() const override;
+  bool CarriesLogprobs() const override;
 
  private:
   // The path of `route` ("/embeddings") for `model`, in this dialect.

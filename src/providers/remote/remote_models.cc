@@ -1,6 +1,8 @@
 #include "providers/remote/remote_models.h"
 
+#include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <future>
 
 #include "runtime/embed_dimensions.h"
@@ -155,6 +157,23 @@ class StreamSink : public BodySink {
   bool cancelled_ = false;
 };
 
+// The answer as the caller asked for it where an upstream cannot be told exactly: `top_logprobs`
+// alternatives per token (upstreams are asked for at least one, see openai_format.cc), and one
+// call without parallel_tool_calls (Gemini, Ollama and Cohere have no such switch).
+GenerateDone AsAsked(const GenerateRequest& request, GenerateDone done) {
+  const size_t alternatives = static_cast<size_t>(std::max(0, request.top_logprobs));
+  const size_t calls = request.parallel_tool_calls ? SIZE_MAX : 1;
+  return [alternatives, calls, done = std::move(done)](Result<GenerateResult> result) {
+    if (result) {
+      for (TokenLogprob& token : result->logprobs) {
+        if (token.top.size() > alternatives) token.top.resize(alternatives);
+      }
+      if (result->tool_calls.size() > calls) result->tool_calls.resize(calls);
+    }
+    done(std::move(result));
+  };
+}
+
 class RemoteGenerator : public GeneratorModel, RemoteBase {
  public:
   explicit RemoteGenerator(RemoteModelParts parts) : RemoteBase(std::move(parts)) {}
@@ -176,14 +195,10 @@ class RemoteGenerator : public GeneratorModel, RemoteBase {
       return done(InvalidArgumentError(
           "response_format json modes and 'grammar' are served by local models only"));
     }
-    // The wire formats do not carry these yet: refused rather than silently dropped.
-    bool tool_messages = false;
-    for (const ChatMessage& m : request.messages)
-      tool_messages = tool_messages || m.role == "tool" || !m.tool_calls.empty();
-    if (!request.tools.empty() || tool_messages) {
-      return done(InvalidArgumentError("'tools' and tool messages are served by local models only"));
+    if (request.logprobs && !parts_.format->CarriesLogprobs()) {
+      return done(InvalidArgumentError("'logprobs' are not offered by this provider type"));
     }
-    if (request.logprobs) return done(InvalidArgumentError("'logprobs' are served by local models only"));
+    done = AsAsked(request, std::move(done));
     if (!request.sampling.logit_bias.empty()) {
       return done(InvalidArgumentError("'logit_bias' is served by local models only"));
     }

@@ -68,6 +68,9 @@ class WireFormat {
                                        bool stream) const;
   virtual Result<GenerateResult> ReadChat(std::string_view body) const;
   virtual std::unique_ptr<ChatStream> NewChatStream() const;
+  // Whether Chat carries GenerateRequest::logprobs and the answers bring them back (OpenAI's
+  // shape only). Tools every generating format carries, each in its own shape.
+  virtual bool CarriesLogprobs() const { return false; }
 };
 
 }  // namespace modelrt::remote
