@@ -10,6 +10,7 @@
 #include <mutex>
 #include <set>
 
+#include "core/json_depth.h"
 #include "core/sha256.h"
 
 namespace modelrt::jobs {
@@ -28,31 +29,6 @@ constexpr std::chrono::milliseconds kYieldFor{500};
 
 // A line's depth limit: one level over the API's for its body (server/json_fields.cc).
 constexpr int kMaxDepth = 129;
-
-// Whether JSON text nests arrays and objects more than `limit` deep. nlohmann parses any depth
-// without recursing, but copying, comparing and dumping a value recurse once per level: a 120 KB
-// body of 60,000 nested arrays overflows a thread's 8 MiB stack, well inside the body limit.
-bool NestsDeeperThan(std::string_view text, int limit) {
-  int depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > limit) return true;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return false;
-}
 
 bool IsBlank(std::string_view line) {
   return line.find_first_not_of(" \t\r") == std::string_view::npos;
@@ -169,7 +145,7 @@ Result<BatchInputCheck> CheckBatchInput(const std::string& path, std::string_vie
                                     " requests (jobs.batch_max_lines)", line);
       break;
     }
-    if (NestsDeeperThan(text, kMaxDepth)) {
+    if (JsonNestsDeeperThan(text, kMaxDepth)) {
       fail("invalid_json", "the line nests deeper than " + std::to_string(kMaxDepth) + " levels",
            line);
       continue;

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/json.h"
+#include "core/json_depth.h"
 
 namespace modelrt::server {
 namespace {
@@ -11,31 +12,6 @@ namespace {
 constexpr int kMaxDepth = 128;
 
 std::string Quoted(std::string_view key) { return "'" + std::string(key) + "'"; }
-
-// Whether JSON text nests arrays and objects more than `limit` deep. nlohmann parses any depth
-// without recursing, but copying, comparing and dumping a value recurse once per level: a 120 KB
-// body of 60,000 nested arrays overflows a thread's 8 MiB stack, well inside the body limit.
-bool NestsDeeperThan(std::string_view text, int limit) {
-  int depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > limit) return true;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return false;
-}
 
 Status WrongType(std::string_view key, std::string_view want, const Json& got) {
   return InvalidArgumentError(Quoted(key) + " must be " + std::string(want) + " (got " +
@@ -60,7 +36,7 @@ std::string_view JsonTypeName(const Json& value) {
 
 Result<Json> ParseJsonObject(std::string_view body) {
   if (body.empty()) return InvalidArgumentError("request body is empty; expected a JSON object");
-  if (NestsDeeperThan(body, kMaxDepth)) {
+  if (JsonNestsDeeperThan(body, kMaxDepth)) {
     return InvalidArgumentError("request body nests deeper than " + std::to_string(kMaxDepth) +
                                 " levels");
   }

@@ -299,6 +299,65 @@ std::string_view Capability(Task task) {
 
 }  // namespace
 
+Result<GenerationCall> ParseOllamaGenerate(const Json& body, bool chat, const ModelNames& resolver,
+                                           const ServerConfig& limits) {
+  GenerationCall c;
+  MODELRT_ASSIGN_OR_RETURN(std::string name, RequiredString(body, "model"));
+  GenerateRequest& r = c.request;
+  if (chat) {
+    MODELRT_RETURN_IF_ERROR(ParseOllamaMessages(body, &r));
+  } else {
+    MODELRT_ASSIGN_OR_RETURN(r.prompt, RequiredString(body, "prompt", /*allow_empty=*/true));
+    if (r.prompt.empty()) return InvalidArgumentError("prompt must not be empty");
+    MODELRT_ASSIGN_OR_RETURN(std::optional<bool> raw, OptionalBool(body, "raw"));
+    MODELRT_ASSIGN_OR_RETURN(std::optional<std::string> system, OptionalString(body, "system"));
+    if (!raw.value_or(false)) {
+      // Ollama renders a generate prompt with the model's template, as one user turn.
+      if (system && !system->empty()) r.messages.push_back({.role = "system", .content = *system});
+      r.messages.push_back({.role = "user", .content = r.prompt});
+    }
+    if (FindField(body, "images")) return InvalidArgumentError("images: image input is not supported");
+    if (FindField(body, "suffix")) return InvalidArgumentError("suffix is not supported");
+  }
+  MODELRT_ASSIGN_OR_RETURN(
+      c.model, resolver.Resolve(name, Task::kGenerate, chat ? "/api/chat" : "/api/generate"));
+  r.max_tokens = limits.max_tokens_limit;
+  MODELRT_RETURN_IF_ERROR(ApplyProfileDefaults(c.model, limits, &r));
+  MODELRT_RETURN_IF_ERROR(ParseOptions(body, limits, &r));
+  MODELRT_RETURN_IF_ERROR(ParseFormat(body, &r));
+  if (chat) MODELRT_RETURN_IF_ERROR(ParseOllamaTools(body, &r));
+  MODELRT_ASSIGN_OR_RETURN(std::optional<bool> stream, OptionalBool(body, "stream"));
+  c.stream = stream.value_or(true);  // Ollama streams unless told not to
+  c.model.ApplyTo(r);
+  return c;
+}
+
+Result<ResolvedModel> ParseOllamaEmbed(const Json& body, const ModelNames& resolver,
+                                       const ServerConfig& limits, EmbedRequest* request) {
+  MODELRT_ASSIGN_OR_RETURN(std::string name, RequiredString(body, "model"));
+  const Json* input = FindField(body, "input");
+  if (!input) return InvalidArgumentError("input is required");
+  if (input->is_string()) {
+    request->inputs.push_back({.text = input->get<std::string>()});
+  } else if (input->is_array() && !input->empty()) {
+    if (input->size() > static_cast<size_t>(limits.max_batch_inputs)) {
+      return InvalidArgumentError("input has " + std::to_string(input->size()) + " texts; at most " +
+                                  std::to_string(limits.max_batch_inputs));
+    }
+    for (const Json& text : *input) {
+      if (!text.is_string()) return InvalidArgumentError("input must be a string or an array of strings");
+      request->inputs.push_back({.text = text.get<std::string>()});
+    }
+  } else {
+    return InvalidArgumentError("input must be a string or a non-empty array of strings");
+  }
+  MODELRT_ASSIGN_OR_RETURN(request->truncate, OptionalBool(body, "truncate"));
+  if (!request->truncate) request->truncate = true;  // Ollama truncates unless told not to
+  MODELRT_ASSIGN_OR_RETURN(std::optional<int64_t> dimensions, OptionalInt(body, "dimensions", 1, 1 << 16));
+  if (dimensions) request->dimensions = static_cast<int>(*dimensions);
+  return resolver.Resolve(name, Task::kEmbed, "/api/embed");
+}
+
 HttpResponse OllamaHandler::operator()(const HttpRequest& request, RequestContext& ctx) const {
   switch (action_) {
     case Action::kVersion: return JsonResponse(200, {{"version", kOllamaVersion}});
@@ -316,36 +375,7 @@ HttpResponse OllamaHandler::operator()(const HttpRequest& request, RequestContex
 HttpResponse OllamaHandler::Generate(const Json& body, RequestContext& ctx) const {
   LaterAnswer later(ctx);
   const bool chat = action_ == Action::kChat;
-  Result<GenerationCall> call = [&]() -> Result<GenerationCall> {
-    GenerationCall c;
-    MODELRT_ASSIGN_OR_RETURN(std::string name, RequiredString(body, "model"));
-    GenerateRequest& r = c.request;
-    if (chat) {
-      MODELRT_RETURN_IF_ERROR(ParseOllamaMessages(body, &r));
-    } else {
-      MODELRT_ASSIGN_OR_RETURN(r.prompt, RequiredString(body, "prompt", /*allow_empty=*/true));
-      if (r.prompt.empty()) return InvalidArgumentError("prompt must not be empty");
-      MODELRT_ASSIGN_OR_RETURN(std::optional<bool> raw, OptionalBool(body, "raw"));
-      MODELRT_ASSIGN_OR_RETURN(std::optional<std::string> system, OptionalString(body, "system"));
-      if (!raw.value_or(false)) {
-        // Ollama renders a generate prompt with the model's template, as one user turn.
-        if (system && !system->empty()) r.messages.push_back({.role = "system", .content = *system});
-        r.messages.push_back({.role = "user", .content = r.prompt});
-      }
-      if (FindField(body, "images")) return InvalidArgumentError("images: image input is not supported");
-      if (FindField(body, "suffix")) return InvalidArgumentError("suffix is not supported");
-    }
-    MODELRT_ASSIGN_OR_RETURN(c.model, deps_.resolver->Resolve(name, Task::kGenerate, chat ? "/api/chat" : "/api/generate"));
-    r.max_tokens = deps_.limits->max_tokens_limit;
-    MODELRT_RETURN_IF_ERROR(ApplyProfileDefaults(c.model, *deps_.limits, &r));
-    MODELRT_RETURN_IF_ERROR(ParseOptions(body, *deps_.limits, &r));
-    MODELRT_RETURN_IF_ERROR(ParseFormat(body, &r));
-    if (chat) MODELRT_RETURN_IF_ERROR(ParseOllamaTools(body, &r));
-    MODELRT_ASSIGN_OR_RETURN(std::optional<bool> stream, OptionalBool(body, "stream"));
-    c.stream = stream.value_or(true);  // Ollama streams unless told not to
-    c.model.ApplyTo(r);
-    return c;
-  }();
+  Result<GenerationCall> call = ParseOllamaGenerate(body, chat, *deps_.resolver, *deps_.limits);
   if (!call) return OllamaError(call.error());
   ctx.model = call->model.name;
   AdmissionControl::Admission admitted =
@@ -365,30 +395,7 @@ HttpResponse OllamaHandler::Generate(const Json& body, RequestContext& ctx) cons
 HttpResponse OllamaHandler::Embed(const Json& body, RequestContext& ctx) const {
   LaterAnswer later(ctx);
   EmbedRequest request;
-  Result<ResolvedModel> model = [&]() -> Result<ResolvedModel> {
-    MODELRT_ASSIGN_OR_RETURN(std::string name, RequiredString(body, "model"));
-    const Json* input = FindField(body, "input");
-    if (!input) return InvalidArgumentError("input is required");
-    if (input->is_string()) {
-      request.inputs.push_back({.text = input->get<std::string>()});
-    } else if (input->is_array() && !input->empty()) {
-      if (input->size() > static_cast<size_t>(deps_.limits->max_batch_inputs)) {
-        return InvalidArgumentError("input has " + std::to_string(input->size()) + " texts; at most " +
-                                    std::to_string(deps_.limits->max_batch_inputs));
-      }
-      for (const Json& text : *input) {
-        if (!text.is_string()) return InvalidArgumentError("input must be a string or an array of strings");
-        request.inputs.push_back({.text = text.get<std::string>()});
-      }
-    } else {
-      return InvalidArgumentError("input must be a string or a non-empty array of strings");
-    }
-    MODELRT_ASSIGN_OR_RETURN(request.truncate, OptionalBool(body, "truncate"));
-    if (!request.truncate) request.truncate = true;  // Ollama truncates unless told not to
-    MODELRT_ASSIGN_OR_RETURN(std::optional<int64_t> dimensions, OptionalInt(body, "dimensions", 1, 1 << 16));
-    if (dimensions) request.dimensions = static_cast<int>(*dimensions);
-    return deps_.resolver->Resolve(name, Task::kEmbed, "/api/embed");
-  }();
+  Result<ResolvedModel> model = ParseOllamaEmbed(body, *deps_.resolver, *deps_.limits, &request);
   if (!model) return OllamaError(model.error());
   ctx.model = model->name;
   AdmissionControl::Admission admitted =

@@ -14,11 +14,21 @@
 // Thread-safety: stateless between calls; safe from many threads.
 #pragma once
 
+#include "server/generation_request.h"
 #include "server/handler_deps.h"
 #include "server/http_message.h"
 #include "server/request_context.h"
 
 namespace modelrt::server {
+
+// /api/chat (`chat`) or /api/generate's body as the library call it asks for, up to admission:
+// messages or prompt, the model, options, format, tools and stream.
+Result<GenerationCall> ParseOllamaGenerate(const Json& body, bool chat, const ModelNames& resolver,
+                                           const ServerConfig& limits);
+
+// /api/embed's body: the request into `request`, and the model it names.
+Result<ResolvedModel> ParseOllamaEmbed(const Json& body, const ModelNames& resolver,
+                                       const ServerConfig& limits, EmbedRequest* request);
 
 class OllamaHandler {
  public:

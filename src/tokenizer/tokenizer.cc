@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/json.h"
+#include "core/json_depth.h"
 #include "tokenizer/json_fields.h"
 #include "tokenizer/models.h"
 #include "tokenizer/normalizers.h"
@@ -16,31 +17,6 @@ namespace {
 
 // Far deeper than any tokenizer.json (a Sequence of Sequences is a few levels).
 constexpr int kMaxDepth = 128;
-
-// Whether JSON text nests arrays and objects more than `limit` deep. nlohmann parses any depth
-// without recursing, but copying a value recurses once per level: a file of 60,000 nested arrays
-// (a model downloaded from anywhere) would overflow the stack of the thread loading it.
-bool NestsDeeperThan(std::string_view text, int limit) {
-  int depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > limit) return true;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return false;
-}
 
 // The start of the character that ends at byte `i` (exclusive).
 size_t PreviousCharStart(std::string_view text, size_t i) {
@@ -78,7 +54,7 @@ Result<std::shared_ptr<const Tokenizer>> Tokenizer::FromJson(std::string_view te
   auto tok = std::shared_ptr<Tokenizer>(new Tokenizer());
   tok->origin_ = origin;
   // A malformed file must be an error, never an exception out of the JSON library.
-  if (NestsDeeperThan(text, kMaxDepth)) {
+  if (JsonNestsDeeperThan(text, kMaxDepth)) {
     return InvalidArgumentError(origin + ": nests deeper than " + std::to_string(kMaxDepth) +
                                 " levels");
   }

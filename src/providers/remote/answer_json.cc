@@ -1,35 +1,12 @@
 #include "providers/remote/answer_json.h"
 
+#include "core/json_depth.h"
+
 namespace modelrt::remote {
 namespace {
 
 // Far deeper than any upstream's answer.
 constexpr int kMaxDepth = 128;
-
-// Whether JSON text nests arrays and objects more than `limit` deep. nlohmann parses any depth
-// without recursing, but copying, comparing and dumping a value recurse once per level: a 120 KB
-// body of 60,000 nested arrays overflows a thread's 8 MiB stack, well inside the body limit.
-bool NestsDeeperThan(std::string_view text, int limit) {
-  int depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > limit) return true;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return false;
-}
 
 }  // namespace
 
@@ -40,7 +17,7 @@ Status AnswerError(std::string_view path, std::string_view reason) {
 }
 
 Result<Json> ParseAnswer(std::string_view body) {
-  if (NestsDeeperThan(body, kMaxDepth)) {
+  if (JsonNestsDeeperThan(body, kMaxDepth)) {
     return AnswerError("", "nests deeper than " + std::to_string(kMaxDepth) + " levels");
   }
   Json json = Json::parse(body, nullptr, /*allow_exceptions=*/false);

@@ -49,8 +49,10 @@ Result<Json> MessagesJson(const GenerateRequest& request, std::string* system) {
       if (!m.content.empty()) blocks.push_back({{"type", "text"}, {"text", m.content}});
       for (const ToolCall& call : m.tool_calls) {
         MODELRT_ASSIGN_OR_RETURN(Json input, ArgumentsObject(call));
-        blocks.push_back(
-            {{"type", "tool_use"}, {"id", call.id}, {"name", call.name}, {"input", std::move(input)}});
+        blocks.push_back({{"type", "tool_use"},
+                          {"id", call.id},
+                          {"name", call.name},
+                          {"input", std::move(input)}});
       }
       messages.push_back({{"role", m.role}, {"content", std::move(blocks)}});
     } else {
@@ -65,9 +67,7 @@ void AddTools(const GenerateRequest& request, Json* body) {
   if (request.tools.empty()) return;
   Json tools = Json::array();
   for (const ToolSpec& tool : request.tools) {
-    Json one = {{"name", tool.name}, {"input_schema", ToolParameters(tool)}};
-    if (!tool.description.empty()) one["description"] = tool.description;
-    tools.push_back(std::move(one));
+    tools.push_back(FunctionDeclaration(tool, "input_schema"));
   }
   (*body)["tools"] = std::move(tools);
   Json choice;
@@ -80,7 +80,7 @@ void AddTools(const GenerateRequest& request, Json* body) {
   if (!request.parallel_tool_calls && request.tool_choice != ToolChoice::kNone) {
     choice["disable_parallel_tool_use"] = true;
   }
-  if (request.tool_choice != ToolChoice::kAuto || request.parallel_tool_calls == false) {
+  if (request.tool_choice != ToolChoice::kAuto || !request.parallel_tool_calls) {
     (*body)["tool_choice"] = std::move(choice);
   }
 }

@@ -110,7 +110,8 @@ Json ContentsJson(const GenerateRequest& request, std::string* system) {
       Json function = {{"name", call.name}, {"args", std::move(args)}};
       parts.push_back({{"functionCall", std::move(function)}});
     }
-    contents.push_back({{"role", m.role == "assistant" ? "model" : "user"}, {"parts", std::move(parts)}});
+    contents.push_back(
+        {{"role", m.role == "assistant" ? "model" : "user"}, {"parts", std::move(parts)}});
   }
   if (request.messages.empty()) {
     contents.push_back({{"role", "user"}, {"parts", TextParts(request.prompt)}});
@@ -122,9 +123,7 @@ void AddTools(const GenerateRequest& request, Json* body) {
   if (request.tools.empty()) return;
   Json declarations = Json::array();
   for (const ToolSpec& tool : request.tools) {
-    Json one = {{"name", tool.name}, {"parameters", ToolParameters(tool)}};
-    if (!tool.description.empty()) one["description"] = tool.description;
-    declarations.push_back(std::move(one));
+    declarations.push_back(FunctionDeclaration(tool, "parameters"));
   }
   (*body)["tools"] = Json::array({{{"functionDeclarations", std::move(declarations)}}});
   Json config = {{"mode", "AUTO"}};

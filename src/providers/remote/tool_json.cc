@@ -12,12 +12,16 @@ Json ToolParameters(const ToolSpec& tool) {
   return parameters.is_object() ? parameters : Json{{"type", "object"}};
 }
 
+Json FunctionDeclaration(const ToolSpec& tool, const char* schema_key) {
+  Json function = {{"name", tool.name}, {schema_key, ToolParameters(tool)}};
+  if (!tool.description.empty()) function["description"] = tool.description;
+  return function;
+}
+
 Json OpenAiTools(const std::vector<ToolSpec>& tools) {
   Json out = Json::array();
   for (const ToolSpec& tool : tools) {
-    Json function = {{"name", tool.name}, {"parameters", ToolParameters(tool)}};
-    if (!tool.description.empty()) function["description"] = tool.description;
-    out.push_back({{"type", "function"}, {"function", std::move(function)}});
+    out.push_back({{"type", "function"}, {"function", FunctionDeclaration(tool, "parameters")}});
   }
   return out;
 }
@@ -40,7 +44,9 @@ std::vector<ToolCall> ReadOpenAiToolCalls(const Json& calls) {
     if (!function) continue;
     const Json* arguments = Find(*function, {"arguments"});
     std::string text;
-    if (arguments) text = arguments->is_string() ? arguments->get<std::string>() : arguments->dump();
+    if (arguments) {
+      text = arguments->is_string() ? arguments->get<std::string>() : arguments->dump();
+    }
     read.AddWhole(StringOr(call, "id"), StringOr(*function, "name"), std::move(text));
   }
   return read.Take();

@@ -26,6 +26,10 @@ namespace modelrt::remote {
 // A tool's parameters (JSON Schema text, checked by the front doors) as JSON.
 Json ToolParameters(const ToolSpec& tool);
 
+// One function as the APIs declare it: {name, description (when there is one), <schema_key>:
+// parameters}; schema_key is "parameters" (OpenAI, Gemini) or "input_schema" (Anthropic).
+Json FunctionDeclaration(const ToolSpec& tool, const char* schema_key);
+
 // tools[] as OpenAI's chat API has it: [{type: function, function: {name, description,
 // parameters}}].
 Json OpenAiTools(const std::vector<ToolSpec>& tools);
