@@ -158,6 +158,16 @@ struct ReloadConfig {
 
 // The `jobs` section: the job runner (download, warmup, inference, external commands).
 struct JobsConfig {
+  // Where jobs are kept: "" (SQLite in the data directory, this process alone) or a PostgreSQL
+  // URL that replicas share (one queue: each job runs on one replica, under a lease). The URL
+  // carries no password: libpq reads PGPASSWORD or a pgpass file; or the whole URL comes from
+  // the variable named by store_env.
+  std::string store;
+  std::string store_env;
+  // With a shared store: a folder every replica mounts (job folders, the Files API's files), so
+  // a job another replica takes over finds its bytes. "" = the data directory.
+  std::string shared_dir;
+  int64_t lease_s = 15;          // a claimed job's lease, renewed every third of it
   int workers = 2;               // jobs running at once
   int64_t keep_finished = 1000;  // finished jobs kept (oldest dropped first)
   int64_t keep_days = 7;         // finished jobs older than this are dropped
@@ -175,6 +185,16 @@ struct JobsConfig {
   int batch_in_flight = 32;
 
   bool operator==(const JobsConfig&) const = default;
+};
+
+// The `registry` section: where run-time registry changes are journaled. "" = a file in the data
+// directory; a PostgreSQL URL (as jobs.store) = a journal replicas share, each following the
+// others' changes (LISTEN/NOTIFY).
+struct RegistryStoreConfig {
+  std::string store;
+  std::string store_env;
+
+  bool operator==(const RegistryStoreConfig&) const = default;
 };
 
 // The `store` section: where bundles live and how they are downloaded.
@@ -195,6 +215,7 @@ struct Config {
   ReloadConfig reload;
   JobsConfig jobs;
   StoreConfig store;
+  RegistryStoreConfig registry;
   std::vector<ProviderConfig> providers;
   std::vector<ModelSpec> models;
   std::vector<ProfileSpec> profiles;

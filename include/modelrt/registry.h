@@ -90,6 +90,9 @@ struct RegistryChange {
   RemovalPolicy policy = RemovalPolicy::kBlock;  // kRemoveProvider
   // kRemoveProvider with kCascade: the bindings removed with the provider (set when applied).
   std::vector<std::string> removed_bindings;
+  // Another replica made it (read from the shared journal): whoever serves this registry must
+  // catch up with it, as nobody here asked for it. Never journaled.
+  bool from_another_replica = false;
 };
 // "register_provider", "replace_provider", "remove_provider", "upsert_binding", ...
 std::string_view ToString(RegistryChange::Kind kind);
@@ -119,8 +122,10 @@ class Registry {
                                       const RegistrySnapshot& after)>;
 
   // Builds version 1 from `base` (InvalidArgument when its references do not resolve), then
-  // replays the journal at options.state_path, if any. Errors: the journal cannot be opened or
-  // locked (another process uses it: Unavailable).
+  // replays the journal: the shared one of base.registry (PostgreSQL; the registry then follows
+  // what other replicas append, and options.state_path is not used), else the file at
+  // options.state_path, if any. Errors: the journal cannot be opened, reached or locked
+  // (another process uses the file: Unavailable).
   static Result<std::unique_ptr<Registry>> Create(const Config& base, Options options);
   ~Registry();
   Registry(const Registry&) = delete;

@@ -113,7 +113,8 @@ Result<Config> ConfigFromJson(const Json& json, std::string_view source) {
   const Json* profiles = nullptr;
   if (json.is_object()) {
     MODELRT_RETURN_IF_ERROR(CheckKnownKeys(
-        json, source, "", {"server", "pool", "reload", "jobs", "store", "providers", "models", "profiles"},
+        json, source, "", {"server", "pool", "reload", "jobs", "store", "registry", "providers", "models",
+               "profiles"},
         "top-level key"));
     if (const Json* server = Section(json, "server")) {
       MODELRT_RETURN_IF_ERROR(ParseServerSection(*server, source, &config.server));
@@ -129,6 +130,9 @@ Result<Config> ConfigFromJson(const Json& json, std::string_view source) {
     }
     if (const Json* store = Section(json, "store")) {
       MODELRT_RETURN_IF_ERROR(ParseStoreSection(*store, source, &config.store));
+    }
+    if (const Json* registry = Section(json, "registry")) {
+      MODELRT_RETURN_IF_ERROR(ParseRegistrySection(*registry, source, &config.registry));
     }
     providers = Section(json, "providers");
     models = Section(json, "models");

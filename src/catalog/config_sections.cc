@@ -12,6 +12,7 @@
 #include "catalog/model_spec_parser.h"
 #include "catalog/options_json.h"
 #include "core/json.h"
+#include "core/postgres_url.h"
 
 namespace modelrt::catalog {
 namespace {
@@ -192,17 +193,48 @@ Status ParseReloadSection(const Json& json, std::string_view source, ReloadConfi
   return OkStatus();
 }
 
+namespace {
+
+// `store` ("sqlite", the default, or a PostgreSQL URL without a password) and `store_env` (the
+// name of a variable holding such a URL, password allowed: secrets come from the environment).
+Status ReadSharedStore(FieldReader& reader, std::string* store, std::string* store_env) {
+  std::string value;
+  MODELRT_RETURN_IF_ERROR(reader.ReadString("store", &value));
+  MODELRT_RETURN_IF_ERROR(reader.ReadString("store_env", store_env));
+  if (!store_env->empty() && !IsEnvVarName(*store_env)) {
+    return reader.Error("store_env", "must be an environment variable name (got " +
+                                         Describe(Json(*store_env)) + ")");
+  }
+  if (value.empty() || value == "sqlite") {
+    store->clear();
+    return OkStatus();
+  }
+  if (!store_env->empty()) return reader.Error("store", "set store or store_env, not both");
+  if (!IsPostgresUrl(value)) {
+    return reader.Error("store", "must be \"sqlite\" or a postgresql:// URL (got \"" +
+                                     RedactUrl(value) + "\")");
+  }
+  if (UrlHasPassword(value)) {
+    return reader.Error("store", "must not carry a password (secrets stay out of config files: "
+                                 "use PGPASSWORD, a pgpass file, or store_env)");
+  }
+  *store = value;
+  return OkStatus();
+}
+
+}  // namespace
+
 Status ParseJobsSection(const Json& json, std::string_view source, JobsConfig* out) {
   MODELRT_ASSIGN_OR_RETURN(
       FieldReader reader,
       FieldReader::Create(json, std::string(source), "jobs",
-                          {"store", "workers", "keep_finished", "keep_days", "allowed_programs",
-                           "env_allowlist", "max_log_bytes", "command_timeout_s", "batch_max_file_bytes",
+                          {"store", "store_env", "shared_dir", "lease_s", "workers",
+                           "keep_finished", "keep_days", "allowed_programs", "env_allowlist",
+                           "max_log_bytes", "command_timeout_s", "batch_max_file_bytes",
                            "batch_max_lines", "batch_in_flight"}));
-  // Only the local SQLite store exists; a shared one (postgresql://) is refused by name.
-  std::string store = "sqlite";
-  MODELRT_RETURN_IF_ERROR(reader.ReadString("store", &store));
-  if (store != "sqlite") return reader.Error("store", "must be \"sqlite\" (got \"" + store + "\")");
+  MODELRT_RETURN_IF_ERROR(ReadSharedStore(reader, &out->store, &out->store_env));
+  MODELRT_RETURN_IF_ERROR(reader.ReadString("shared_dir", &out->shared_dir));
+  MODELRT_RETURN_IF_ERROR(reader.ReadInt("lease_s", 1, 86400, &out->lease_s));
   MODELRT_RETURN_IF_ERROR(reader.ReadInt("workers", 1, 256, &out->workers));
   MODELRT_RETURN_IF_ERROR(reader.ReadInt("keep_finished", 0, kMaxInt64, &out->keep_finished));
   MODELRT_RETURN_IF_ERROR(reader.ReadInt("keep_days", 0, 36500, &out->keep_days));
@@ -228,6 +260,13 @@ Status ParseJobsSection(const Json& json, std::string_view source, JobsConfig* o
   MODELRT_RETURN_IF_ERROR(reader.ReadInt("batch_max_lines", 1, kMaxInt64, &out->batch_max_lines));
   MODELRT_RETURN_IF_ERROR(reader.ReadInt("batch_in_flight", 1, 4096, &out->batch_in_flight));
   return OkStatus();
+}
+
+Status ParseRegistrySection(const Json& json, std::string_view source,
+                            RegistryStoreConfig* out) {
+  MODELRT_ASSIGN_OR_RETURN(FieldReader reader, FieldReader::Create(json, std::string(source),
+                                                                   "registry", {"store", "store_env"}));
+  return ReadSharedStore(reader, &out->store, &out->store_env);
 }
 
 Status ParseStoreSection(const Json& json, std::string_view source, StoreConfig* out) {

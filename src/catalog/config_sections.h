@@ -27,6 +27,7 @@ Status ParsePoolSection(const Json& json, std::string_view source, PoolConfig* o
 Status ParseReloadSection(const Json& json, std::string_view source, ReloadConfig* out);
 Status ParseJobsSection(const Json& json, std::string_view source, JobsConfig* out);
 Status ParseStoreSection(const Json& json, std::string_view source, StoreConfig* out);
+Status ParseRegistrySection(const Json& json, std::string_view source, RegistryStoreConfig* out);
 // Providers in order, ids unique; origins set to "<source>: providers[i]".
 Result<std::vector<ProviderConfig>> ParseProvidersSection(const Json& json,
                                                           std::string_view source);

@@ -41,6 +41,8 @@ ControlPlane::ControlPlane(Config config, std::string config_path)
 ControlPlane::~ControlPlane() {
   // The watcher's callback re-reads the config through everything below: stop it first.
   config_watcher_.reset();
+  // Other replicas' changes reconcile the runtime from the registry's thread: stop that too.
+  if (registry_ && replica_changes_ != 0) registry_->Unsubscribe(replica_changes_);
   if (registry_) registry_->SetValidator(nullptr);
   runtime_.reset();
 }
@@ -56,6 +58,14 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Create(ControlOptions option
   control->registry_->SetValidator(
       [runtime](const RegistrySnapshot& before, const RegistrySnapshot& after) {
         return runtime->lifecycle().ValidateChange(before, after);
+      });
+  // A change made through this process is reconciled by the write that made it; one another
+  // replica made (a shared registry journal) arrives here. No write lock: a write waiting on
+  // this delivery may hold it, and the reconciler serializes itself.
+  ControlPlane* raw = control.get();
+  control->replica_changes_ = control->registry_->Subscribe(
+      [raw](const RegistryChange& change, const RegistrySnapshot&, const RegistrySnapshot&) {
+        if (change.from_another_replica) raw->ReconcileRuntime();
       });
   if (options.config.reload.watch_config) {
     if (options.config_path.empty()) {

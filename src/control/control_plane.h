@@ -128,6 +128,7 @@ class ControlPlane {
   std::unique_ptr<Registry> registry_;
   std::unique_ptr<ModelRuntime> runtime_;
   std::unique_ptr<internal::FileWatcher> config_watcher_;
+  uint64_t replica_changes_ = 0;  // the subscription that serves other replicas' changes
 };
 
 }  // namespace modelrt::control

@@ -1,11 +1,16 @@
 #include "jobs/job_runner.h"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <filesystem>
 #include <random>
 
 #include "core/logging.h"
+#include "core/postgres_url.h"
 #include "core/sha256.h"
+#include "jobs/pg_job_store.h"
+#include "jobs/sqlite_job_store.h"
 
 namespace modelrt::jobs {
 
@@ -16,12 +21,28 @@ namespace {
 // Progress is stored and sent at most this often (the last one of a job always is).
 constexpr int64_t kProgressEveryMs = 250;
 
-std::string NewJobId() {
+// How often a runner looks in a shared store for an event of a job another runner holds.
+constexpr auto kSharedPoll = std::chrono::milliseconds(100);
+
+std::string RandomHex(int digits) {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string id = "job_";
-  for (int i = 0; i < 24; ++i) id += kHex[rng() % 16];
-  return id;
+  std::string hex;
+  for (int i = 0; i < digits; ++i) hex += kHex[rng() % 16];
+  return hex;
+}
+
+std::string NewJobId() { return "job_" + RandomHex(24); }
+
+// This runner in a shared store's leases: which machine and process holds a job, for people.
+std::string RunnerName() {
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+  return std::string(host) + ":" + std::to_string(getpid()) + ":" + RandomHex(6);
+}
+
+Status NotCancellable(const JobRecord& job) {
+  return FailedPreconditionError(job.kind + " jobs cannot be cancelled once running");
 }
 
 }  // namespace
@@ -114,8 +135,9 @@ class JobRunner::Context : public JobContext {
 
  private:
   Active* Find() const REQUIRES(runner_.mu_) {
+    // A job whose lease went elsewhere is no longer this runner's to record.
     auto it = runner_.active_.find(id_);
-    return it == runner_.active_.end() ? nullptr : &it->second;
+    return it == runner_.active_.end() || it->second.lost ? nullptr : &it->second;
   }
 
   JobRunner& runner_;
@@ -128,7 +150,7 @@ class JobRunner::Context : public JobContext {
   const bool resumed_;
 };
 
-JobRunner::JobRunner(Options options, std::unique_ptr<SqliteJobStore> store,
+JobRunner::JobRunner(Options options, std::unique_ptr<JobStore> store,
                      std::vector<std::unique_ptr<JobKind>> kinds)
     : options_(std::move(options)), store_(std::move(store)), kinds_(std::move(kinds)) {}
 
@@ -138,10 +160,19 @@ Result<std::unique_ptr<JobRunner>> JobRunner::Open(Options options,
   std::error_code ec;
   fs::create_directories(options.dir, ec);
   if (ec) return UnavailableError("jobs: cannot create " + options.dir + ": " + ec.message());
-  MODELRT_ASSIGN_OR_RETURN(std::unique_ptr<SqliteJobStore> store,
-                           SqliteJobStore::Open(options.dir + "/jobs.db"));
+  std::unique_ptr<JobStore> store;
+  const std::string name = RunnerName();
+  if (options.store_url.empty()) {
+    MODELRT_ASSIGN_OR_RETURN(store, SqliteJobStore::Open(options.dir + "/jobs.db"));
+  } else {
+    MODELRT_ASSIGN_OR_RETURN(store,
+                             PgJobStore::Open(options.store_url, name, options.lease_ms));
+    Log("jobs")->info("jobs shared on {} (lease {} ms)", RedactUrl(options.store_url),
+                      options.lease_ms);
+  }
   std::unique_ptr<JobRunner> runner(
       new JobRunner(std::move(options), std::move(store), std::move(kinds)));
+  runner->name_ = name;
   MODELRT_RETURN_IF_ERROR(runner->Recover());
   return runner;
 }
@@ -151,6 +182,7 @@ void JobRunner::Start() {
   if (stopping_ || !workers_.empty()) return;
   const int workers = std::max(1, options_.workers);
   for (int i = 0; i < workers; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+  if (store_->shared()) renewer_ = std::thread([this] { RenewLoop(); });
 }
 
 JobRunner::~JobRunner() { Shutdown(); }
@@ -169,7 +201,29 @@ JobKind* JobRunner::FindKind(std::string_view name) const {
   return nullptr;
 }
 
+bool JobRunner::ResumeOrEnd(Active& a, const std::string& who_stopped) {
+  if (a.record.plan.resumable && !a.record.cancel_requested) {
+    a.record.diagnostics.push_back(who_stopped + " while the job ran; it resumes");
+    return true;
+  }
+  a.record.state = a.record.cancel_requested ? JobState::kCancelled : JobState::kFailed;
+  a.record.error = a.record.cancel_requested
+                       ? "cancelled"
+                       : "interrupted: " + who_stopped + " while the job ran, and " +
+                             a.record.kind + " jobs do not resume (submit it again)";
+  a.record.finished_ms = Now();
+  SaveWithEvent(a, "state", {{"state", ToString(a.record.state)}, {"error", a.record.error}});
+  return false;
+}
+
 Status JobRunner::Recover() {
+  if (store_->shared()) {
+    // Nothing here is this runner's yet: what a previous process held, a claim takes over
+    // once its lease runs out.
+    MutexLock lock(mu_);
+    Prune();
+    return OkStatus();
+  }
   MODELRT_ASSIGN_OR_RETURN(std::vector<JobRecord> left, store_->Unfinished());
   MutexLock lock(mu_);
   for (JobRecord& record : left) {
@@ -184,20 +238,12 @@ Status JobRunner::Recover() {
       queue_.push_back(id);
       continue;
     }
-    if (a.record.plan.resumable && !a.record.cancel_requested) {
+    if (ResumeOrEnd(a, "the server stopped")) {
       a.record.state = JobState::kQueued;
-      a.record.diagnostics.push_back("the server stopped while the job ran; it resumes");
       SaveWithEvent(a, "state", {{"state", "queued"}, {"reason", "resumed after a restart"}});
       queue_.push_back(id);
       continue;
     }
-    a.record.state = a.record.cancel_requested ? JobState::kCancelled : JobState::kFailed;
-    a.record.error = a.record.cancel_requested
-                         ? "cancelled"
-                         : "interrupted: the server stopped while the job ran, and " +
-                               a.record.kind + " jobs do not resume (submit it again)";
-    a.record.finished_ms = Now();
-    SaveWithEvent(a, "state", {{"state", ToString(a.record.state)}, {"error", a.record.error}});
     active_.erase(it);
   }
   Prune();
@@ -231,6 +277,12 @@ Result<JobRecord> JobRunner::Submit(JobSubmission submission) {
   MutexLock lock(mu_);
   if (stopping_) return UnavailableError("the job runner is shutting down");
   MODELRT_RETURN_IF_ERROR(store_->Save(r));
+  if (store_->shared()) {
+    // Queued in the store, where any runner's worker may claim it (ours first, woken here).
+    SaveWithEvent(active, "state", {{"state", "queued"}});
+    work_cv_.notify_one();
+    return active.record;
+  }
   const std::string id = r.id;
   auto [it, inserted] = active_.emplace(id, std::move(active));
   SaveWithEvent(it->second, "state", {{"state", "queued"}});
@@ -267,6 +319,7 @@ Result<JobRecord> JobRunner::Cancel(const std::string& id) {
     auto it = active_.find(id);
     if (it == active_.end()) {
       lock.Unlock();
+      if (store_->shared()) return CancelElsewhere(id);
       return Get(id);  // finished (unchanged) or unknown (NotFound)
     }
     Active& a = it->second;
@@ -282,9 +335,7 @@ Result<JobRecord> JobRunner::Cancel(const std::string& id) {
       events_cv_.notify_all();
       return result;
     }
-    if (!a.record.plan.cancellable) {
-      return FailedPreconditionError(a.record.kind + " jobs cannot be cancelled once running");
-    }
+    if (!a.record.plan.cancellable) return NotCancellable(a.record);
     a.record.cancel_requested = true;
     SaveWithEvent(a, "state", {{"state", "running"}, {"cancel_requested", true}});
     signal = a.cancel;
@@ -294,16 +345,35 @@ Result<JobRecord> JobRunner::Cancel(const std::string& id) {
   return result;
 }
 
+Result<JobRecord> JobRunner::CancelElsewhere(const std::string& id) {
+  MODELRT_ASSIGN_OR_RETURN(JobRecord job, Get(id));
+  if (job.state == JobState::kRunning && !job.plan.cancellable) return NotCancellable(job);
+  MODELRT_ASSIGN_OR_RETURN(std::optional<JobRecord> after, store_->RequestCancel(id, Now()));
+  if (!after) return NotFoundError("no job '" + id + "'");
+  MutexLock lock(mu_);
+  events_cv_.notify_all();
+  return *std::move(after);
+}
+
 Result<JobRunner::EventPage> JobRunner::Events(const std::string& id, int64_t after_seq,
                                                std::chrono::milliseconds wait) const {
   const auto deadline = std::chrono::steady_clock::now() + wait;
-  {
-    MutexLock lock(mu_);
-    auto it = active_.find(id);
-    while (it != active_.end() && it->second.last_seq <= after_seq &&
-           events_cv_.wait_until(lock.native(), deadline) != std::cv_status::timeout) {
-      it = active_.find(id);
+  while (true) {
+    {
+      MutexLock lock(mu_);
+      auto it = active_.find(id);
+      while (it != active_.end() && it->second.last_seq <= after_seq &&
+             events_cv_.wait_until(lock.native(), deadline) != std::cv_status::timeout) {
+        it = active_.find(id);
+      }
+      if (it != active_.end() || !store_->shared()) break;
     }
+    // Not running here: with a shared store another runner may be appending its events.
+    MODELRT_ASSIGN_OR_RETURN(int64_t last, store_->LastEventSeq(id));
+    MODELRT_ASSIGN_OR_RETURN(JobRecord job, Get(id));
+    const auto now = std::chrono::steady_clock::now();
+    if (last > after_seq || IsFinished(job.state) || now >= deadline) break;
+    std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(kSharedPoll, deadline - now));
   }
   MODELRT_ASSIGN_OR_RETURN(JobRecord job, Get(id));
   MODELRT_ASSIGN_OR_RETURN(std::vector<JobEvent> events, store_->Events(id, after_seq));
@@ -320,12 +390,19 @@ Result<JobRunner::EventPage> JobRunner::Events(const std::string& id, int64_t af
 
 Result<JobRecord> JobRunner::Wait(const std::string& id, std::chrono::milliseconds timeout) const {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  MutexLock lock(mu_);
-  while (active_.contains(id) &&
-         events_cv_.wait_until(lock.native(), deadline) != std::cv_status::timeout) {
+  while (true) {
+    {
+      MutexLock lock(mu_);
+      while (active_.contains(id) &&
+             events_cv_.wait_until(lock.native(), deadline) != std::cv_status::timeout) {
+      }
+    }
+    MODELRT_ASSIGN_OR_RETURN(JobRecord job, Get(id));
+    const auto now = std::chrono::steady_clock::now();
+    // With a shared store the job may run elsewhere: its state is in the store.
+    if (!store_->shared() || IsFinished(job.state) || now >= deadline) return job;
+    std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(kSharedPoll, deadline - now));
   }
-  lock.Unlock();
-  return Get(id);
 }
 
 void JobRunner::Shutdown() {
@@ -342,6 +419,13 @@ void JobRunner::Shutdown() {
   for (const auto& signal : running) signal->Cancel();
   for (std::thread& t : workers_) t.join();
   workers_.clear();
+  {
+    // The leases are held until the last job here has been saved as it ended (or queued).
+    MutexLock lock(mu_);
+    renewing_ = false;
+    renew_cv_.notify_all();
+  }
+  if (renewer_.joinable()) renewer_.join();
 }
 
 void JobRunner::SaveWithEvent(Active& active, std::string type, Json data) {
@@ -369,16 +453,124 @@ void JobRunner::Prune() {
 }
 
 void JobRunner::WorkerLoop() {
+  const bool shared = store_->shared();
   while (true) {
     std::string id;
     {
       MutexLock lock(mu_);
-      while (!stopping_ && queue_.empty()) work_cv_.wait(lock.native());
+      while (!shared && !stopping_ && queue_.empty()) work_cv_.wait(lock.native());
       if (stopping_) return;
-      id = queue_.front();
-      queue_.pop_front();
+      if (!shared) {
+        id = queue_.front();
+        queue_.pop_front();
+      }
+    }
+    if (shared) {
+      Claimed claimed = ClaimNext(&id);
+      if (claimed == Claimed::kEnded) continue;
+      if (claimed == Claimed::kNothing) {
+        MutexLock lock(mu_);
+        if (!stopping_) {
+          work_cv_.wait_for(lock.native(), std::chrono::milliseconds(options_.poll_ms));
+        }
+        continue;
+      }
     }
     RunOne(id);
+  }
+}
+
+JobRunner::Claimed JobRunner::ClaimNext(std::string* id) {
+  Result<std::optional<JobStore::Claimed>> next = store_->Claim(options_.lease_ms);
+  if (!next.ok()) {
+    Log("jobs")->warn("claiming a job: {}", next.error().message());
+    return Claimed::kNothing;
+  }
+  if (!next->has_value()) return Claimed::kNothing;
+  JobStore::Claimed& claimed = **next;
+  Active active;
+  active.record = std::move(claimed.record);
+  active.record.cancel_requested = active.record.cancel_requested || claimed.cancel_requested;
+  Result<int64_t> last_seq = store_->LastEventSeq(active.record.id);
+  active.last_seq = last_seq.ok() ? *last_seq : 0;
+  const std::string job_id = active.record.id;
+  MutexLock lock(mu_);
+  auto [it, inserted] = active_.emplace(job_id, std::move(active));
+  Active& a = it->second;
+  if (stopping_ && !claimed.taken_over) {
+    // Claimed as this runner stops: saved as queued, it is free for the others again.
+    a.record.state = JobState::kQueued;
+    if (Status s = store_->Save(a.record); !s.ok()) Log("jobs")->warn("job {}: {}", job_id, s.message());
+    active_.erase(it);
+    return Claimed::kEnded;
+  }
+  if (stopping_) {
+    active_.erase(it);  // left to its lease, as its last runner left it
+    return Claimed::kEnded;
+  }
+  if (claimed.taken_over) {
+    Log("jobs")->info("job {} ({}): taken over, its runner stopped renewing the lease", job_id,
+                      a.record.kind);
+    if (!ResumeOrEnd(a, "the replica running it stopped renewing its lease")) {
+      active_.erase(it);
+      events_cv_.notify_all();
+      return Claimed::kEnded;
+    }
+  } else if (a.record.cancel_requested) {
+    a.record.state = JobState::kCancelled;
+    a.record.error = "cancelled before it started";
+    a.record.finished_ms = Now();
+    SaveWithEvent(a, "state", {{"state", "cancelled"}});
+    active_.erase(it);
+    return Claimed::kEnded;
+  }
+  a.record.runner = name_;
+  *id = job_id;
+  return Claimed::kRun;
+}
+
+void JobRunner::RenewLoop() {
+  const auto every = std::chrono::milliseconds(std::max<int64_t>(50, options_.lease_ms / 3));
+  MutexLock lock(mu_);
+  while (renewing_) {
+    renew_cv_.wait_for(lock.native(), every);
+    if (!renewing_) break;
+    std::vector<std::string> ids;
+    for (const auto& [id, a] : active_) {
+      if (a.record.state == JobState::kRunning && !a.lost) ids.push_back(id);
+    }
+    lock.Unlock();
+    std::vector<std::pair<std::string, JobStore::Lease>> leases;
+    for (const std::string& id : ids) {
+      Result<JobStore::Lease> lease = store_->Renew(id, options_.lease_ms);
+      if (lease.ok()) {
+        leases.emplace_back(id, *lease);
+      } else {
+        // The database is away: the job runs on, and is lost to a claim only if this lasts.
+        Log("jobs")->warn("job {}: renewing its lease: {}", id, lease.error().message());
+      }
+    }
+    std::vector<std::shared_ptr<CancelSignal>> stop;
+    lock.Lock();
+    for (const auto& [id, lease] : leases) {
+      auto it = active_.find(id);
+      if (it == active_.end()) continue;
+      Active& a = it->second;
+      if (!lease.held) {
+        Log("jobs")->warn("job {}: its lease went to another runner; stopping it here", id);
+        a.lost = true;
+        stop.push_back(a.cancel);
+      } else if (lease.cancel_requested && !a.record.cancel_requested &&
+                 a.record.plan.cancellable) {
+        a.record.cancel_requested = true;
+        SaveWithEvent(a, "state", {{"state", "running"}, {"cancel_requested", true}});
+        stop.push_back(a.cancel);
+      }
+    }
+    if (stop.empty()) continue;
+    lock.Unlock();
+    for (const auto& signal : stop) signal->Cancel();
+    lock.Lock();
   }
 }
 
@@ -420,6 +612,12 @@ void JobRunner::RunOne(const std::string& id) {
   auto it = active_.find(id);
   if (it == active_.end()) return;
   Active& a = it->second;
+  if (a.lost) {
+    // Its new runner carries on (or has finished it): this one's ending is not the job's.
+    active_.erase(it);
+    events_cv_.notify_all();
+    return;
+  }
   if (stopping_ && a.record.plan.resumable && !a.record.cancel_requested && !status.ok()) {
     // Stopped by the shutdown, not by its own failure: it continues at the next start.
     a.record.state = JobState::kQueued;

@@ -1,6 +1,12 @@
 // JobRunner: runs jobs of the registered kinds on a bounded pool of workers, keeps them (their
-// events and artifacts) in a SqliteJobStore, and after a restart resumes what can resume and
-// fails the rest, saying why (see job_types.h for the states).
+// events and artifacts) in a JobStore, and after a restart resumes what can resume and fails the
+// rest, saying why (see job_types.h for the states).
+//
+// With a shared store (PostgreSQL, options.store_url) the runners of several replicas take jobs
+// from one queue: a worker claims the oldest job nobody holds and renews its lease while it
+// runs; a job whose runner died (its lease ran out) is taken over by the next claim and resumes
+// or fails as after a restart. Any runner answers for any job: a cancel of a job another
+// replica runs reaches it through the store within a third of the lease.
 //
 //   MODELRT_ASSIGN_OR_RETURN(auto runner, JobRunner::Open({.dir = data_dir + "/jobs"},
 //                                                         StandardJobKinds(deps)));
@@ -28,7 +34,7 @@
 
 #include "core/thread_annotations.h"
 #include "jobs/job_kind.h"
-#include "jobs/sqlite_job_store.h"
+#include "jobs/job_store.h"
 #include "jobs/job_types.h"
 #include "modelrt/status.h"
 
@@ -48,6 +54,11 @@ class JobRunner {
     int64_t keep_finished = 1000;
     int64_t keep_days = 7;
     std::function<int64_t()> now_ms;  // Unix ms; empty = the system clock (tests set it)
+    // A PostgreSQL URL: the store and queue this runner shares with others; "" = SQLite in dir
+    // (and `dir` must then be a folder every runner sees).
+    std::string store_url;
+    int64_t lease_ms = 15000;  // a claimed job's lease (shared store), renewed every third
+    int64_t poll_ms = 500;     // how often an idle worker looks for jobs others queued
   };
 
   // Opens (or creates) the store and recovers the jobs a previous process left unfinished
@@ -97,12 +108,22 @@ class JobRunner {
     std::shared_ptr<CancelSignal> cancel = std::make_shared<CancelSignal>();
     int64_t last_seq = 0;
     int64_t last_progress_save_ms = 0;
+    bool lost = false;  // its lease went to another runner: nothing more of it is saved here
   };
+  enum class Claimed { kNothing, kRun, kEnded };
 
-  JobRunner(Options options, std::unique_ptr<SqliteJobStore> store,
+  JobRunner(Options options, std::unique_ptr<JobStore> store,
             std::vector<std::unique_ptr<JobKind>> kinds);
   Status Recover();
   void WorkerLoop();
+  // Shared store: claims the next job into active_ (its id in *id when it is to run).
+  Claimed ClaimNext(std::string* id);
+  // Renews the leases of the jobs running here, and passes on cancels asked elsewhere.
+  void RenewLoop();
+  Result<JobRecord> CancelElsewhere(const std::string& id);
+  // A job found running that nobody runs any more (a restart, a runner that died): true when
+  // its kind resumes it; otherwise it ends (failed, or cancelled when asked) and false.
+  bool ResumeOrEnd(Active& active, const std::string& who_stopped) REQUIRES(mu_);
   void RunOne(const std::string& id);
   JobKind* FindKind(std::string_view name) const;
   int64_t Now() const;
@@ -111,16 +132,20 @@ class JobRunner {
   void Prune() REQUIRES(mu_);
 
   Options options_;
-  std::unique_ptr<SqliteJobStore> store_;
+  std::string name_;  // in a shared store's leases and the jobs it runs
+  std::unique_ptr<JobStore> store_;
   std::vector<std::unique_ptr<JobKind>> kinds_;
 
   mutable Mutex mu_;
   mutable CondVar work_cv_;    // a job queued, or stopping
   mutable CondVar events_cv_;  // an event appended or a job ended
   std::map<std::string, Active> active_ GUARDED_BY(mu_);  // queued and running jobs
-  std::deque<std::string> queue_ GUARDED_BY(mu_);
+  std::deque<std::string> queue_ GUARDED_BY(mu_);  // not with a shared store: it is the queue
   bool stopping_ GUARDED_BY(mu_) = false;
+  bool renewing_ GUARDED_BY(mu_) = true;  // until the workers are gone
+  mutable CondVar renew_cv_;
   std::vector<std::thread> workers_;
+  std::thread renewer_;
 };
 
 }  // namespace modelrt::jobs

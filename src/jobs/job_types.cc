@@ -80,23 +80,25 @@ Json ToJson(const JobRecord& job) {
   Json artifacts = Json::array();
   for (const Artifact& a : job.artifacts) artifacts.push_back(ToJson(a));
   auto time_or_null = [](int64_t ms) { return ms == 0 ? Json(nullptr) : Json(ms); };
-  return {{"id", job.id},
-          {"kind", job.kind},
-          {"state", ToString(job.state)},
-          {"params", job.params},
-          {"metadata", job.metadata},
-          {"plan", ToJson(job.plan)},
-          {"created_ms", job.created_ms},
-          {"started_ms", time_or_null(job.started_ms)},
-          {"finished_ms", time_or_null(job.finished_ms)},
-          {"progress", ToJson(job.progress)},
-          {"output", job.output},
-          {"error", job.error.empty() ? Json(nullptr) : Json(job.error)},
-          {"diagnostics", job.diagnostics},
-          {"artifacts", artifacts},
-          {"checkpoint", job.checkpoint},
-          {"attempts", job.attempts},
-          {"cancel_requested", job.cancel_requested}};
+  Json json = {{"id", job.id},
+                {"kind", job.kind},
+                {"state", ToString(job.state)},
+                {"params", job.params},
+                {"metadata", job.metadata},
+                {"plan", ToJson(job.plan)},
+                {"created_ms", job.created_ms},
+                {"started_ms", time_or_null(job.started_ms)},
+                {"finished_ms", time_or_null(job.finished_ms)},
+                {"progress", ToJson(job.progress)},
+                {"output", job.output},
+                {"error", job.error.empty() ? Json(nullptr) : Json(job.error)},
+                {"diagnostics", job.diagnostics},
+                {"artifacts", artifacts},
+                {"checkpoint", job.checkpoint},
+                {"attempts", job.attempts},
+                {"cancel_requested", job.cancel_requested}};
+  if (!job.runner.empty()) json["runner"] = job.runner;
+  return json;
 }
 
 JobPlan PlanFromJson(const Json& json) {
@@ -154,7 +156,13 @@ JobRecord RecordFromJson(const Json& json) {
   job.checkpoint = json.value("checkpoint", Json());
   job.attempts = Field<int>(json, "attempts", 0);
   job.cancel_requested = Field<bool>(json, "cancel_requested", false);
+  job.runner = Field<std::string>(json, "runner", "");
   return job;
+}
+
+JobEvent EventFromJson(const Json& json) {
+  return {json.value("seq", int64_t{0}), json.value("time_ms", int64_t{0}),
+          json.value("type", std::string()), json.value("data", Json::object())};
 }
 
 }  // namespace modelrt::jobs

@@ -104,6 +104,8 @@ struct JobRecord {
   Json checkpoint;           // where a resumable kind is (null = from the start)
   int attempts = 0;          // runs started (a resume after a restart is a second)
   bool cancel_requested = false;
+  // With a shared store: the runner that took it last ("host:pid:tag"), for people.
+  std::string runner;
 };
 
 Json ToJson(const JobPlan& plan);
@@ -114,6 +116,7 @@ Json ToJson(const JobRecord& job);
 
 JobPlan PlanFromJson(const Json& json);
 Artifact ArtifactFromJson(const Json& json);
+JobEvent EventFromJson(const Json& json);
 // The record of ToJson(job); artifacts too.
 JobRecord RecordFromJson(const Json& json);
 

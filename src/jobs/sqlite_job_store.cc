@@ -167,9 +167,7 @@ Result<std::vector<JobEvent>> SqliteJobStore::Events(const std::string& job_id, 
   std::vector<JobEvent> events;
   int rc;
   while ((rc = st.Step()) == SQLITE_ROW) {
-    Json doc = ParseDoc(st.Text(0));
-    events.push_back({doc.value("seq", int64_t{0}), doc.value("time_ms", int64_t{0}),
-                      doc.value("type", std::string()), doc.value("data", Json::object())});
+    events.push_back(EventFromJson(ParseDoc(st.Text(0))));
   }
   if (rc != SQLITE_DONE) return DbError(db_, "events");
   return events;

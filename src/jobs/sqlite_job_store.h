@@ -16,20 +16,14 @@
 #include <vector>
 
 #include "core/thread_annotations.h"
-#include "jobs/job_types.h"
+#include "jobs/job_store.h"
 #include "modelrt/status.h"
 
 struct sqlite3;
 
 namespace modelrt::jobs {
 
-struct JobFilter {
-  std::string kind;                // "" = any
-  std::optional<JobState> state;   // none = any
-  int limit = 100;                 // newest first
-};
-
-class SqliteJobStore {
+class SqliteJobStore : public JobStore {
  public:
   // Creates the file and its tables when absent. Errors: Unavailable when it cannot be opened.
   static Result<std::unique_ptr<SqliteJobStore>> Open(const std::string& path);
@@ -37,23 +31,16 @@ class SqliteJobStore {
   SqliteJobStore(const SqliteJobStore&) = delete;
   SqliteJobStore& operator=(const SqliteJobStore&) = delete;
 
-  // Inserts or replaces the job (artifacts included).
-  Status Save(const JobRecord& job);
-  Status AppendEvent(const std::string& job_id, const JobEvent& event);
-
-  Result<std::optional<JobRecord>> Load(const std::string& id) const;
-  Result<std::vector<JobRecord>> List(const JobFilter& filter) const;
-  // Queued and running jobs, oldest first: what a restart must resume or fail.
-  Result<std::vector<JobRecord>> Unfinished() const;
-  // Events with seq > after_seq, in order, at most `limit`.
+  // The JobStore calls (see job_store.h); not shared, so no claims.
+  Status Save(const JobRecord& job) override;
+  Status AppendEvent(const std::string& job_id, const JobEvent& event) override;
+  Result<std::optional<JobRecord>> Load(const std::string& id) const override;
+  Result<std::vector<JobRecord>> List(const JobFilter& filter) const override;
+  Result<std::vector<JobRecord>> Unfinished() const override;
   Result<std::vector<JobEvent>> Events(const std::string& job_id, int64_t after_seq,
-                                       int limit = 1000) const;
-  // The highest event seq of the job (0 = none).
-  Result<int64_t> LastEventSeq(const std::string& job_id) const;
-
-  // Drops finished jobs past the newest `keep_count`, and finished jobs that ended before
-  // `finished_before_ms`, with their events. Returns the ids dropped.
-  Result<std::vector<std::string>> Prune(int64_t keep_count, int64_t finished_before_ms);
+                                       int limit = 1000) const override;
+  Result<int64_t> LastEventSeq(const std::string& job_id) const override;
+  Result<std::vector<std::string>> Prune(int64_t keep_count, int64_t finished_before_ms) override;
 
  private:
   explicit SqliteJobStore(sqlite3* db) : db_(db) {}

@@ -18,33 +18,32 @@
 #include <vector>
 
 #include "core/json.h"
+#include "registry/journal.h"
 #include "modelrt/catalog.h"
 #include "modelrt/status.h"
 
 namespace modelrt::registry {
 
-class RegistryJournal {
+class RegistryJournal : public Journal {
  public:
-  struct Entry {
-    size_t line = 0;  // 1-based, for messages
-    Json json;
-  };
+  using Entry = JournalEntry;
 
   // Opens `path`, creating it (and its parent folders) when missing, and returns its complete
   // lines in `entries`. Lines that are not JSON objects are skipped with a warning.
   // Unavailable: another process holds the journal.
   static Result<std::unique_ptr<RegistryJournal>> Open(const std::string& path,
                                                         std::vector<Entry>* entries);
-  ~RegistryJournal();
+  ~RegistryJournal() override;
   RegistryJournal(const RegistryJournal&) = delete;
   RegistryJournal& operator=(const RegistryJournal&) = delete;
 
   // Appends `entry` as one line and fsyncs. On error the file is as it was.
-  Status Append(const Json& entry);
+  Status Append(const Json& entry) override;
 
   // Replaces the whole journal with `entries`, atomically (temp file, fsync, rename).
-  Status Rewrite(const std::vector<Json>& entries);
+  Status Rewrite(const std::vector<Json>& entries) override;
 
+  const std::string& name() const override { return path_; }
   const std::string& path() const { return path_; }
   // Bytes of complete lines in the file.
   off_t size() const { return size_; }

@@ -8,6 +8,7 @@
 
 #include "core/cpu_budget.h"
 #include "core/logging.h"
+#include "core/postgres_url.h"
 #include "modelrt/model_names.h"
 #include "server/admission_control.h"
 #include "server/api_service.h"
@@ -135,8 +136,13 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(std::unique_ptr<Impl> impl
   }
   if (!sc.data_dir.empty()) {
     const JobsConfig& jc = impl->config.jobs;
+    MODELRT_ASSIGN_OR_RETURN(std::string jobs_url,
+                             ResolveStoreUrl("jobs", jc.store, jc.store_env));
+    // Replicas sharing a queue share the folders its jobs use too (a job taken over by another
+    // replica finds its bytes and its batch's files there).
+    const std::string jobs_root = jc.shared_dir.empty() ? sc.data_dir : jc.shared_dir;
     MODELRT_ASSIGN_OR_RETURN(impl->files,
-                             jobs::FileStore::Open({.dir = sc.data_dir + "/files",
+                             jobs::FileStore::Open({.dir = jobs_root + "/files",
                                                     .max_file_bytes = jc.batch_max_file_bytes}));
     impl->gateway = std::make_unique<InProcessGateway>(impl->admission, impl->resolver);
     jobs::JobDeps job_deps{.runtime = &runtime,
@@ -146,10 +152,12 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(std::unique_ptr<Impl> impl
                            .config = jc,
                            .hub_endpoint = store::StoreOptionsFor(impl->config).hub.endpoint};
     MODELRT_ASSIGN_OR_RETURN(impl->jobs,
-                             jobs::JobRunner::Open({.dir = sc.data_dir + "/jobs",
+                             jobs::JobRunner::Open({.dir = jobs_root + "/jobs",
                                                     .workers = jc.workers,
                                                     .keep_finished = jc.keep_finished,
-                                                    .keep_days = jc.keep_days},
+                                                    .keep_days = jc.keep_days,
+                                                    .store_url = jobs_url,
+                                                    .lease_ms = jc.lease_s * 1000},
                                                    jobs::StandardJobKinds(job_deps)));
     deps.jobs = impl->jobs.get();
     deps.files = impl->files.get();

@@ -34,7 +34,7 @@ std::vector<BadConfig> Cases() {
        "unknown top-level key 'modles' (did you mean 'models'?)"},
       {"UnknownTopLevelKeyFarFromAny", "cat.yaml", "listen: 1\n", "",
        "unknown top-level key 'listen' (expected one of server, pool, reload, jobs, store, "
-       "providers, models, profiles)"},
+       "registry, providers, models, profiles)"},
       {"UnknownModelKey", "cat.json", R"([{"alias": "a", "task": "embed", "modle": "m.gguf"}])",
        "models[0]", "unknown key 'modle' (did you mean 'model'?)"},
       {"UnknownServerKey", "cat.yaml", "server: {port: 1, prot: 2}\n", "server",

@@ -56,6 +56,30 @@ TEST(JobsStoreSectionsTest, YamlReadsEveryField) {
   EXPECT_TRUE(config->models[0].pull);
 }
 
+TEST(JobsStoreSectionsTest, SharedStoresOnPostgresql) {
+  Result<Config> config = ParseConfig(
+      "jobs: {store: \"postgresql://modelrt@db:5432/jobs\", shared_dir: /mnt/jobs, lease_s: 5}\n"
+      "registry: {store_env: MODELRT_REGISTRY_URL}\n",
+      "p.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().ToString();
+  EXPECT_EQ(config->jobs.store, "postgresql://modelrt@db:5432/jobs");
+  EXPECT_EQ(config->jobs.shared_dir, "/mnt/jobs");
+  EXPECT_EQ(config->jobs.lease_s, 5);
+  EXPECT_EQ(config->registry.store, "");
+  EXPECT_EQ(config->registry.store_env, "MODELRT_REGISTRY_URL");
+  // "sqlite" is the default by name.
+  Result<Config> local = ParseConfig("jobs: {store: sqlite}\n", "l.yaml");
+  ASSERT_TRUE(local.ok()) << local.error().ToString();
+  EXPECT_EQ(local->jobs.store, "");
+}
+
+TEST(JobsStoreSectionsTest, APasswordNeverReachesTheMessage) {
+  Result<Config> config = ParseConfig("jobs: {store: \"mysql://u:hunter2@db\"}\n", "s.yaml");
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.error().message(), ::testing::Not(::testing::HasSubstr("hunter2")));
+  EXPECT_THAT(config.error().message(), ::testing::HasSubstr("mysql://u:***@db"));
+}
+
 TEST(JobsStoreSectionsTest, ErrorsNameTheKey) {
   struct Case {
     std::string text, message;
@@ -63,7 +87,19 @@ TEST(JobsStoreSectionsTest, ErrorsNameTheKey) {
   for (const Case& c : std::initializer_list<Case>{
            {"jobs: {worker: 2}\n", "s.yaml: jobs: unknown key 'worker' (did you mean 'workers'?)"},
            {"jobs: {workers: 0}\n", "s.yaml: jobs.workers: must be"},
-           {"jobs: {store: \"postgresql://x\"}\n", "s.yaml: jobs.store: must be \"sqlite\""},
+           {"jobs: {store: \"mysql://x\"}\n", "s.yaml: jobs.store: must be \"sqlite\" or a postgresql"},
+           {"jobs: {store: \"postgresql://u:hunter2@db/x\"}\n",
+            "s.yaml: jobs.store: must not carry a password"},
+           {"jobs: {store: \"postgres://db/x?password=hunter2\"}\n",
+            "s.yaml: jobs.store: must not carry a password"},
+           {"jobs: {store: \"postgresql://db/x\", store_env: DB_URL}\n",
+            "s.yaml: jobs.store: set store or store_env"},
+           {"jobs: {lease_s: 0}\n", "s.yaml: jobs.lease_s: must be"},
+           {"registry: {store: \"postgresql://u:pw@db\"}\n",
+            "s.yaml: registry.store: must not carry a password"},
+           {"registry: {store_env: \"postgresql://x\"}\n",
+            "s.yaml: registry.store_env: must be an environment variable name"},
+           {"registry: {journal: x}\n", "s.yaml: registry: unknown key 'journal'"},
            {"jobs: {allowed_programs: [sh]}\n", "s.yaml: jobs.allowed_programs: must be absolute"},
            {"jobs: {allowed_programs: /bin/sh}\n", "s.yaml: jobs.allowed_programs: must be a list"},
            {"jobs: {env_allowlist: [\"A B\"]}\n", "s.yaml: jobs.env_allowlist: must be environment"},

@@ -1206,6 +1206,26 @@ def prestop_sleep(pre):
 
 # --- runtime libraries ----------------------------------------------------------------------
 
+def dependency_closure(packages):
+    """`packages` and everything they depend on, as this machine's dpkg has them installed:
+    apt brings a listed package's dependencies into the image too (libpq5's Kerberos and LDAP)."""
+    seen, todo = set(), list(packages)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        r = subprocess.run(["dpkg-query", "-W", "-f=${Pre-Depends}, ${Depends}", name],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            continue
+        for alternative in r.stdout.split(","):
+            dep = alternative.split("|")[0].strip().split(" ")[0].split(":")[0]
+            if dep:
+                todo.append(dep)
+    return seen
+
+
 def check_runtime_libraries(binary, dockerfile, checks):
     """Every shared library the binary loads comes from a package the runtime stage installs,
     from the slim base, or is copied by the Dockerfile (ONNX Runtime)."""
@@ -1215,6 +1235,7 @@ def check_runtime_libraries(binary, dockerfile, checks):
         checks.fail(binary, f"cannot run ldd: {e}")
         return
     have_dpkg = subprocess.run(["sh", "-c", "command -v dpkg"], capture_output=True).returncode == 0
+    installed = dependency_closure(set(dockerfile.runtime_packages)) if have_dpkg else set()
     for line in out.splitlines():
         m = re.match(r"\s*(\S+)\s+=>\s+(\S+)", line)
         if not m:
@@ -1241,7 +1262,7 @@ def check_runtime_libraries(binary, dockerfile, checks):
                 break
         if not checks.check(package, binary, f"{soname} ({lib}) belongs to no Debian package"):
             continue
-        checks.check(package in SLIM_BASE_PACKAGES or package in dockerfile.runtime_packages,
+        checks.check(package in SLIM_BASE_PACKAGES or package in installed,
                      dockerfile.path, f"the runtime stage does not install {package} "
                      f"(the binary needs {soname})")
 
