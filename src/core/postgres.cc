@@ -76,6 +76,8 @@ Result<PgResult> PgConnection::Exec(const std::string& sql, const std::vector<st
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const std::string& p : params) values.push_back(p.c_str());
+  // Left broken by an earlier call (the server was away then): nothing of it is open any more.
+  if (PQstatus(conn_) == CONNECTION_BAD && !Revive()) return Error("connection lost");
   for (int attempt = 0;; ++attempt) {
     // Only a statement outside a transaction is retried on a new connection: inside one, the
     // rest of the transaction died with the old connection.

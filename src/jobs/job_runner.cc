@@ -483,7 +483,12 @@ void JobRunner::WorkerLoop() {
 JobRunner::Claimed JobRunner::ClaimNext(std::string* id) {
   Result<std::optional<JobStore::Claimed>> next = store_->Claim(options_.lease_ms);
   if (!next.ok()) {
-    Log("jobs")->warn("claiming a job: {}", next.error().message());
+    // Each worker retries every poll while the database is away: said once a minute.
+    static thread_local int64_t last_said_ms = 0;
+    if (Now() - last_said_ms >= 60'000) {
+      last_said_ms = Now();
+      Log("jobs")->warn("claiming a job: {}", next.error().message());
+    }
     return Claimed::kNothing;
   }
   if (!next->has_value()) return Claimed::kNothing;

@@ -249,6 +249,22 @@ TEST_F(SharedJobsTest, ACancelAskedOfOneRunnerStopsTheJobAnotherRuns) {
   EXPECT_LT(done->checkpoint.value("step", 0), 600);
 }
 
+TEST_F(SharedJobsTest, ARunnerRidesOutADatabaseRestart) {
+  Ledger ledger;
+  auto a = Open(0, &ledger, 1);
+  ASSERT_NE(a, nullptr);
+  Result<JobRecord> before = a->Submit({.kind = "test-ledger"});
+  ASSERT_TRUE(before.ok());
+  ASSERT_EQ(a->Wait(before->id, kBound)->state, JobState::kSucceeded);
+  ASSERT_TRUE(pg_->Restart().ok());
+  // Its connection died with the server: the next call reconnects.
+  Result<JobRecord> after = a->Submit({.kind = "test-ledger"});
+  ASSERT_TRUE(after.ok()) << after.error().ToString();
+  Result<JobRecord> done = a->Wait(after->id, kBound);
+  ASSERT_TRUE(done.ok()) << done.error().ToString();
+  EXPECT_EQ(done->state, JobState::kSucceeded);
+}
+
 TEST_F(SharedJobsTest, AQueuedJobCancelledElsewhereNeverRuns) {
   Ledger ledger;
   auto a = Open(0, &ledger, 1, /*start=*/false);

@@ -39,6 +39,8 @@ class SharedJournalTest : public ::testing::Test {
     config.registry.store = pg_->url();
     return config;
   }
+  // A registry on the shared journal, as one replica has it.
+  std::unique_ptr<Registry> Replica() const { return MustCreate(SharedConfig()); }
   template <typename Pred>
   static std::chrono::milliseconds WaitUntil(Pred pred) {
     const auto start = std::chrono::steady_clock::now();
@@ -52,10 +54,8 @@ class SharedJournalTest : public ::testing::Test {
 };
 
 TEST_F(SharedJournalTest, AChangeOnOneReplicaReachesTheOtherAndItsListeners) {
-  auto a = MustCreate(SharedConfig());
-  auto b = MustCreate(SharedConfig());
-  ASSERT_NE(a, nullptr);
-  ASSERT_NE(b, nullptr);
+  auto a = Replica(), b = Replica();
+  ASSERT_TRUE(a && b);
   std::atomic<int> delivered{0};
   b->Subscribe([&](const RegistryChange& change, const RegistrySnapshot& before,
                    const RegistrySnapshot& after) {
@@ -77,10 +77,8 @@ TEST_F(SharedJournalTest, AChangeOnOneReplicaReachesTheOtherAndItsListeners) {
 }
 
 TEST_F(SharedJournalTest, WritersOnTwoReplicasKeepOneHistory) {
-  auto a = MustCreate(SharedConfig());
-  auto b = MustCreate(SharedConfig());
-  ASSERT_NE(a, nullptr);
-  ASSERT_NE(b, nullptr);
+  auto a = Replica(), b = Replica();
+  ASSERT_TRUE(a && b);
   constexpr int kEach = 20;
   std::atomic<int> failed{0};
   auto write = [&](Registry* registry, const std::string& prefix) {
@@ -100,17 +98,15 @@ TEST_F(SharedJournalTest, WritersOnTwoReplicasKeepOneHistory) {
   EXPECT_EQ(b->Current()->bindings.size(), expected);
   EXPECT_EQ(a->version(), b->version());
   // A replica started now replays the same history to the same state.
-  auto c = MustCreate(SharedConfig());
+  auto c = Replica();
   ASSERT_NE(c, nullptr);
   EXPECT_EQ(c->Current()->bindings.size(), expected);
   EXPECT_EQ(c->version(), a->version());
 }
 
 TEST_F(SharedJournalTest, AWriteIsCheckedAgainstWhatAnotherReplicaChangedFirst) {
-  auto a = MustCreate(SharedConfig());
-  auto b = MustCreate(SharedConfig());
-  ASSERT_NE(a, nullptr);
-  ASSERT_NE(b, nullptr);
+  auto a = Replica(), b = Replica();
+  ASSERT_TRUE(a && b);
   ASSERT_TRUE(a->UpsertProfile(Profile("poet", "gpt")).ok());
   // Removing the binding a profile uses is refused: B pulls A's profile before checking.
   Result<uint64_t> removed = b->RemoveBinding("gpt");
@@ -119,13 +115,25 @@ TEST_F(SharedJournalTest, AWriteIsCheckedAgainstWhatAnotherReplicaChangedFirst) 
   EXPECT_THAT(removed.error().message(), ::testing::HasSubstr("poet"));
 }
 
+TEST_F(SharedJournalTest, ReplicasFollowEachOtherAcrossADatabaseRestart) {
+  auto a = Replica(), b = Replica();
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(pg_->Restart().ok());
+  // A's write reconnects; B's follower finds its LISTEN connection gone, reconnects, listens
+  // again and pulls.
+  Result<uint64_t> written = a->UpsertBinding(Binding("after-restart", "local"));
+  ASSERT_TRUE(written.ok()) << written.error().ToString();
+  WaitUntil([&] { return b->Current()->bindings.count("after-restart") == 1; });
+  EXPECT_EQ(b->Current()->bindings.count("after-restart"), 1u);
+}
+
 TEST_F(SharedJournalTest, NoCompactionOfAJournalOthersReplay) {
-  auto a = MustCreate(SharedConfig());
+  auto a = Replica();
   ASSERT_NE(a, nullptr);
   ASSERT_TRUE(a->UpsertBinding(Binding("x", "local")).ok());
   ASSERT_TRUE(a->RemoveBinding("x").ok());
   ASSERT_TRUE(a->Compact().ok());
-  auto b = MustCreate(SharedConfig());
+  auto b = Replica();
   ASSERT_NE(b, nullptr);
   EXPECT_EQ(b->version(), a->version());
   EXPECT_EQ(b->Current()->bindings.count("x"), 0u);

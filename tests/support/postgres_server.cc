@@ -46,6 +46,12 @@ PostgresServer::PostgresServer(std::string dir, int port)
       port_(port),
       url_("postgresql://postgres@127.0.0.1:" + std::to_string(port) + "/postgres") {}
 
+Status PostgresServer::Restart() {
+  const int rc = std::system((kScript + " restart " + dir_ + " >/dev/null 2>&1").c_str());
+  if (!WIFEXITED(rc) || WEXITSTATUS(rc) != 0) return UnavailableError("PostgreSQL did not restart");
+  return OkStatus();
+}
+
 PostgresServer::~PostgresServer() {
   (void)std::system((kScript + " stop " + dir_ + " >/dev/null 2>&1").c_str());
 }

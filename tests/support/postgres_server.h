@@ -26,6 +26,9 @@ class PostgresServer {
   PostgresServer(const PostgresServer&) = delete;
   PostgresServer& operator=(const PostgresServer&) = delete;
 
+  // Stops and starts the server on the same port: every client connection is dropped.
+  Status Restart();
+
   // postgresql://postgres@127.0.0.1:<port>/postgres
   const std::string& url() const { return url_; }
   int port() const { return port_; }

@@ -4,6 +4,7 @@
 # PostgreSQL refuses to run as root, so under root the server runs as `nobody`.
 #
 #   port=$(tests/support/postgres_server.sh start /tmp/pg.XXXX)   # postgresql://postgres@127.0.0.1:$port/postgres
+#   tests/support/postgres_server.sh restart /tmp/pg.XXXX   # same port; every connection dropped
 #   tests/support/postgres_server.sh stop /tmp/pg.XXXX
 #
 # Exit 77 (ctest's skip code) when PostgreSQL is not installed.
@@ -28,9 +29,12 @@ case $cmd in
     echo "$port" >"$dir/port"
     echo "$port"
     ;;
+  restart)
+    "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m fast -w -t 60 restart >/dev/null
+    ;;
   stop)
     [ -d "$dir/data" ] && "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
     rm -rf "$dir"
     ;;
-  *) echo "usage: $0 start|stop DIR" >&2; exit 2 ;;
+  *) echo "usage: $0 start|restart|stop DIR" >&2; exit 2 ;;
 esac
