@@ -9,6 +9,7 @@
 #include <thread>
 #include <utility>
 
+#include "core/cgroup_cpu.h"
 #include "core/shared_while_held.h"
 
 namespace modelrt {
@@ -60,10 +61,14 @@ int CpuBudget::MachineCores() {
     long n = std::strtol(env, &end, 10);
     if (end != env && *end == '\0' && n > 0 && n <= 4096) return static_cast<int>(n);
   }
+  int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   cpu_set_t set;
   CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(CPU_COUNT(&set), 1);
-  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) cores = std::max(CPU_COUNT(&set), 1);
+  // A container's CPU limit is a quota, not a mask: without this a replica limited to 2 cores
+  // on a 64-core machine would size its thread pools for 64.
+  if (std::optional<int> limit = CgroupCpuLimit()) cores = std::min(cores, *limit);
+  return cores;
 }
 
 CpuLease CpuBudget::Acquire(int cores, CpuShare* share) {

@@ -92,7 +92,8 @@ class CpuBudget {
   // The process-wide budget, alive while someone holds it (engines keep a reference).
   static std::shared_ptr<CpuBudget> Shared();
   // Cores this process may use: MODELRT_CPU_CORES when set to a positive number, else the CPUs
-  // in the affinity mask (containers and taskset included), at least 1.
+  // in the affinity mask (taskset, cpusets) capped by a cgroup CPU quota (a container's CPU
+  // limit, see cgroup_cpu.h), at least 1.
   static int MachineCores();
 
   // Blocks until `cores` (clamped to 1..total) are free and it is this request's turn: the

@@ -66,6 +66,11 @@ void ServerMetrics::RefreshModelGauges(ModelRuntime& runtime) {
         .Set(status.state == ModelState::kLoaded ? 1 : 0);
     registry_.GetGauge("modelrt_model_in_flight", "Calls running on the model now", labels)
         .Set(static_cast<double>(status.in_flight));
+    // Admission sets it; here it comes to exist at 0 before the model's first request, so an
+    // autoscaler reading a replica that just started sees the series (the same one: by name
+    // and labels).
+    registry_.GetGauge("modelrt_queue_depth", "Requests admitted per model, waiting or running",
+                       labels);
     // What balancers and autoscalers route and scale on. Engines with a queue of their own
     // (generation slots) say what waits and what runs; for the others every call in flight is
     // being served (or batched), none waits.

@@ -670,7 +670,7 @@ def check_compose(path, dockerfile, facts, checks, binary, configs_seen):
             checks.check(cores and str(cores).isdigit() and
                          int(cores) <= float(limits["cpus"]), where,
                          f"cpus limit {limits['cpus']} without MODELRT_CPU_CORES at or below it: "
-                         "modelrt would size its CPU budget to the whole machine")
+                         "the budget should say the limit, not rest on reading the cgroup")
         if binary:
             config.validate_with_binary(binary, checks)
     data_dir = (config.data_dir if config and config.ok and config.data_dir else None) or \
@@ -945,8 +945,8 @@ class Kube:
                     "evicts")
         cores = env.get("MODELRT_CPU_CORES")
         cpu_limit = parse_cpu((res.get("limits") or {}).get("cpu", ""))
-        if c.check(cores, where, "no MODELRT_CPU_CORES: modelrt would size its CPU budget to the "
-                   "node's cores, not the CPU limit"):
+        if c.check(cores, where, "no MODELRT_CPU_CORES: the budget should say the CPU limit, not "
+                   "rest on reading the cgroup's quota"):
             ref = (cores.get("valueFrom") or {}).get("resourceFieldRef") or {}
             if ref:
                 c.check(ref.get("resource") in ("limits.cpu", "requests.cpu") and

@@ -139,6 +139,14 @@ TEST(HttpBasicsTest, KeepAliveServesSeveralRequestsOnOneConnection) {
   EXPECT_EQ(count, 3u) << all;
 }
 
+TEST(HttpBasicsTest, QueueDepthIsThereAtZeroBeforeAModelsFirstRequest) {
+  TestServer server;
+  // What an autoscaler reads from a replica that just started: every model's series, at 0.
+  HttpResult r = HttpCall(server.port(), "GET", "/metrics");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("modelrt_queue_depth{model=\"embed\"} 0"), std::string::npos) << r.body;
+}
+
 std::string Python() {
   // Debian's python3-prometheus-client lives under /usr/bin/python3 (a pyenv python may not
   // see it).
