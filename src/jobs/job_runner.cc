@@ -276,13 +276,16 @@ Result<JobRecord> JobRunner::Submit(JobSubmission submission) {
   r.created_ms = Now();
   MutexLock lock(mu_);
   if (stopping_) return UnavailableError("the job runner is shutting down");
-  MODELRT_RETURN_IF_ERROR(store_->Save(r));
   if (store_->shared()) {
-    // Queued in the store, where any runner's worker may claim it (ours first, woken here).
-    SaveWithEvent(active, "state", {{"state", "queued"}});
+    // Its event first, then the one write that makes it claimable: from then on a worker (ours
+    // too) may hold the row, and a second save of it as queued here would let the claim go.
+    const JobEvent queued{1, Now(), "state", {{"state", "queued"}}};
+    MODELRT_RETURN_IF_ERROR(store_->AppendEvent(r.id, queued));
+    MODELRT_RETURN_IF_ERROR(store_->Save(r));
     work_cv_.notify_one();
-    return active.record;
+    return r;
   }
+  MODELRT_RETURN_IF_ERROR(store_->Save(r));
   const std::string id = r.id;
   auto [it, inserted] = active_.emplace(id, std::move(active));
   SaveWithEvent(it->second, "state", {{"state", "queued"}});

@@ -54,8 +54,8 @@ class JobRunner {
     int64_t keep_finished = 1000;
     int64_t keep_days = 7;
     std::function<int64_t()> now_ms;  // Unix ms; empty = the system clock (tests set it)
-    // A PostgreSQL URL: the store and queue this runner shares with others; "" = SQLite in dir
-    // (and `dir` must then be a folder every runner sees).
+    // A PostgreSQL URL: the store and queue this runner shares with others (`dir` is then a
+    // folder every one of them mounts); "" = SQLite in `dir`, this runner's alone.
     std::string store_url;
     int64_t lease_ms = 15000;  // a claimed job's lease (shared store), renewed every third
     int64_t poll_ms = 500;     // how often an idle worker looks for jobs others queued
