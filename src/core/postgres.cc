@@ -32,10 +32,6 @@ int64_t PgResult::Int(int row, int col) const {
 bool PgResult::Bool(int row, int col) const {
   return !IsNull(row, col) && PQgetvalue(result_, row, col)[0] == 't';
 }
-int64_t PgResult::Affected() const {
-  const char* n = result_ == nullptr ? "" : PQcmdTuples(result_);
-  return n[0] == '\0' ? 0 : std::strtoll(n, nullptr, 10);
-}
 
 Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& url) {
   // Ours first: the URL's own options (expanded from dbname) override them.

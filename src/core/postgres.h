@@ -38,8 +38,6 @@ class PgResult {
   std::string Text(int row, int col) const;
   int64_t Int(int row, int col) const;  // 0 for NULL or not a number
   bool Bool(int row, int col) const;    // 't'
-  // Rows an UPDATE or DELETE touched.
-  int64_t Affected() const;
 
  private:
   PGresult* result_;

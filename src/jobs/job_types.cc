@@ -160,6 +160,11 @@ JobRecord RecordFromJson(const Json& json) {
   return job;
 }
 
+Json ParseStoredJson(const std::string& text) {
+  Json doc = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  return doc.is_discarded() ? Json::object() : doc;
+}
+
 JobEvent EventFromJson(const Json& json) {
   return {json.value("seq", int64_t{0}), json.value("time_ms", int64_t{0}),
           json.value("type", std::string()), json.value("data", Json::object())};

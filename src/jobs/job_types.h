@@ -117,6 +117,8 @@ Json ToJson(const JobRecord& job);
 JobPlan PlanFromJson(const Json& json);
 Artifact ArtifactFromJson(const Json& json);
 JobEvent EventFromJson(const Json& json);
+// A stored document as JSON; an unreadable one reads as {} (so as an empty record or event).
+Json ParseStoredJson(const std::string& text);
 // The record of ToJson(job); artifacts too.
 JobRecord RecordFromJson(const Json& json);
 

@@ -32,14 +32,9 @@ constexpr const char* kSchema[] = {
 const std::string kNow = kPgNowMs;
 constexpr const char* kFinished = "('succeeded', 'failed', 'cancelled')";
 
-Json ParseDoc(const std::string& text) {
-  Json doc = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  return doc.is_discarded() ? Json::object() : doc;
-}
-
 // A job's row: the document, with the cancel flag another replica may have set beside it.
 JobRecord RowRecord(const PgResult& rows, int row, int doc_col, int cancel_col) {
-  JobRecord record = RecordFromJson(ParseDoc(rows.Text(row, doc_col)));
+  JobRecord record = RecordFromJson(ParseStoredJson(rows.Text(row, doc_col)));
   record.cancel_requested = record.cancel_requested || rows.Bool(row, cancel_col);
   return record;
 }
@@ -129,12 +124,18 @@ Result<std::vector<JobEvent>> PgJobStore::Events(const std::string& job_id, int6
                 " ORDER BY seq LIMIT $3::bigint",
                 {job_id, std::to_string(after_seq), std::to_string(limit)}));
   std::vector<JobEvent> events;
-  for (int i = 0; i < rows.size(); ++i) events.push_back(EventFromJson(ParseDoc(rows.Text(i, 0))));
+  for (int i = 0; i < rows.size(); ++i) {
+    events.push_back(EventFromJson(ParseStoredJson(rows.Text(i, 0))));
+  }
   return events;
 }
 
 Result<int64_t> PgJobStore::LastEventSeq(const std::string& job_id) const {
   MutexLock lock(mu_);
+  return LastEventSeqLocked(job_id);
+}
+
+Result<int64_t> PgJobStore::LastEventSeqLocked(const std::string& job_id) const {
   MODELRT_ASSIGN_OR_RETURN(
       PgResult rows,
       pg_->Exec("SELECT COALESCE(MAX(seq), 0) FROM modelrt_job_events WHERE job_id = $1",
@@ -223,10 +224,8 @@ Result<std::optional<JobRecord>> PgJobStore::CancelLocked(const std::string& id,
       pg_->Run("UPDATE modelrt_jobs SET state = 'cancelled', finished_ms = $2::bigint,"
                " owner = '', cancel_requested = true, doc = $3 WHERE id = $1",
                {id, std::to_string(now_ms), ToJson(record).dump()}));
-  MODELRT_ASSIGN_OR_RETURN(
-      PgResult last,
-      pg_->Exec("SELECT COALESCE(MAX(seq), 0) FROM modelrt_job_events WHERE job_id = $1", {id}));
-  JobEvent event{last.Int(0, 0) + 1, now_ms, "state", {{"state", "cancelled"}}};
+  MODELRT_ASSIGN_OR_RETURN(int64_t last, LastEventSeqLocked(id));
+  JobEvent event{last + 1, now_ms, "state", {{"state", "cancelled"}}};
   MODELRT_RETURN_IF_ERROR(
       pg_->Run("INSERT INTO modelrt_job_events (job_id, seq, doc) VALUES ($1, $2::bigint, $3)",
                {id, std::to_string(event.seq), ToJson(event).dump()}));

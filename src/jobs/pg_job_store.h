@@ -44,8 +44,6 @@ class PgJobStore : public JobStore {
   Result<Lease> Renew(const std::string& id, int64_t lease_ms) override;
   Result<std::optional<JobRecord>> RequestCancel(const std::string& id, int64_t now_ms) override;
 
-  const std::string& owner() const { return owner_; }
-
  private:
   PgJobStore(std::unique_ptr<PgConnection> pg, std::string owner, int64_t lease_ms)
       : pg_(std::move(pg)), owner_(std::move(owner)), lease_ms_(lease_ms) {}
@@ -54,6 +52,7 @@ class PgJobStore : public JobStore {
                                        const std::vector<std::string>& params) const;
   Result<std::optional<JobRecord>> CancelLocked(const std::string& id, int64_t now_ms)
       REQUIRES(mu_);
+  Result<int64_t> LastEventSeqLocked(const std::string& job_id) const REQUIRES(mu_);
 
   mutable Mutex mu_;
   std::unique_ptr<PgConnection> pg_ GUARDED_BY(mu_);

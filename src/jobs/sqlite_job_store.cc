@@ -55,11 +55,6 @@ Status DbError(sqlite3* db, const std::string& what) {
   return UnavailableError("jobs store: " + what + ": " + sqlite3_errmsg(db));
 }
 
-Json ParseDoc(const std::string& text) {
-  Json doc = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  return doc.is_discarded() ? Json::object() : doc;
-}
-
 }  // namespace
 
 Result<std::unique_ptr<SqliteJobStore>> SqliteJobStore::Open(const std::string& path) {
@@ -131,7 +126,9 @@ Result<std::vector<JobRecord>> SqliteJobStore::Query(const std::string& sql,
   for (size_t i = 0; i < binds.size(); ++i) st.Bind(static_cast<int>(i + 1), binds[i]);
   std::vector<JobRecord> jobs;
   int rc;
-  while ((rc = st.Step()) == SQLITE_ROW) jobs.push_back(RecordFromJson(ParseDoc(st.Text(0))));
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    jobs.push_back(RecordFromJson(ParseStoredJson(st.Text(0))));
+  }
   if (rc != SQLITE_DONE) return DbError(db_, "query");
   return jobs;
 }
@@ -167,7 +164,7 @@ Result<std::vector<JobEvent>> SqliteJobStore::Events(const std::string& job_id, 
   std::vector<JobEvent> events;
   int rc;
   while ((rc = st.Step()) == SQLITE_ROW) {
-    events.push_back(EventFromJson(ParseDoc(st.Text(0))));
+    events.push_back(EventFromJson(ParseStoredJson(st.Text(0))));
   }
   if (rc != SQLITE_DONE) return DbError(db_, "events");
   return events;
